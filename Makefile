@@ -1,0 +1,127 @@
+# outbox - a sendmail-compatible SMTP relay client.
+#
+#   make                 build ./outbox
+#   make check           unit tests (cmocka) + bats suites; ends "N passed, N failed"
+#   make sanitize-check  the same suite with ASan+UBSan
+#   make fuzz            run every libFuzzer target for FUZZ_SECONDS each
+#   make lint            clang-tidy and cppcheck
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make install-sendmail-links   sendmail/mailq names as distributions do
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+LIBDIR   ?= $(PREFIX)/lib
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD    ?= build
+WERROR   ?=
+SANITIZE ?=
+
+# libsecret is optional: the keyring password source is compiled in when the
+# development files are present (or forced off with WITH_LIBSECRET=no).
+WITH_LIBSECRET ?= $(shell $(PKG_CONFIG) --exists libsecret-1 && echo yes || echo no)
+PKGS = gnutls libidn2
+ifeq ($(WITH_LIBSECRET),yes)
+PKGS += libsecret-1
+FEATURE_CFLAGS += -DHAVE_LIBSECRET=1
+endif
+
+WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wno-unused-parameter $(if $(WERROR),-Werror)
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DOUTBOX_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+	$(FEATURE_CFLAGS) $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS))
+ifeq ($(SANITIZE),yes)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+SRCS     = $(wildcard src/*.c)
+OBJS     = $(SRCS:src/%.c=$(BUILD)/%.o)
+LIB_OBJS = $(filter-out $(BUILD)/main.o,$(OBJS))
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 30
+
+.PHONY: all check unit-check bats-check sanitize-check fuzz lint install \
+	install-sendmail-links uninstall clean demo bench
+
+all: outbox
+
+outbox: $(BUILD)/outbox
+	cp $< $@
+
+$(BUILD)/outbox: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka
+
+check: outbox $(UNIT_BINS)
+	BUILD=$(BUILD) tests/run-all $(UNIT_BINS)
+
+unit-check: $(UNIT_BINS)
+	BUILD=$(BUILD) tests/run-all --unit-only $(UNIT_BINS)
+
+sanitize-check:
+	$(MAKE) BUILD=build-san SANITIZE=yes WERROR=$(WERROR) check
+
+fuzz:
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+lint:
+	clang-tidy --quiet $(SRCS) -- $(ALL_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem --inline-suppr src
+
+bench: outbox
+	tests/bench/run
+
+demo: outbox
+	tests/demo
+
+install: outbox
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/vendor-completions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
+		$(DESTDIR)$(DATADIR)/doc/outbox
+	install -m 755 outbox $(DESTDIR)$(BINDIR)/outbox
+	install -m 644 man/outbox.1 $(DESTDIR)$(MANDIR)/man1/outbox.1
+	install -m 644 man/outboxrc.5 $(DESTDIR)$(MANDIR)/man5/outboxrc.5
+	install -m 644 completions/outbox.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/outbox
+	install -m 644 completions/_outbox $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_outbox
+	install -m 644 completions/outbox.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/outbox.fish
+	install -m 644 msmtprc.example README.md $(DESTDIR)$(DATADIR)/doc/outbox/
+
+# The names distributions give a sendmail replacement: /usr/sbin/sendmail,
+# /usr/lib/sendmail (historic path some programs still hard-code), and mailq.
+install-sendmail-links: install
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	ln -sf $(BINDIR)/outbox $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sf $(BINDIR)/outbox $(DESTDIR)$(LIBDIR)/sendmail
+	ln -sf $(BINDIR)/outbox $(DESTDIR)$(BINDIR)/mailq
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/outbox $(DESTDIR)$(MANDIR)/man1/outbox.1 \
+		$(DESTDIR)$(MANDIR)/man5/outboxrc.5 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/outbox \
+		$(DESTDIR)$(DATADIR)/zsh/vendor-completions/_outbox \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/outbox.fish
+
+clean:
+	rm -rf build build-san build-fuzz outbox

@@ -1,0 +1,80 @@
+/* conn.h - a connection to the server: TCP or unix socket, deadlines,
+ * buffered I/O, and the place where TLS plugs in.
+ *
+ * Every wait (connect, read, write, TLS handshake) is bounded by the current
+ * deadline, set by the SMTP layer per command/reply cycle, so a server that
+ * drips one byte at a time still costs at most the timeout. A timeout, a
+ * refused/reset/dropped connection and a temporary DNS failure are
+ * EX_TEMPFAIL; a host that does not exist is EX_NOHOST. */
+#ifndef OUTBOX_CONN_H
+#define OUTBOX_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define CONN_MAX_LINE 65536 /* longest reply line we accept */
+
+/* A byte transport over the socket (TLS installs one). recv/send are
+ * non-blocking: they return the number of bytes moved (> 0), 0 for a clean
+ * end of stream (recv only), CONN_AGAIN when they would block (conn then
+ * waits for the direction given by wants_write), or CONN_FAILED with e set. */
+#define CONN_AGAIN (-1)
+#define CONN_FAILED (-2)
+struct conn_transport {
+	ssize_t (*recv)(void *ctx, void *buf, size_t len, struct err *e);
+	ssize_t (*send)(void *ctx, const void *buf, size_t len, struct err *e);
+	bool (*wants_write)(void *ctx);   /* direction to poll after CONN_AGAIN */
+	size_t (*pending)(void *ctx);     /* bytes decrypted but not yet read */
+	void (*close)(void *ctx);         /* send close_notify (best effort) */
+	void (*free)(void *ctx);
+};
+
+struct conn;
+
+/* Connect to host:port, trying each address getaddrinfo returns (IPv6 and
+ * IPv4) in turn, binding to source_ip when not NULL. timeout_s bounds each
+ * attempt (0 = no timeout). */
+int conn_open_tcp(struct conn **out, const char *host, int port,
+                  const char *source_ip, int timeout_s, struct err *e);
+/* Connect to a unix domain socket. */
+int conn_open_unix(struct conn **out, const char *path, int timeout_s,
+                   struct err *e);
+
+/* Start a new deadline of the configured timeout from now (no-op when the
+ * timeout is 0). */
+void conn_start_deadline(struct conn *c);
+/* Milliseconds left before the deadline, -1 for none, 0 when passed. */
+int conn_remaining_ms(const struct conn *c);
+/* Wait until fd is readable (or writable) before the deadline. EX_TEMPFAIL
+ * naming `what` on timeout. For transports doing their own handshakes. */
+int conn_wait(struct conn *c, bool for_write, const char *what,
+              struct err *e);
+
+/* Read one line (without its CRLF or LF) into line (reset first). A line
+ * longer than CONN_MAX_LINE or a connection closed mid-line is an error. */
+int conn_read_line(struct conn *c, struct buf *line, struct err *e);
+/* Queue bytes for sending; sent when the buffer fills or on conn_flush. */
+int conn_write(struct conn *c, const void *data, size_t len, struct err *e);
+int conn_flush(struct conn *c, struct err *e);
+
+/* Bytes received but not yet consumed (plaintext buffered by conn, plus the
+ * transport's pending bytes). Used to detect STARTTLS response injection. */
+size_t conn_buffered(const struct conn *c);
+/* Drop everything received but not yet consumed. */
+void conn_discard_buffered(struct conn *c);
+
+int conn_fd(const struct conn *c);
+const char *conn_peer_name(const struct conn *c); /* "host[addr]:port" */
+/* Install a transport (TLS) over the socket; conn owns ctx from now on. */
+void conn_set_transport(struct conn *c, const struct conn_transport *t,
+                        void *ctx);
+bool conn_is_encrypted(const struct conn *c);
+
+/* Close (transport close_notify, then the socket) and free. NULL is fine. */
+void conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,127 @@
+/* smtp.h - the SMTP/LMTP client session over a struct conn.
+ *
+ * The session knows the protocol (greeting, EHLO/LHLO with HELO fallback,
+ * capabilities, PIPELINING, SIZE, DSN, 8BITMIME, SMTPUTF8, DATA) and nothing
+ * about TLS or SASL: main.c drives STARTTLS through tls.h and AUTH through
+ * sasl.h using the command primitives below. Every reply is bounded by the
+ * connection's timeout. Server text in error messages is made harmless with
+ * sanitize.h. Failure codes: any 4xx, timeout, or dropped connection is
+ * EX_TEMPFAIL; a 5xx is EX_UNAVAILABLE (callers refine, e.g. AUTH). */
+#ifndef OUTBOX_SMTP_H
+#define OUTBOX_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "conn.h"
+#include "err.h"
+
+struct message;
+struct addr_list;
+
+#define SMTP_MAX_REPLY_LINES 1000 /* more lines in one reply is an error */
+
+struct smtp_reply {
+	int code;        /* 200..599 */
+	struct buf text; /* the lines' text without codes, joined by '\n' */
+	struct buf last; /* the whole last line as received, for logs */
+};
+
+/* Parse one reply line "NNN-text" / "NNN text" / "NNN". Pure. Returns 0 and
+ * fills *code, *is_last, *text_off (offset of the text), or -1 when the line
+ * is not a well-formed reply line. */
+int smtp_parse_reply_line(const char *line, size_t len, int *code,
+                          bool *is_last, size_t *text_off);
+
+struct smtp_caps {
+	bool esmtp; /* EHLO (or LHLO) was accepted */
+	bool pipelining, size, eightbitmime, dsn, smtputf8;
+	bool enhancedstatuscodes, starttls, chunking;
+	uint64_t size_limit; /* SIZE's argument; 0 = none announced */
+	char *auth;          /* AUTH's mechanism list (upper case), or NULL */
+};
+
+/* Fill caps from an EHLO reply's text (lines after the first). Pure. */
+void smtp_parse_caps(const char *ehlo_text, struct smtp_caps *caps);
+void smtp_caps_clear(struct smtp_caps *caps);
+
+/* Debug transcript: called for every line sent ('>') or received ('<') when
+ * set. Lines flagged secret are passed already redacted. */
+typedef void (*smtp_trace_fn)(void *ctx, char direction, const char *line);
+
+struct smtp_session;
+
+/* Create a session over conn (which it does not own). */
+struct smtp_session *smtp_session_new(struct conn *conn, enum protocol proto,
+                                      smtp_trace_fn trace, void *trace_ctx);
+void smtp_session_free(struct smtp_session *s);
+struct conn *smtp_conn(struct smtp_session *s);
+
+/* Read the greeting (220). A 4xx/554 greeting or silence fails. */
+int smtp_greeting(struct smtp_session *s, struct smtp_reply *r,
+                  struct err *e);
+/* EHLO domain (LHLO for LMTP); on a 5xx to EHLO fall back to HELO (SMTP
+ * only). Replaces the capabilities. The domain is validated first. */
+int smtp_hello(struct smtp_session *s, const char *domain, struct err *e);
+const struct smtp_caps *smtp_caps(const struct smtp_session *s);
+/* Forget capabilities (after STARTTLS, RFC 3207 4.2). */
+void smtp_forget_caps(struct smtp_session *s);
+/* The full text of the last EHLO reply, for --serverinfo. */
+const char *smtp_ehlo_text(const struct smtp_session *s);
+
+/* Send one command line (CRLF appended; the line must not contain CR/LF)
+ * without waiting for a reply; it is flushed by the next smtp_read_reply.
+ * secret: show only the verb (e.g. "AUTH PLAIN <redacted>") in the trace. */
+int smtp_send_command(struct smtp_session *s, const char *line, bool secret,
+                      struct err *e);
+/* Read one (multi-line) reply into r, flushing pending output first. */
+int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
+                    struct err *e);
+/* smtp_send_command then smtp_read_reply. */
+int smtp_command(struct smtp_session *s, const char *line, bool secret,
+                 struct smtp_reply *r, struct err *e);
+
+/* Fill e with "WHAT: the server said: CODE TEXT" (sanitized) and return the
+ * exit code for the reply: EX_TEMPFAIL for 4xx, EX_UNAVAILABLE for 5xx,
+ * EX_PROTOCOL for anything else unexpected. */
+int smtp_reply_error(const struct smtp_reply *r, const char *what,
+                     struct err *e);
+
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_free(struct smtp_reply *r);
+
+struct smtp_envelope {
+	const char *from;             /* "" for the null reverse-path */
+	const struct addr_list *rcpt; /* mailboxes */
+	const char *dsn_notify;       /* NULL or e.g. "FAILURE,DELAY" */
+	const char *dsn_return;       /* NULL, "FULL" or "HDRS" */
+	const char *envid;            /* NULL or an ENVID xtext-safe value */
+};
+
+/* What the server said for the transaction, for logs and --pretend. */
+struct smtp_outcome {
+	int code;         /* last reply's code */
+	struct buf reply; /* last reply line, raw */
+};
+
+/* One mail transaction: MAIL FROM (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=,
+ * ENVID=), RCPT TO (NOTIFY=) pipelined when offered, DATA, the message
+ * dot-stuffed, end of data; for LMTP one reply per recipient. Any refused
+ * recipient aborts the whole transaction (RSET) so a retry never delivers
+ * twice. A message larger than the announced SIZE is refused before MAIL.
+ * Every address is validated before it is placed in a command. */
+int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
+                   const struct message *m, struct smtp_outcome *out,
+                   struct err *e);
+
+/* RSET between messages of one session (queue flush). */
+int smtp_reset(struct smtp_session *s, struct err *e);
+/* QUIT (best effort: errors are ignored) . */
+void smtp_quit(struct smtp_session *s);
+
+void smtp_outcome_free(struct smtp_outcome *o);
+
+#endif

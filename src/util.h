@@ -1,0 +1,31 @@
+/* util.h - allocation helpers shared by every module.
+ *
+ * Out-of-memory is the one condition a lower layer does not report through
+ * struct err: there is nothing sensible a caller could do, so these helpers
+ * print one line and exit with EX_OSERR. Nothing is half-sent at that point,
+ * because the network is only touched after the message is fully read. */
+#ifndef OUTBOX_UTIL_H
+#define OUTBOX_UTIL_H
+
+#include <stddef.h>
+
+/* malloc/calloc/realloc/strdup/strndup that never return NULL. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* xstrdup(s) or NULL when s is NULL. */
+char *xstrdup_or_null(const char *s);
+
+/* Overwrite n bytes at p with zeros in a way the compiler may not elide
+ * (for passwords and tokens). */
+void secure_zero(void *p, size_t n);
+/* secure_zero(s, strlen(s)) then free(s); NULL is fine. */
+void free_secret(char *s);
+
+/* Case-insensitive ASCII comparison (locale independent). */
+int ascii_casecmp(const char *a, const char *b);
+int ascii_ncasecmp(const char *a, const char *b, size_t n);
+
+#endif
