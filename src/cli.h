@@ -13,6 +13,10 @@
 
 #include "err.h"
 
+/* Defaults of --dkim-keygen (documented in outbox(1)). */
+#define CLI_DKIM_DEFAULT_TYPE "rsa"
+#define CLI_DKIM_DEFAULT_RSA_BITS 2048
+
 enum cli_mode {
 	MODE_SEND,        /* default: read a message, deliver it */
 	MODE_SERVERINFO,  /* --serverinfo */
@@ -28,7 +32,9 @@ enum cli_mode {
 
 struct cli_setting {
 	char *directive; /* an account_set() directive name */
-	char *value;     /* may be NULL (for "--tls" meaning "on", etc.) */
+	char *value;     /* a bare switch gets its implied value ("--tls" ->
+	                  * "on", "--set-date-header" -> "auto"), so cli_parse
+	                  * never stores NULL; "" unsets, as --user= in msmtp */
 };
 
 struct options {
@@ -37,12 +43,21 @@ struct options {
 	int debug;             /* -v, -d, --debug (count) */
 	char *config_file;     /* -C, --file */
 	char *account;         /* -a, --account */
-	char *from_account;    /* --from=ADDR picks the account whose from matches */
+	char *from_account;    /* --from=ADDR picks the account whose from matches
+	                        * (msmtp: only when neither -a nor --host is
+	                        * given); set by -f, -r, --from alike, NULL for
+	                        * -f '<>' */
 	bool read_recipients;  /* -t, --read-recipients */
 	bool read_envelope_from; /* --read-envelope-from */
-	char *envelope_from;   /* -f, -r, --from-address (explicit) */
+	char *envelope_from;   /* -f, -r, --from; "" for -f '<>' (null path) */
 	char *full_name;       /* -F */
-	char *mode_argument;   /* argument of queue/DKIM verbs */
+	char *mode_argument;   /* --queue-delete ID, --queue-requeue ID|all;
+	                        * DKIM verbs take theirs from the dkim_*
+	                        * settings (--dkim-key, --dkim-selector ...) */
+	/* --dkim-type and --dkim-bits (only with --dkim-keygen, which then has
+	 * them filled in: "rsa" with 2048 bits by default, "ed25519" with 0). */
+	char *dkim_key_type;   /* "rsa" or "ed25519"; NULL unless keygen */
+	int dkim_key_bits;     /* RSA modulus size; 0 for ed25519 */
 	struct cli_setting *settings; /* overrides, in command-line order */
 	size_t setting_count;
 	char **recipients;     /* operands after the options */
@@ -52,8 +67,16 @@ struct options {
 
 /* Parse argv. Accepted-and-ignored sendmail flags (listed in outbox(1)) are
  * consumed silently. A bad command line returns EX_USAGE with a one-line
- * message that names the offending argument. */
+ * message that names the offending argument; opts is then already freed
+ * (calling cli_free again is harmless) except invoked_as. invoked_as points
+ * into argv[0], everything else is owned by opts. Options stop at the first
+ * operand or "--"; operands are recipients (an error in the other modes). */
 int cli_parse(int argc, char **argv, struct options *opts, struct err *e);
+
+/* The last override of `directive` given on the command line, or NULL
+ * (e.g. "host": msmtp's --host means "no configuration file data"). */
+const struct cli_setting *cli_find_setting(const struct options *opts,
+                                           const char *directive);
 
 /* The --help text. */
 const char *cli_usage(void);

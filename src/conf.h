@@ -42,12 +42,14 @@ struct account {
 	char *proxy_host;
 	int proxy_port;
 	char *socket;
-	int timeout; /* seconds; 0 = off (msmtp's "timeout off") */
+	int timeout; /* seconds; 0 = off (msmtp's "timeout off"); -1 = not set,
+	              * account_finalize() makes it CONF_DEFAULT_TIMEOUT */
 	enum protocol protocol;
 	char *domain; /* EHLO argument; "localhost" when NULL */
 
 	/* authentication */
-	char *auth; /* NULL or "off": none; "on": best available; else a method */
+	char *auth; /* NULL or "off": none; "on": best available; else a method
+	             * name in lower case ("plain", "xoauth2", ...) */
 	char *user;
 	char *password;     /* secret */
 	char *passwordeval; /* command whose first output line is the secret */
@@ -57,9 +59,10 @@ struct account {
 	bool tls;
 	bool tls_starttls; /* default on */
 	bool tls_certcheck; /* default on */
-	char *tls_trust_file; /* "system" or a file */
+	char *tls_trust_file; /* "system" or a file; "" = trust no CA (msmtp's
+	                       * empty argument); NULL = not set ("system") */
 	char *tls_crl_file;
-	char *tls_fingerprint;
+	char *tls_fingerprint; /* "AB:CD:..." upper case, 32, 20 or 16 bytes */
 	char *tls_key_file;
 	char *tls_cert_file;
 	char *tls_priorities;
@@ -70,8 +73,9 @@ struct account {
 	char *from; /* may contain %U %H %C %M */
 	char *from_full_name;
 	bool allow_from_override; /* default on */
-	char *dsn_notify; /* NULL = off */
-	char *dsn_return; /* NULL = off */
+	char *dsn_notify; /* NULL = off; else RFC 3461 NOTIFY= value, upper
+	                   * case: "NEVER" or e.g. "SUCCESS,FAILURE" */
+	char *dsn_return; /* NULL = off; else RFC 3461 RET= "HDRS" or "FULL" */
 	enum header_policy set_from_header;  /* auto | on | off */
 	enum header_policy set_date_header;  /* auto | off */
 	enum header_policy set_msgid_header; /* auto | off */
@@ -101,7 +105,14 @@ struct conf {
 	size_t count;
 	char **files; /* the files that were loaded, for --pretend/--version */
 	size_t file_count;
+	bool eval_disabled; /* refuse `eval` lines (fuzzing, untrusted text) */
 };
+
+/* account_finalize()'s network timeout when `timeout` is not set: stricter
+ * than msmtp, which waits forever. */
+#define CONF_DEFAULT_TIMEOUT 60
+/* queue_max_age when not set: 5 days, as most MTAs. */
+#define CONF_DEFAULT_QUEUE_MAX_AGE (5L * 24 * 60 * 60)
 
 /* Parse msmtprc text from one file into conf (accounts defined earlier, e.g.
  * from the system file, may be redefined). `filename` is used in messages

@@ -40,6 +40,12 @@ struct conn;
  * attempt (0 = no timeout). */
 int conn_open_tcp(struct conn **out, const char *host, int port,
                   const char *source_ip, int timeout_s, struct err *e);
+/* Connect to host:port through a SOCKS5 proxy (RFC 1928, no proxy
+ * authentication, the proxy resolves the host name), as msmtp's
+ * proxy_host/proxy_port. proxy_port 0 means 1080. */
+int conn_open_socks5(struct conn **out, const char *proxy_host,
+                     int proxy_port, const char *host, int port,
+                     const char *source_ip, int timeout_s, struct err *e);
 /* Connect to a unix domain socket. */
 int conn_open_unix(struct conn **out, const char *path, int timeout_s,
                    struct err *e);

@@ -1,0 +1,163 @@
+/* log.c - logfile and syslog lines; see log.h. */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "sanitize.h"
+#include "util.h"
+
+#define LOG_DEFAULT_TIME_FORMAT "%b %d %H:%M:%S"
+
+const char *log_exit_code_name(int code)
+{
+	static const struct {
+		int code;
+		const char *name;
+	} names[] = {
+		{EX_OK, "EX_OK"},           {EX_USAGE, "EX_USAGE"},
+		{EX_DATAERR, "EX_DATAERR"}, {EX_NOINPUT, "EX_NOINPUT"},
+		{EX_NOUSER, "EX_NOUSER"},   {EX_NOHOST, "EX_NOHOST"},
+		{EX_UNAVAILABLE, "EX_UNAVAILABLE"},
+		{EX_SOFTWARE, "EX_SOFTWARE"}, {EX_OSERR, "EX_OSERR"},
+		{EX_OSFILE, "EX_OSFILE"},   {EX_CANTCREAT, "EX_CANTCREAT"},
+		{EX_IOERR, "EX_IOERR"},     {EX_TEMPFAIL, "EX_TEMPFAIL"},
+		{EX_PROTOCOL, "EX_PROTOCOL"}, {EX_NOPERM, "EX_NOPERM"},
+		{EX_CONFIG, "EX_CONFIG"},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].code == code)
+			return names[i].name;
+	return "EX_SOFTWARE";
+}
+
+/* A value in a log line: made harmless, single quotes inside a quoted
+ * value are escaped so a reader can split fields reliably. */
+static void add_value(struct buf *out, const char *value, bool quoted)
+{
+	struct buf clean = BUF_INIT;
+	sanitize_append(&clean, value, strlen(value));
+	if (quoted)
+		buf_add_char(out, '\'');
+	for (size_t i = 0; i < clean.len; i++) {
+		if (quoted && clean.data[i] == '\'')
+			buf_add_str(out, "\\'");
+		else
+			buf_add_char(out, clean.data[i]);
+	}
+	if (quoted)
+		buf_add_char(out, '\'');
+	buf_free(&clean);
+}
+
+void log_format_entry(const struct log_entry *entry, struct buf *out)
+{
+	buf_add_str(out, "host=");
+	add_value(out, entry->host ? entry->host : "", false);
+	buf_printf(out, " tls=%s auth=%s", entry->tls ? "on" : "off",
+	           entry->auth ? "on" : "off");
+	if (entry->auth && entry->user) {
+		buf_add_str(out, " user=");
+		add_value(out, entry->user, false);
+	}
+	buf_add_str(out, " from=");
+	add_value(out, entry->from ? entry->from : "", false);
+	buf_add_str(out, " recipients=");
+	for (size_t i = 0; entry->recipients && i < entry->recipients->count;
+	     i++) {
+		if (i)
+			buf_add_char(out, ',');
+		add_value(out, entry->recipients->items[i].mailbox, false);
+	}
+	if (entry->exit_code == EX_OK)
+		buf_printf(out, " mailsize=%llu",
+		           (unsigned long long)entry->mailsize);
+	if (entry->smtp_status) {
+		buf_printf(out, " smtpstatus=%d", entry->smtp_status);
+		if (entry->smtp_msg) {
+			buf_add_str(out, " smtpmsg=");
+			add_value(out, entry->smtp_msg, true);
+		}
+	}
+	if (entry->error) {
+		buf_add_str(out, " errormsg=");
+		add_value(out, entry->error, true);
+	}
+	buf_printf(out, " exitcode=%s", log_exit_code_name(entry->exit_code));
+}
+
+static int write_logfile(const struct account *a, const char *line,
+                         struct err *e)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	const char *fmt = a->logfile_time_format && *a->logfile_time_format
+	                          ? a->logfile_time_format
+	                          : LOG_DEFAULT_TIME_FORMAT;
+	char stamp[256];
+	size_t n = strftime(stamp, sizeof stamp, fmt, &tm);
+	struct buf out = BUF_INIT;
+	buf_add(&out, stamp, n);
+	buf_add_char(&out, ' ');
+	buf_add_str(&out, line);
+	buf_add_char(&out, '\n');
+	bool to_stdout = strcmp(a->logfile, "-") == 0;
+	int fd = to_stdout ? STDOUT_FILENO
+	                   : open(a->logfile,
+	                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	                          0600);
+	int rc = EX_OK;
+	/* One write() per entry: O_APPEND keeps concurrent writers' lines
+	 * whole. */
+	if (fd < 0 || write(fd, out.data, out.len) != (ssize_t)out.len)
+		rc = err_set(e, EX_IOERR, "cannot write to log file %s: %s",
+		             a->logfile, strerror(errno));
+	if (fd >= 0 && !to_stdout)
+		close(fd);
+	buf_free(&out);
+	return rc;
+}
+
+static int syslog_facility(const char *name)
+{
+	static const struct {
+		const char *name;
+		int facility;
+	} facilities[] = {
+		{"LOG_USER", LOG_USER},     {"LOG_MAIL", LOG_MAIL},
+		{"LOG_LOCAL0", LOG_LOCAL0}, {"LOG_LOCAL1", LOG_LOCAL1},
+		{"LOG_LOCAL2", LOG_LOCAL2}, {"LOG_LOCAL3", LOG_LOCAL3},
+		{"LOG_LOCAL4", LOG_LOCAL4}, {"LOG_LOCAL5", LOG_LOCAL5},
+		{"LOG_LOCAL6", LOG_LOCAL6}, {"LOG_LOCAL7", LOG_LOCAL7},
+	};
+	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (ascii_casecmp(name, facilities[i].name) == 0)
+			return facilities[i].facility;
+	return LOG_USER;
+}
+
+int log_write(const struct account *a, const struct log_entry *entry,
+              struct err *e)
+{
+	if (!a->logfile && !a->syslog)
+		return EX_OK;
+	struct buf line = BUF_INIT;
+	log_format_entry(entry, &line);
+	int rc = EX_OK;
+	if (a->syslog) {
+		openlog("outbox", LOG_PID, syslog_facility(a->syslog));
+		syslog(entry->exit_code == EX_OK ? LOG_INFO : LOG_ERR, "%s",
+		       buf_str(&line));
+		closelog();
+	}
+	if (a->logfile)
+		rc = write_logfile(a, buf_str(&line), e);
+	buf_free(&line);
+	return rc;
+}

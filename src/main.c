@@ -1,0 +1,127 @@
+/* main.c - mode dispatch: the one place that prints errors and exits. */
+#include <gnutls/gnutls.h>
+#include <idn2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "conf.h"
+#include "err.h"
+#include "send.h"
+#include "serverinfo.h"
+#include "setup.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static void print_version(void)
+{
+	printf("outbox version %s\n", OUTBOX_VERSION);
+	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
+	printf("IDN library: libidn2 %s\n", idn2_check_version(NULL));
+#ifdef HAVE_LIBSECRET
+	printf("Keyring support: libsecret (Secret Service)\n");
+#else
+	printf("Keyring support: not compiled in\n");
+#endif
+	printf("Authentication methods: scram-sha-256 scram-sha-1 cram-md5 "
+	       "plain login xoauth2 oauthbearer external\n");
+	printf("DKIM signing: rsa-sha256 ed25519-sha256\n");
+	printf("Queue: durable spool (queue off|on-failure|always)\n");
+	printf("System configuration file: %s/outboxrc (fallback %s/msmtprc)\n",
+	       SYSCONFDIR, SYSCONFDIR);
+	printf("User configuration file: $XDG_CONFIG_HOME/outbox/config or "
+	       "~/.outboxrc (fallback $XDG_CONFIG_HOME/msmtp/config or "
+	       "~/.msmtprc)\n");
+	printf("\nCopyright (C) 2026 the outbox authors.\n"
+	       "License GPLv3+: GNU GPL version 3 or later "
+	       "<https://gnu.org/licenses/gpl.html>.\n"
+	       "This is free software: you are free to change and "
+	       "redistribute it.\nThere is NO WARRANTY, to the extent "
+	       "permitted by law.\n");
+}
+
+static int run_pretend(const struct options *opts, const struct conf *conf,
+                       struct err *e)
+{
+	struct account *a = NULL;
+	const char *hint = opts->from_account ? opts->from_account
+	                                      : opts->envelope_from;
+	int rc = setup_account(conf, opts, hint, &a, e);
+	if (rc != EX_OK)
+		return rc;
+	for (size_t i = 0; i < conf->file_count; i++)
+		printf("loaded configuration file %s\n", conf->files[i]);
+	if (conf->file_count == 0)
+		printf("no configuration file was loaded\n");
+	struct buf out = BUF_INIT;
+	account_describe(a, &out);
+	fputs(buf_str(&out), stdout);
+	buf_free(&out);
+	account_free(a);
+	return EX_OK;
+}
+
+static int run_serverinfo(const struct options *opts,
+                          const struct conf *conf, struct buf *warnings,
+                          struct err *e)
+{
+	struct account *a = NULL;
+	const char *hint = opts->from_account ? opts->from_account
+	                                      : opts->envelope_from;
+	int rc = setup_account(conf, opts, hint, &a, e);
+	struct buf out = BUF_INIT;
+	if (rc == EX_OK)
+		rc = serverinfo_run(a, opts->debug, &out, warnings, e);
+	fputs(buf_str(&out), stdout);
+	buf_free(&out);
+	account_free(a);
+	return rc;
+}
+
+static int run_mode(const struct options *opts, struct buf *warnings,
+                    struct err *e)
+{
+	struct conf conf = {0};
+	int rc = conf_load_default(&conf, opts->config_file, e);
+	if (rc != EX_OK) {
+		conf_free(&conf);
+		return rc;
+	}
+	if (opts->pretend)
+		rc = run_pretend(opts, &conf, e);
+	else if (opts->mode == MODE_SERVERINFO)
+		rc = run_serverinfo(opts, &conf, warnings, e);
+	else if (opts->mode == MODE_SEND)
+		rc = send_run(opts, &conf, warnings, e);
+	else
+		rc = err_set(e, EX_USAGE, "this mode is not available in this "
+		             "build");
+	conf_free(&conf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct err e = ERR_INIT;
+	struct buf warnings = BUF_INIT;
+	int rc = cli_parse(argc, argv, &opts, &e);
+	if (rc == EX_OK && opts.mode == MODE_HELP)
+		fputs(cli_usage(), stdout);
+	else if (rc == EX_OK && opts.mode == MODE_VERSION)
+		print_version();
+	else if (rc == EX_OK)
+		rc = run_mode(&opts, &warnings, &e);
+	if (warnings.len)
+		fprintf(stderr, "%s", buf_str(&warnings));
+	if (rc != EX_OK)
+		fprintf(stderr, "outbox: %s\n", err_msg(&e));
+	buf_free(&warnings);
+	err_clear(&e);
+	cli_free(&opts);
+	return rc;
+}

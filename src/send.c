@@ -1,0 +1,143 @@
+/* send.c - sendmail mode; see send.h. */
+#include "send.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "msg.h"
+#include "session.h"
+#include "setup.h"
+#include "smtp.h"
+#include "util.h"
+
+/* DSN keywords as SMTP wants them (RFC 3461): dsn_notify is "never" or a
+ * list of success,failure,delay; dsn_return is "headers" or "full". */
+static char *dsn_notify_param(const char *value)
+{
+	if (!value || ascii_casecmp(value, "off") == 0)
+		return NULL;
+	struct buf b = BUF_INIT;
+	for (const char *p = value; *p; p++)
+		buf_add_char(&b, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
+	return buf_steal(&b);
+}
+
+static const char *dsn_return_param(const char *value)
+{
+	if (!value || ascii_casecmp(value, "off") == 0)
+		return NULL;
+	return ascii_casecmp(value, "full") == 0 ? "FULL" : "HDRS";
+}
+
+static int edit_header(struct message *m, const struct options *opts,
+                       const struct account *a, const struct envelope *env,
+                       struct err *e)
+{
+	char *msgid_domain = envelope_msgid_domain(env);
+	struct msg_edits edits = {
+		.remove_bcc = a->remove_bcc_headers,
+		.from_header = a->set_from_header,
+		.date_header = a->set_date_header,
+		.msgid_header = a->set_msgid_header,
+		.from_address = env->from,
+		.from_full_name = opts->full_name ? opts->full_name
+		                                  : a->from_full_name,
+		.msgid_domain = msgid_domain,
+		.undisclosed_recipients = a->undisclosed_recipients,
+	};
+	int rc = msg_apply_edits(m, &edits, e);
+	free(msgid_domain);
+	return rc;
+}
+
+/* Everything that happens before the network is touched (invariant 6):
+ * the whole message is read, the envelope built, the header edited, long
+ * lines dealt with, and the message signed. */
+static int prepare_message(const struct options *opts,
+                           const struct conf *conf, struct message **m,
+                           struct account **a, struct envelope *env,
+                           struct err *e)
+{
+	int rc = msg_read_header(STDIN_FILENO, m, e);
+	if (rc != EX_OK)
+		return rc;
+	char *sender = opts->read_envelope_from ? msg_header_sender(*m) : NULL;
+	const char *hint = opts->from_account   ? opts->from_account
+	                   : opts->envelope_from ? opts->envelope_from
+	                                         : sender;
+	rc = setup_account(conf, opts, hint, a, e);
+	free(sender);
+	if (rc != EX_OK)
+		return rc;
+	rc = msg_read_body(*m, STDIN_FILENO, NULL, NULL, e);
+	if (rc == EX_OK)
+		rc = envelope_build(opts, *a, *m, env, e);
+	if (rc == EX_OK)
+		rc = edit_header(*m, opts, *a, env, e);
+	bool changed = false;
+	if (rc == EX_OK)
+		rc = msg_enforce_line_limit(*m, &changed, e);
+	return rc;
+}
+
+static int deliver(const struct options *opts, const struct account *a,
+                   const struct envelope *env, const struct message *m,
+                   struct buf *warnings, struct err *e)
+{
+	struct session s;
+	struct smtp_outcome outcome = {0, BUF_INIT};
+	char *notify = dsn_notify_param(a->dsn_notify);
+	struct smtp_envelope smtp_env = {
+		.from = env->from,
+		.rcpt = &env->rcpt,
+		.dsn_notify = notify,
+		.dsn_return = dsn_return_param(a->dsn_return),
+	};
+	int rc = session_open(&s, a, opts->debug, false, e);
+	if (rc == EX_OK) {
+		buf_add(warnings, s.warnings.data, s.warnings.len);
+		rc = smtp_send_mail(s.smtp, &smtp_env, m, &outcome, e);
+		/* After a refused transaction the session is still sane. */
+		bool sane = rc == EX_OK || rc == EX_UNAVAILABLE ||
+		            (rc == EX_TEMPFAIL && outcome.code >= 400);
+		session_close(&s, sane);
+	}
+	struct log_entry entry = {
+		.host = a->socket ? a->socket : a->host,
+		.tls = a->tls,
+		.auth = a->auth && strcmp(a->auth, "off") != 0,
+		.user = a->user,
+		.from = env->from,
+		.recipients = &env->rcpt,
+		.mailsize = msg_size(m),
+		.smtp_status = outcome.code,
+		.smtp_msg = outcome.code ? buf_str(&outcome.reply) : NULL,
+		.error = rc == EX_OK ? NULL : err_msg(e),
+		.exit_code = rc,
+	};
+	struct err log_err = ERR_INIT;
+	if (log_write(a, &entry, &log_err) != EX_OK)
+		buf_printf(warnings, "%s\n", err_msg(&log_err));
+	err_clear(&log_err);
+	smtp_outcome_free(&outcome);
+	free(notify);
+	return rc;
+}
+
+int send_run(const struct options *opts, const struct conf *conf,
+             struct buf *warnings, struct err *e)
+{
+	struct message *m = NULL;
+	struct account *a = NULL;
+	struct envelope env = {0};
+	int rc = prepare_message(opts, conf, &m, &a, &env, e);
+	if (rc == EX_OK)
+		rc = deliver(opts, a, &env, m, warnings, e);
+	envelope_free(&env);
+	account_free(a);
+	msg_free(m);
+	return rc;
+}

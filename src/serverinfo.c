@@ -1,0 +1,78 @@
+/* serverinfo.c - see serverinfo.h. */
+#include "serverinfo.h"
+
+#include <string.h>
+
+#include "session.h"
+#include "smtp.h"
+
+static void describe_caps(const struct smtp_caps *caps, struct buf *out)
+{
+	if (!caps->esmtp) {
+		buf_add_str(out, "The server does not support ESMTP (EHLO was "
+		                 "refused; HELO was used).\n");
+		return;
+	}
+	buf_add_str(out, "Capabilities:\n");
+	if (caps->size) {
+		buf_add_str(out, "    SIZE:\n        Maximum message size is ");
+		if (caps->size_limit)
+			buf_printf(out, "%llu bytes = %.2f MiB\n",
+			           (unsigned long long)caps->size_limit,
+			           (double)caps->size_limit / (1024.0 * 1024.0));
+		else
+			buf_add_str(out, "unlimited\n");
+	}
+	static const struct {
+		size_t offset;
+		const char *text;
+	} flags[] = {
+		{offsetof(struct smtp_caps, pipelining),
+		 "    PIPELINING:\n        Support for command grouping for "
+		 "faster transmission\n"},
+		{offsetof(struct smtp_caps, eightbitmime),
+		 "    8BITMIME:\n        Support for 8-bit message bodies\n"},
+		{offsetof(struct smtp_caps, dsn),
+		 "    DSN:\n        Support for Delivery Status Notifications\n"},
+		{offsetof(struct smtp_caps, smtputf8),
+		 "    SMTPUTF8:\n        Support for internationalized "
+		 "addresses\n"},
+		{offsetof(struct smtp_caps, enhancedstatuscodes),
+		 "    ENHANCEDSTATUSCODES:\n        Enhanced status codes in "
+		 "replies\n"},
+		{offsetof(struct smtp_caps, chunking),
+		 "    CHUNKING:\n        BDAT transfers\n"},
+		{offsetof(struct smtp_caps, starttls),
+		 "    STARTTLS:\n        Support for TLS encryption via the "
+		 "STARTTLS command\n"},
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (*(const bool *)((const char *)caps + flags[i].offset))
+			buf_add_str(out, flags[i].text);
+	if (caps->auth)
+		buf_printf(out, "    AUTH:\n        Supported authentication "
+		                "methods:\n        %s\n", caps->auth);
+}
+
+int serverinfo_run(const struct account *a, int debug, struct buf *out,
+                   struct buf *warnings, struct err *e)
+{
+	struct session s;
+	int rc = session_open(&s, a, debug, true, e);
+	if (rc != EX_OK)
+		return rc;
+	buf_add(warnings, s.warnings.data, s.warnings.len);
+	buf_printf(out, "%s server at %s:\n",
+	           a->protocol == PROTOCOL_LMTP ? "LMTP" : "SMTP",
+	           conn_peer_name(s.conn));
+	const char *ehlo = smtp_ehlo_text(s.smtp);
+	const char *nl = strchr(ehlo, '\n');
+	if (*ehlo)
+		buf_printf(out, "    %.*s\n",
+		           (int)(nl ? (size_t)(nl - ehlo) : strlen(ehlo)), ehlo);
+	if (s.tls)
+		tls_peer_describe(&s.peer, out);
+	describe_caps(smtp_caps(s.smtp), out);
+	session_close(&s, true);
+	return EX_OK;
+}

@@ -1,0 +1,15 @@
+/* serverinfo.h - --serverinfo: what the server offers (greeting, TLS
+ * certificate, capabilities after TLS), without sending mail. */
+#ifndef OUTBOX_SERVERINFO_H
+#define OUTBOX_SERVERINFO_H
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+
+/* Connect as for sending (TLS included, AUTH skipped) and describe the
+ * server into out. */
+int serverinfo_run(const struct account *a, int debug, struct buf *out,
+                   struct buf *warnings, struct err *e);
+
+#endif

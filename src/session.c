@@ -1,0 +1,137 @@
+/* session.c - connect, secure and authenticate; see session.h. */
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sasl.h"
+
+static void trace_to_stderr(void *ctx, char direction, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s %s\n", direction == '>' ? "-->" : "<--", line);
+}
+
+static int connect_server(struct session *s, const struct account *a,
+                          struct err *e)
+{
+	if (a->socket)
+		return conn_open_unix(&s->conn, a->socket, a->timeout, e);
+	if (a->proxy_host)
+		return conn_open_socks5(&s->conn, a->proxy_host, a->proxy_port,
+		                        a->host, a->port, a->source_ip,
+		                        a->timeout, e);
+	return conn_open_tcp(&s->conn, a->host, a->port, a->source_ip,
+	                     a->timeout, e);
+}
+
+static int start_tls(struct session *s, const struct account *a,
+                     struct err *e)
+{
+	int rc = tls_start(s->conn, a, &s->peer, e);
+	if (rc != EX_OK)
+		return rc;
+	s->tls = true;
+	if (s->peer.warning) {
+		buf_add_str(&s->warnings, s->peer.warning);
+		buf_add_char(&s->warnings, '\n');
+	}
+	return EX_OK;
+}
+
+/* RFC 3207: STARTTLS, handshake, then EHLO again with a clean slate. */
+static int upgrade_with_starttls(struct session *s, const struct account *a,
+                                 struct err *e)
+{
+	if (!smtp_caps(s->smtp)->starttls)
+		return err_set(e, EX_NOPERM,
+		               "the server %s does not offer STARTTLS, but the "
+		               "account '%s' requires TLS; refusing to continue "
+		               "in clear text (a man in the middle may have "
+		               "removed it)",
+		               conn_peer_name(s->conn), a->name);
+	struct smtp_reply r;
+	smtp_reply_init(&r);
+	int rc = smtp_command(s->smtp, "STARTTLS", false, &r, e);
+	if (rc == EX_OK && r.code != 220)
+		rc = smtp_reply_error(&r, "the server refused STARTTLS", e);
+	smtp_reply_free(&r);
+	if (rc != EX_OK)
+		return rc;
+	/* Invariant 2: anything the server sent ahead of the handshake was
+	 * not protected by it; it may be an injection (CVE-2011-0411). */
+	if (conn_buffered(s->conn) > 0)
+		return err_set(e, EX_NOPERM,
+		               "the server %s sent data after its STARTTLS reply "
+		               "and before the TLS handshake (a possible "
+		               "command injection); refusing to continue",
+		               conn_peer_name(s->conn));
+	rc = start_tls(s, a, e);
+	if (rc != EX_OK)
+		return rc;
+	smtp_forget_caps(s->smtp);
+	return smtp_hello(s->smtp, a->domain, e);
+}
+
+static bool auth_wanted(const struct account *a)
+{
+	return a->auth && strcmp(a->auth, "off") != 0;
+}
+
+static int open_steps(struct session *s, const struct account *a,
+                      bool skip_auth, struct err *e)
+{
+	struct smtp_reply greeting;
+	smtp_reply_init(&greeting);
+	int rc = EX_OK;
+	if (a->tls && !a->tls_starttls)
+		rc = start_tls(s, a, e); /* implicit TLS: before the greeting */
+	if (rc == EX_OK)
+		rc = smtp_greeting(s->smtp, &greeting, e);
+	smtp_reply_free(&greeting);
+	if (rc == EX_OK)
+		rc = smtp_hello(s->smtp, a->domain, e);
+	if (rc == EX_OK && a->tls && a->tls_starttls)
+		rc = upgrade_with_starttls(s, a, e);
+	if (rc == EX_OK && !skip_auth && auth_wanted(a)) {
+		struct buf warning = BUF_INIT;
+		rc = sasl_authenticate(s->smtp, a, s->tls, &warning, e);
+		if (warning.len) {
+			buf_add(&s->warnings, warning.data, warning.len);
+			buf_add_char(&s->warnings, '\n');
+		}
+		buf_free(&warning);
+		s->authenticated = rc == EX_OK;
+	}
+	return rc;
+}
+
+int session_open(struct session *s, const struct account *a, int debug,
+                 bool skip_auth, struct err *e)
+{
+	memset(s, 0, sizeof *s);
+	int rc = connect_server(s, a, e);
+	if (rc != EX_OK)
+		return rc;
+	s->smtp = smtp_session_new(s->conn, a->protocol,
+	                           debug > 0 ? trace_to_stderr : NULL, NULL);
+	rc = open_steps(s, a, skip_auth, e);
+	if (rc != EX_OK) {
+		/* A polite QUIT only where the conversation is still sane. */
+		bool polite = rc == EX_NOPERM || rc == EX_UNAVAILABLE;
+		session_close(s, polite);
+	}
+	return rc;
+}
+
+void session_close(struct session *s, bool send_quit)
+{
+	if (s->smtp && send_quit)
+		smtp_quit(s->smtp);
+	smtp_session_free(s->smtp);
+	conn_close(s->conn);
+	tls_peer_free(&s->peer);
+	buf_free(&s->warnings);
+	s->smtp = NULL;
+	s->conn = NULL;
+}

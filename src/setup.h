@@ -1,0 +1,21 @@
+/* setup.h - the effective account for this run: the configuration files'
+ * account chosen by -a / --from / the envelope sender / "default", with the
+ * command-line overrides applied on top and msmtp's defaults filled in. */
+#ifndef OUTBOX_SETUP_H
+#define OUTBOX_SETUP_H
+
+#include "cli.h"
+#include "conf.h"
+#include "err.h"
+
+/* Choose and build the account. from_hint (may be NULL) is the envelope
+ * sender used to pick an account whose `from` matches (msmtp's --from and
+ * --read-envelope-from), as a shell wildcard pattern when `from` has one.
+ * Without any configuration file, the command line alone (--host ...)
+ * defines the account. *out is a new account the caller frees.
+ * EX_CONFIG / EX_USAGE with a message naming what to fix. */
+int setup_account(const struct conf *conf, const struct options *opts,
+                  const char *from_hint, struct account **out,
+                  struct err *e);
+
+#endif

@@ -1,0 +1,80 @@
+/* tls.h - TLS on a connection (GnuTLS): trust, verification, pinning,
+ * client certificates.
+ *
+ * tls_start() runs the client handshake over an open struct conn, verifies
+ * the server and only then installs the TLS transport, so nothing but the
+ * handshake itself crosses the wire before the peer is verified (security
+ * invariant 1). Verification, first match wins (as msmtp):
+ *   tls_fingerprint  the end-entity certificate's SHA-256 (or SHA-1, MD5:
+ *                    told apart by length) must match; nothing else is
+ *                    checked and no trust store is loaded;
+ *   tls_certcheck off  nothing is verified: the session is set up and
+ *                    tls_peer.warning says so (the caller prints it);
+ *   otherwise        the chain must verify against tls_trust_file (a PEM
+ *                    file, or "system" = the system store, the default),
+ *                    minus tls_crl_file, and the certificate must be valid
+ *                    for tls_host_override or host (IDN: its A-label).
+ * SNI carries the same name (not for IP literals). tls_priorities replaces
+ * the default priority string TLS_DEFAULT_PRIORITIES (TLS 1.2 and 1.3).
+ *
+ * Failure codes:
+ *   EX_NOPERM    the server is not the one configured: untrusted, expired or
+ *                revoked chain, wrong name, pin mismatch, no certificate, a
+ *                DH prime below tls_min_dh_prime_bits;
+ *   EX_TEMPFAIL  timeout, connection reset or closed during the handshake,
+ *                or the server's internal_error alert: worth retrying;
+ *   EX_UNAVAILABLE  the server refused the handshake with any other alert,
+ *                or no protocol version/cipher suite in common: a permanent
+ *                mismatch that retrying will not fix;
+ *   EX_PROTOCOL  the server does not speak TLS (e.g. a plain SMTP server on
+ *                the port: the message suggests tls_starttls);
+ *   EX_CONFIG    an unreadable trust/CRL/certificate/key file, an invalid
+ *                priority string or fingerprint, no system trust store.
+ * On failure nothing is installed and the connection is unusable: close it
+ * with conn_close() without sending QUIT. */
+#ifndef OUTBOX_TLS_H
+#define OUTBOX_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "err.h"
+
+#define TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* What --serverinfo shows about the server's certificate and session. */
+struct tls_peer {
+	char *subject;      /* RFC 4514 DN of the end-entity certificate */
+	char *issuer;       /* its issuer's DN */
+	time_t activation;  /* notBefore, (time_t)-1 when unknown */
+	time_t expiration;  /* notAfter */
+	char *sha256;       /* fingerprint of the DER certificate, "AB:CD:.." */
+	char *sha1;
+	char *description;  /* protocol, key exchange, cipher, MAC */
+	bool verified;      /* false only with tls_certcheck off */
+	char *warning;      /* non-NULL: a sentence the caller must print */
+};
+
+/* Handshake on c (whose socket is non-blocking) within a fresh deadline of
+ * the connection's timeout, verify the peer as described above, and install
+ * the TLS transport (conn owns the session from then on; conn_close sends
+ * close_notify without waiting). The caller must have consumed every
+ * plaintext byte first (STARTTLS: refuse when conn_buffered(c) > 0).
+ * peer_out (may be NULL) is filled on success and must be released with
+ * tls_peer_free(); pass one whenever tls_certcheck may be off, since the
+ * warning is only reported there. */
+int tls_start(struct conn *c, const struct account *a,
+              struct tls_peer *peer_out, struct err *e);
+
+void tls_peer_free(struct tls_peer *p);
+
+/* For tests: parse a tls_fingerprint value (hex pairs, with or without
+ * colons, any case) into out (at least 32 bytes). Sets *len to 16, 20 or 32;
+ * returns EX_CONFIG for anything else. Pure. */
+int tls_parse_fingerprint(const char *text, unsigned char *out, size_t *len,
+                          struct err *e);
+
+#endif
