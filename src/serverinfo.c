@@ -2,6 +2,7 @@
 #include "serverinfo.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "session.h"
 #include "smtp.h"
@@ -54,6 +55,36 @@ static void describe_caps(const struct smtp_caps *caps, struct buf *out)
 		                "methods:\n        %s\n", caps->auth);
 }
 
+static void describe_time(const char *label, time_t t, struct buf *out)
+{
+	char text[64] = "unknown";
+	struct tm tm;
+	if (t != (time_t)-1 && gmtime_r(&t, &tm))
+		strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	buf_printf(out, "        %s %s\n", label, text);
+}
+
+static void describe_tls(const struct tls_peer *peer, struct buf *out)
+{
+	buf_add_str(out, "TLS session parameters:\n");
+	buf_printf(out, "    %s\n", peer->description ? peer->description : "");
+	buf_add_str(out, "TLS certificate information:\n");
+	buf_printf(out, "    Subject:\n        %s\n",
+	           peer->subject ? peer->subject : "");
+	buf_printf(out, "    Issuer:\n        %s\n",
+	           peer->issuer ? peer->issuer : "");
+	buf_add_str(out, "    Validity:\n");
+	describe_time("Activation time:", peer->activation, out);
+	describe_time("Expiration time:", peer->expiration, out);
+	buf_add_str(out, "    Fingerprints:\n");
+	buf_printf(out, "        SHA256: %s\n", peer->sha256 ? peer->sha256 : "");
+	buf_printf(out, "        SHA1 (deprecated): %s\n",
+	           peer->sha1 ? peer->sha1 : "");
+	if (!peer->verified)
+		buf_add_str(out, "    WARNING: the certificate was NOT verified "
+		                 "(tls_certcheck off)\n");
+}
+
 int serverinfo_run(const struct account *a, int debug, struct buf *out,
                    struct buf *warnings, struct err *e)
 {
@@ -71,7 +102,7 @@ int serverinfo_run(const struct account *a, int debug, struct buf *out,
 		buf_printf(out, "    %.*s\n",
 		           (int)(nl ? (size_t)(nl - ehlo) : strlen(ehlo)), ehlo);
 	if (s.tls)
-		tls_peer_describe(&s.peer, out);
+		describe_tls(&s.peer, out);
 	describe_caps(smtp_caps(s.smtp), out);
 	session_close(&s, true);
 	return EX_OK;

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sasl.h"
@@ -94,13 +95,13 @@ static int open_steps(struct session *s, const struct account *a,
 	if (rc == EX_OK && a->tls && a->tls_starttls)
 		rc = upgrade_with_starttls(s, a, e);
 	if (rc == EX_OK && !skip_auth && auth_wanted(a)) {
-		struct buf warning = BUF_INIT;
+		char *warning = NULL;
 		rc = sasl_authenticate(s->smtp, a, s->tls, &warning, e);
-		if (warning.len) {
-			buf_add(&s->warnings, warning.data, warning.len);
+		if (warning) {
+			buf_add_str(&s->warnings, warning);
 			buf_add_char(&s->warnings, '\n');
+			free(warning);
 		}
-		buf_free(&warning);
 		s->authenticated = rc == EX_OK;
 	}
 	return rc;
