@@ -10,6 +10,7 @@
 #include "msg.h"
 #include "session.h"
 #include "setup.h"
+#include "signers.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -54,12 +55,13 @@ static int edit_header(struct message *m, const struct options *opts,
 }
 
 /* Everything that happens before the network is touched (invariant 6):
- * the whole message is read, the envelope built, the header edited, long
- * lines dealt with, and the message signed. */
+ * the whole message is read (and its body hashed for DKIM on the way), the
+ * envelope built, the header edited, long lines dealt with, and the
+ * message signed over exactly the bytes that will go on the wire. */
 static int prepare_message(const struct options *opts,
                            const struct conf *conf, struct message **m,
                            struct account **a, struct envelope *env,
-                           struct err *e)
+                           struct buf *warnings, struct err *e)
 {
 	int rc = msg_read_header(STDIN_FILENO, m, e);
 	if (rc != EX_OK)
@@ -72,7 +74,11 @@ static int prepare_message(const struct options *opts,
 	free(sender);
 	if (rc != EX_OK)
 		return rc;
-	rc = msg_read_body(*m, STDIN_FILENO, NULL, NULL, e);
+	struct signers signers = {0};
+	rc = signers_prepare(&signers, *a, e);
+	if (rc == EX_OK)
+		rc = msg_read_body(*m, STDIN_FILENO, signers_body_update,
+		                   &signers, e);
 	if (rc == EX_OK)
 		rc = envelope_build(opts, *a, *m, env, e);
 	if (rc == EX_OK)
@@ -80,6 +86,11 @@ static int prepare_message(const struct options *opts,
 	bool changed = false;
 	if (rc == EX_OK)
 		rc = msg_enforce_line_limit(*m, &changed, e);
+	if (rc == EX_OK && changed)
+		rc = signers_rehash(&signers, *m, e);
+	if (rc == EX_OK)
+		rc = signers_sign(&signers, *m, warnings, e);
+	signers_free(&signers);
 	return rc;
 }
 
@@ -133,7 +144,7 @@ int send_run(const struct options *opts, const struct conf *conf,
 	struct message *m = NULL;
 	struct account *a = NULL;
 	struct envelope env = {0};
-	int rc = prepare_message(opts, conf, &m, &a, &env, e);
+	int rc = prepare_message(opts, conf, &m, &a, &env, warnings, e);
 	if (rc == EX_OK)
 		rc = deliver(opts, a, &env, m, warnings, e);
 	envelope_free(&env);
