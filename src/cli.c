@@ -185,7 +185,7 @@ static const struct short_option short_options[] = {
 	{'e', ARG_OPTIONAL, ACT_IGNORED, NULL},  /* old form of -oe */
 	{'G', ARG_NONE, ACT_IGNORED, NULL},      /* gateway submission */
 	{'h', ARG_REQUIRED, ACT_IGNORED, NULL},  /* hop count */
-	{'i', ARG_NONE, ACT_IGNORED, NULL},      /* a lone dot never ends input */
+	{'i', ARG_NONE, ACT_IGNORED, NULL},      /* a lone dot ends nothing */
 	{'L', ARG_REQUIRED, ACT_IGNORED, NULL},  /* syslog tag */
 	{'m', ARG_NONE, ACT_IGNORED, NULL},      /* "me too" */
 	{'n', ARG_NONE, ACT_IGNORED, NULL},      /* no aliasing */
@@ -351,9 +351,8 @@ static int long_option_lookup(struct parser *p, const char *name, size_t len,
 	}
 	const char *suggestion = suggest_long_option(name, len);
 	if (suggestion)
-		return usage_error(p,
-		                   "unknown option '--%.*s' (did you mean '--%s'?)",
-		                   (int)len, name, suggestion);
+		return usage_error(p, "unknown option '--%.*s' (did you mean "
+		                   "'--%s'?)", (int)len, name, suggestion);
 	return usage_error(p, "unknown option '--%.*s'", (int)len, name);
 }
 
@@ -467,10 +466,33 @@ static int apply_operation_mode(struct parser *p, const char *value)
 	return usage_error(p, "unsupported operation mode '-b%s'", value);
 }
 
+static bool action_needs_value(enum action action)
+{
+	switch (action) {
+	case ACT_DSN_RETURN:
+	case ACT_HOST:
+	case ACT_ACCOUNT:
+	case ACT_CONFIG_FILE:
+	case ACT_FROM:
+	case ACT_FULL_NAME:
+	case ACT_DKIM_TYPE:
+	case ACT_DKIM_BITS:
+	case ACT_OPERATION_MODE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int apply_option(struct parser *p, const struct long_option *o,
                         const char *label, const char *value)
 {
 	struct options *opts = p->opts;
+	/* the callers guarantee this (the table gives these actions
+	 * ARG_REQUIRED); checking the action is what an analyser can follow */
+	if (!value && action_needs_value(o->action))
+		return usage_error(p, "option '%s' requires an argument",
+		                   label);
 	switch (o->action) {
 	case ACT_SETTING:
 		settings_add(opts, o->directive, value ? value : o->implied);
@@ -551,7 +573,9 @@ static int parse_long(struct parser *p, const char *text)
 	const char *eq = strchr(text, '=');
 	size_t len = eq ? (size_t)(eq - text) : strlen(text);
 	const char *value = eq ? eq + 1 : NULL;
-	const struct long_option *o;
+	if (len == 0) /* "--=x": a prefix of everything, a name of nothing */
+		return usage_error(p, "unknown option '--%s'", text);
+	const struct long_option *o = NULL;
 	int rc = long_option_lookup(p, text, len, &o);
 	if (rc)
 		return rc;
@@ -599,6 +623,13 @@ static int apply_short(struct parser *p, const struct short_option *s,
 	return apply_option(p, &own, label, value);
 }
 
+static int unknown_short(struct parser *p, const char *arg, char letter)
+{
+	if (arg[2] == '\0')
+		return usage_error(p, "unknown option '%s'", arg);
+	return usage_error(p, "unknown option '-%c' in '%s'", letter, arg);
+}
+
 /* One argument of short options ("-ti", "-oem", "-f", "-FCronDaemon"). A
  * letter that takes an argument ends the cluster: the rest is its argument,
  * or, when nothing is glued and the argument is required, the next one. */
@@ -606,12 +637,8 @@ static int parse_short_cluster(struct parser *p, const char *arg)
 {
 	for (const char *c = arg + 1; *c; c++) {
 		const struct short_option *s = short_option_by_letter(*c);
-		if (!s) {
-			if (c == arg + 1 && c[1] == '\0')
-				return usage_error(p, "unknown option '-%c'", *c);
-			return usage_error(p, "unknown option '-%c' in '%s'", *c,
-			                   arg);
-		}
+		if (!s)
+			return unknown_short(p, arg, *c);
 		if (s->arg == ARG_NONE) {
 			int rc = apply_short(p, s, NULL);
 			if (rc)
@@ -619,12 +646,11 @@ static int parse_short_cluster(struct parser *p, const char *arg)
 			continue;
 		}
 		const char *value = c[1] ? c + 1 : NULL;
-		if (s->arg == ARG_REQUIRED && !value) {
-			if (p->next >= p->argc)
-				return usage_error(p, "option '-%c' requires an "
-				                   "argument", *c);
+		if (s->arg == ARG_REQUIRED && !value && p->next >= p->argc)
+			return usage_error(p, "option '-%c' requires an "
+			                   "argument", *c);
+		if (s->arg == ARG_REQUIRED && !value)
 			value = p->argv[p->next++];
-		}
 		return apply_short(p, s, value);
 	}
 	return EX_OK;
@@ -719,8 +745,7 @@ static int parse_arguments(struct parser *p)
 
 int cli_parse(int argc, char **argv, struct options *opts, struct err *e)
 {
-	memset(opts, 0, sizeof *opts);
-	opts->mode = MODE_SEND;
+	*opts = (struct options){.mode = MODE_SEND};
 	opts->invoked_as = program_name(argc > 0 ? argv[0] : NULL);
 
 	struct parser p = {
@@ -778,8 +803,7 @@ void cli_free(struct options *opts)
 	for (size_t i = 0; i < opts->recipient_count; i++)
 		free(opts->recipients[i]);
 	free(opts->recipients);
-	memset(opts, 0, sizeof *opts);
-	opts->mode = MODE_SEND;
+	*opts = (struct options){.mode = MODE_SEND};
 }
 
 /* C17 5.2.4.1 only promises 4095-character string literals; GCC and Clang
@@ -866,7 +890,7 @@ const char *cli_usage(void)
 "  --queue=(off|on-failure|always) when to keep a message in the queue\n"
 "  --queue-dir=dir              queue directory\n"
 "DKIM options:\n"
-"  --dkim-key=file              private key (signing; output of --dkim-keygen)\n"
+"  --dkim-key=file              private key (made by --dkim-keygen)\n"
 "  --dkim-selector=selector     selector (s=)\n"
 "  --dkim-domain=domain         signing domain (d=), default: From's domain\n"
 "  --dkim-canonicalization=h/b  simple or relaxed (default relaxed/relaxed)\n"

@@ -54,8 +54,9 @@ struct options {
 	char *mode_argument;   /* --queue-delete ID, --queue-requeue ID|all;
 	                        * DKIM verbs take theirs from the dkim_*
 	                        * settings (--dkim-key, --dkim-selector ...) */
-	/* --dkim-type and --dkim-bits (only with --dkim-keygen, which then has
-	 * them filled in: "rsa" with 2048 bits by default, "ed25519" with 0). */
+	/* --dkim-type and --dkim-bits (only with --dkim-keygen, which then
+	 * has them filled in: "rsa" with 2048 bits by default, "ed25519"
+	 * with 0). */
 	char *dkim_key_type;   /* "rsa" or "ed25519"; NULL unless keygen */
 	int dkim_key_bits;     /* RSA modulus size; 0 for ed25519 */
 	struct cli_setting *settings; /* overrides, in command-line order */

@@ -11,9 +11,10 @@
  *      schema, so `secret-tool store --label=msmtp host HOST service smtp
  *      user USER` entries and msmtp's own entries are found; skipped
  *      silently when no session bus exists or the lookup fails;
- *   4. ~/.netrc, then SYSCONFDIR/netrc: the first `machine HOST` entry whose
- *      login is the user (host compared case-insensitively), else a
- *      `default` entry with that login. A netrc file that group or others
+ *   4. ~/.netrc, then SYSCONFDIR/netrc ($OUTBOX_SYSCONFDIR/netrc when
+ *      set): the first `machine HOST` entry whose login is the user
+ *      (host compared case-insensitively), else a `default` entry with
+ *      that login. A netrc file that group or others
  *      can read is ignored (as ftp(1) does, and as security invariant 7
  *      does for configuration files) and the final error says so;
  *   5. a prompt "password for USER at HOST: " on /dev/tty, echo off, when

@@ -1,0 +1,38 @@
+/* dkim_key.h - DKIM private keys: loading and checking (shared by signing,
+ * dkim_keygen and dkim_dns_record). Internal to the dkim*.c files. */
+#ifndef OUTBOX_DKIM_KEY_H
+#define OUTBOX_DKIM_KEY_H
+
+#include <stdbool.h>
+
+#include <gnutls/abstract.h>
+
+#include "err.h"
+
+enum dkim_key_type { DKIM_KEY_RSA, DKIM_KEY_ED25519 };
+
+struct dkim_key {
+	gnutls_privkey_t privkey; /* NULL until loaded */
+	enum dkim_key_type type;
+	unsigned bits;
+	bool readable_by_others; /* group or other may read the file */
+};
+
+/* Read path (at most DKIM_KEY_FILE_MAX octets, a regular file) and import
+ * it: PEM or DER, RSA (PKCS#1 or PKCS#8, at least DKIM_RSA_MIN_BITS, sane
+ * parameters) or Ed25519 (PKCS#8). The file contents are wiped from memory
+ * after the import. EX_CONFIG with a message naming path on any failure. */
+int dkim_key_load(const char *path, struct dkim_key *key, struct err *e);
+void dkim_key_free(struct dkim_key *key);
+
+/* "rsa-sha256" or "ed25519-sha256" (a=), "rsa" or "ed25519" (k=). */
+const char *dkim_key_sig_algorithm(const struct dkim_key *key);
+const char *dkim_key_record_type(const struct dkim_key *key);
+
+/* The DNS name a d= or record needs from a configured domain: one trailing
+ * dot dropped, a U-label domain converted to its A-label (IDNA2008, as
+ * libidn2 does for SMTP), lower case, then checked with dkim_valid_domain.
+ * Returns a heap string, or NULL when it is not usable. */
+char *dkim_domain_normalise(const char *domain);
+
+#endif

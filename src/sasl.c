@@ -1,0 +1,892 @@
+/* sasl.c - SMTP AUTH and its SASL mechanisms; see sasl.h. */
+#include "sasl.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "secret.h"
+#include "util.h"
+
+#define SCRAM_MAX_HASH 32   /* SHA-256 */
+#define SCRAM_NONCE_BYTES 18 /* 24 base64 characters, no padding */
+#define MD5_LEN 16
+
+/* ---- mechanisms ------------------------------------------------------- */
+
+struct mech_info {
+	enum sasl_mech mech;
+	const char *name;
+	bool reveals;        /* the password crosses the wire readable */
+	bool needs_password; /* password or token */
+	bool needs_user;
+};
+
+/* In the order `auth on` prefers them (EXTERNAL and OAuth excepted). */
+static const struct mech_info mechs[] = {
+	{SASL_SCRAM_SHA_256, "SCRAM-SHA-256", false, true, true},
+	{SASL_SCRAM_SHA_1, "SCRAM-SHA-1", false, true, true},
+	{SASL_CRAM_MD5, "CRAM-MD5", false, true, true},
+	{SASL_PLAIN, "PLAIN", true, true, true},
+	{SASL_LOGIN, "LOGIN", true, true, true},
+	{SASL_EXTERNAL, "EXTERNAL", false, false, false},
+	{SASL_XOAUTH2, "XOAUTH2", true, true, true},
+	{SASL_OAUTHBEARER, "OAUTHBEARER", true, true, true},
+};
+#define MECH_COUNT (sizeof mechs / sizeof mechs[0])
+#define MECH_AUTO_COUNT 5 /* the first five take part in `auth on` */
+
+static const struct mech_info *mech_info(enum sasl_mech m)
+{
+	for (size_t i = 0; i < MECH_COUNT; i++)
+		if (mechs[i].mech == m)
+			return &mechs[i];
+	return NULL;
+}
+
+const char *sasl_mech_name(enum sasl_mech m)
+{
+	const struct mech_info *mi = mech_info(m);
+	return mi ? mi->name : "";
+}
+
+/* Is name one of the words of the server's AUTH list? */
+static bool server_offers(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t w = strcspn(p, " \t");
+		if (w == n && ascii_ncasecmp(p, name, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+static bool list_is_empty(const char *list)
+{
+	return !list || list[strspn(list, " \t")] == '\0';
+}
+
+static int choose_auto(const char *list, bool encrypted,
+                       bool have_client_cert, enum sasl_mech *mech,
+                       struct err *e)
+{
+	/* A configured client certificate was sent in the handshake: let
+	 * the server use it (RFC 4422 appendix A). */
+	if (have_client_cert && encrypted && server_offers(list, "EXTERNAL")) {
+		*mech = SASL_EXTERNAL;
+		return EX_OK;
+	}
+	bool withheld = false;
+	for (size_t i = 0; i < MECH_AUTO_COUNT; i++) {
+		if (!server_offers(list, mechs[i].name))
+			continue;
+		if (mechs[i].reveals && !encrypted) {
+			withheld = true;
+			continue;
+		}
+		*mech = mechs[i].mech;
+		return EX_OK;
+	}
+	if (withheld)
+		return err_set(e, EX_NOPERM,
+		               "the server offers only methods that reveal the "
+		               "password (%s) and the connection is not "
+		               "encrypted; turn TLS on (tls on, with "
+		               "tls_starttls on for port 587) so the password "
+		               "is protected",
+		               list);
+	return err_set(e, EX_UNAVAILABLE,
+	               "no authentication method in common: the server "
+	               "offers %s; outbox speaks SCRAM-SHA-256, SCRAM-SHA-1, "
+	               "CRAM-MD5, PLAIN, LOGIN, EXTERNAL, XOAUTH2 and "
+	               "OAUTHBEARER (set 'auth' to name one)",
+	               list);
+}
+
+int sasl_choose_mech(const char *server_list, const char *auth,
+                     bool encrypted, bool have_client_cert,
+                     enum sasl_mech *mech, bool *clear_warning,
+                     struct err *e)
+{
+	*mech = SASL_NONE;
+	*clear_warning = false;
+	if (!auth || ascii_casecmp(auth, "off") == 0)
+		return EX_OK;
+	const struct mech_info *named = NULL;
+	if (ascii_casecmp(auth, "on") != 0) {
+		for (size_t i = 0; i < MECH_COUNT && !named; i++)
+			if (ascii_casecmp(auth, mechs[i].name) == 0)
+				named = &mechs[i];
+		if (!named)
+			return err_set(e, EX_CONFIG,
+			               "authentication method '%s' is not "
+			               "supported (use on, scram-sha-256, "
+			               "scram-sha-1, cram-md5, plain, login, "
+			               "external, xoauth2 or oauthbearer)",
+			               auth);
+	}
+	if (list_is_empty(server_list))
+		return err_set(e, EX_UNAVAILABLE,
+		               "the server does not support authentication (its "
+		               "EHLO reply announces no AUTH)%s",
+		               encrypted ? ""
+		                         : "; many servers offer AUTH only after "
+		                           "STARTTLS: turn TLS on (tls on)");
+	if (!named)
+		return choose_auto(server_list, encrypted, have_client_cert, mech,
+		                   e);
+	if (!server_offers(server_list, named->name))
+		return err_set(e, EX_UNAVAILABLE,
+		               "the server does not offer authentication method "
+		               "%s (it offers %s)",
+		               named->name, server_list);
+	/* Named explicitly: the user asked for it; say loudly what it
+	 * means on a clear channel (security invariant 3). */
+	*clear_warning = named->reveals && !encrypted;
+	*mech = named->mech;
+	return EX_OK;
+}
+
+/* ---- base64 (RFC 4648 section 4) ------------------------------------ */
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void sasl_base64_encode(const void *data, size_t len, struct buf *out)
+{
+	const unsigned char *p = data;
+	buf_reserve(out, (len + 2) / 3 * 4);
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		char q[4] = {b64_alphabet[(v >> 18) & 63],
+		             b64_alphabet[(v >> 12) & 63],
+		             i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=',
+		             i + 2 < len ? b64_alphabet[v & 63] : '='};
+		buf_add(out, q, 4);
+	}
+	buf_add(out, "", 0); /* NUL-terminated even when nothing was added */
+}
+
+static int b64_value(char ch)
+{
+	const char *p = ch ? strchr(b64_alphabet, ch) : NULL;
+	return p ? (int)(p - b64_alphabet) : -1;
+}
+
+int sasl_base64_decode(const char *text, size_t len, struct buf *out)
+{
+	size_t start = out->len;
+	if (len % 4 != 0)
+		goto bad;
+	buf_reserve(out, len / 4 * 3);
+	for (size_t i = 0; i < len; i += 4) {
+		bool last = i + 4 == len;
+		int v[4];
+		int pad = 0;
+		for (int k = 0; k < 4; k++) {
+			v[k] = b64_value(text[i + k]);
+			if (text[i + k] == '=' && last && k >= 2) {
+				v[k] = 0;
+				pad++;
+			} else if (v[k] < 0 || pad) {
+				goto bad; /* outside the alphabet, or data after '=' */
+			}
+		}
+		/* RFC 4648 section 3.5: the bits padding fills must be
+		 * zero, so each byte string has exactly one encoding. */
+		if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
+			goto bad;
+		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
+		                (unsigned)v[2] << 6 | (unsigned)v[3];
+		char bytes[3] = {(char)(bits >> 16), (char)(bits >> 8),
+		                 (char)bits};
+		buf_add(out, bytes, (size_t)(3 - pad));
+	}
+	buf_add(out, "", 0);
+	return 0;
+bad:
+	if (out->data) {
+		secure_zero(out->data + start, out->len - start);
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return -1;
+}
+
+/* ---- raw client messages ---------------------------------------------- */
+
+void sasl_plain_message(const char *user, const char *password,
+                        struct buf *out)
+{
+	/* RFC 4616 section 2: [authzid] NUL authcid NUL passwd */
+	buf_add_char(out, '\0');
+	buf_add_str(out, user);
+	buf_add_char(out, '\0');
+	buf_add_str(out, password);
+}
+
+static void add_hex(struct buf *out, const unsigned char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		buf_add_char(out, hex[p[i] >> 4]);
+		buf_add_char(out, hex[p[i] & 15]);
+	}
+}
+
+void sasl_cram_md5_message(const char *user, const char *password,
+                           const char *challenge, size_t challenge_len,
+                           struct buf *out)
+{
+	/* RFC 2195 section 2: user SP hex(HMAC-MD5(password, challenge)) */
+	unsigned char digest[MD5_LEN];
+	gnutls_hmac_fast(GNUTLS_MAC_MD5, password, strlen(password), challenge,
+	                 challenge_len, digest);
+	buf_add_str(out, user);
+	buf_add_char(out, ' ');
+	add_hex(out, digest, sizeof digest);
+	secure_zero(digest, sizeof digest);
+}
+
+void sasl_xoauth2_message(const char *user, const char *token,
+                          struct buf *out)
+{
+	buf_printf(out, "user=%s\001auth=Bearer %s\001\001", user, token);
+}
+
+/* RFC 5802 section 5.1: saslname escapes '=' and ','. */
+static void add_saslname(struct buf *out, const char *name)
+{
+	for (const char *p = name; *p; p++) {
+		if (*p == '=')
+			buf_add_str(out, "=3D");
+		else if (*p == ',')
+			buf_add_str(out, "=2C");
+		else
+			buf_add_char(out, *p);
+	}
+}
+
+void sasl_oauthbearer_message(const char *user, const char *host, int port,
+                              const char *token, struct buf *out)
+{
+	/* RFC 7628 section 3.1: gs2 header, then kvpairs separated by ^A. */
+	buf_add_str(out, "n,a=");
+	add_saslname(out, user);
+	buf_printf(out, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001",
+	           host, port, token);
+}
+
+/* ---- SCRAM (RFC 5802, RFC 7677) --------------------------------------- */
+
+struct sasl_scram {
+	gnutls_digest_algorithm_t digest;
+	gnutls_mac_algorithm_t mac;
+	size_t hash_len;
+	struct buf client_first_bare;
+	struct buf nonce; /* client nonce, then the combined one */
+	unsigned char server_signature[SCRAM_MAX_HASH];
+	bool have_signature;
+};
+
+struct sasl_scram *sasl_scram_new(bool sha256)
+{
+	struct sasl_scram *st = xcalloc(1, sizeof *st);
+	st->digest = sha256 ? GNUTLS_DIG_SHA256 : GNUTLS_DIG_SHA1;
+	st->mac = sha256 ? GNUTLS_MAC_SHA256 : GNUTLS_MAC_SHA1;
+	st->hash_len = sha256 ? 32 : 20;
+	return st;
+}
+
+void sasl_scram_free(struct sasl_scram *st)
+{
+	if (!st)
+		return;
+	buf_wipe(&st->client_first_bare);
+	buf_wipe(&st->nonce);
+	secure_zero(st->server_signature, sizeof st->server_signature);
+	free(st);
+}
+
+/* SaslPrep, reduced: ASCII control characters are refused (they are
+ * prohibited by RFC 4013 section 2.3 and would corrupt the exchange);
+ * other text passes through unchanged, which is exact for ASCII and for
+ * UTF-8 that needs no normalisation. */
+static bool has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+int sasl_scram_client_first(struct sasl_scram *st, const char *user,
+                            const char *nonce, struct buf *out,
+                            struct err *e)
+{
+	if (has_control(user))
+		return err_set(e, EX_CONFIG,
+		               "the user name contains control characters");
+	buf_reset(&st->nonce);
+	if (nonce) {
+		buf_add_str(&st->nonce, nonce);
+	} else {
+		unsigned char raw[SCRAM_NONCE_BYTES];
+		if (gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof raw) != 0)
+			return err_set(e, EX_SOFTWARE,
+			               "cannot generate a random nonce");
+		sasl_base64_encode(raw, sizeof raw, &st->nonce);
+	}
+	buf_reset(&st->client_first_bare);
+	buf_add_str(&st->client_first_bare, "n=");
+	add_saslname(&st->client_first_bare, user);
+	buf_add_str(&st->client_first_bare, ",r=");
+	buf_add_str(&st->client_first_bare, buf_str(&st->nonce));
+	buf_add_str(out, "n,,"); /* gs2 header: no channel binding */
+	buf_add(out, st->client_first_bare.data, st->client_first_bare.len);
+	return EX_OK;
+}
+
+/* Find attribute `name` ("r", "s", "i", "v", "e") in a SCRAM message. */
+static bool scram_attr(const char *msg, size_t len, char name,
+                       const char **val, size_t *val_len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && msg[end] != ',')
+			end++;
+		if (end - i >= 2 && msg[i] == name && msg[i + 1] == '=') {
+			*val = msg + i + 2;
+			*val_len = end - i - 2;
+			return true;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+static int scram_bad(struct err *e, const char *why)
+{
+	return err_set(e, EX_PROTOCOL,
+	               "the server sent an invalid SCRAM challenge: %s", why);
+}
+
+static int scram_parse_first(struct sasl_scram *st, const char *msg,
+                             size_t len, struct buf *salt, long *iterations,
+                             struct err *e)
+{
+	const char *r, *s, *i;
+	size_t r_len, s_len, i_len;
+	/* RFC 5802 section 5.1: an unknown mandatory extension (m=) must
+	 * make the authentication fail. */
+	if (len >= 2 && msg[0] == 'm' && msg[1] == '=')
+		return scram_bad(e, "it requires an unsupported extension");
+	if (memchr(msg, '\0', len))
+		return scram_bad(e, "it contains a NUL byte");
+	if (!scram_attr(msg, len, 'r', &r, &r_len) ||
+	    !scram_attr(msg, len, 's', &s, &s_len) ||
+	    !scram_attr(msg, len, 'i', &i, &i_len))
+		return scram_bad(e, "r=, s= or i= is missing");
+	/* The server's nonce extends ours (section 5.1 "r="). */
+	if (r_len <= st->nonce.len ||
+	    memcmp(r, st->nonce.data, st->nonce.len) != 0)
+		return scram_bad(e, "its nonce does not extend ours");
+	for (size_t k = 0; k < r_len; k++)
+		if ((unsigned char)r[k] < 0x21 || (unsigned char)r[k] > 0x7e)
+			return scram_bad(e, "its nonce is not printable");
+	if (s_len == 0 || sasl_base64_decode(s, s_len, salt) != 0)
+		return scram_bad(e, "its salt is not base64");
+	long n = 0;
+	if (i_len == 0 || i_len > 9)
+		return scram_bad(e, "its iteration count is invalid");
+	for (size_t k = 0; k < i_len; k++) {
+		if (i[k] < '0' || i[k] > '9')
+			return scram_bad(e, "its iteration count is invalid");
+		n = n * 10 + (i[k] - '0');
+	}
+	if (n < 1)
+		return scram_bad(e, "its iteration count is invalid");
+	if (n > SASL_MAX_SCRAM_ITERATIONS)
+		return err_set(e, EX_PROTOCOL,
+		               "the server asks for %ld SCRAM iterations; more "
+		               "than %d are refused",
+		               n, SASL_MAX_SCRAM_ITERATIONS);
+	*iterations = n;
+	buf_reset(&st->nonce);
+	buf_add(&st->nonce, r, r_len);
+	return EX_OK;
+}
+
+int sasl_scram_client_final(struct sasl_scram *st, const char *password,
+                            const char *server_first, size_t len,
+                            struct buf *out, struct err *e)
+{
+	if (has_control(password))
+		return err_set(e, EX_CONFIG,
+		               "the password contains control characters, which "
+		               "SCRAM does not allow");
+	struct buf salt = BUF_INIT, auth_message = BUF_INIT, without = BUF_INIT;
+	unsigned char salted[SCRAM_MAX_HASH], client_key[SCRAM_MAX_HASH];
+	unsigned char stored_key[SCRAM_MAX_HASH], signature[SCRAM_MAX_HASH];
+	unsigned char server_key[SCRAM_MAX_HASH];
+	size_t h = st->hash_len;
+	long iterations = 0;
+	int rc = scram_parse_first(st, server_first, len, &salt, &iterations, e);
+	if (rc != EX_OK)
+		goto out;
+
+	/* "biws" = base64("n,,"), the gs2 header again (section 7). */
+	buf_printf(&without, "c=biws,r=%s", buf_str(&st->nonce));
+	buf_add(&auth_message, st->client_first_bare.data,
+	        st->client_first_bare.len);
+	buf_add_char(&auth_message, ',');
+	buf_add(&auth_message, server_first, len);
+	buf_add_char(&auth_message, ',');
+	buf_add(&auth_message, without.data, without.len);
+
+	/* Section 3: SaltedPassword = Hi(password, salt, i) (PBKDF2);
+	 * ClientKey = HMAC(SaltedPassword, "Client Key");
+	 * StoredKey = H(ClientKey); ClientSignature = HMAC(StoredKey,
+	 * AuthMessage); ClientProof = ClientKey XOR ClientSignature;
+	 * ServerSignature = HMAC(HMAC(SaltedPassword, "Server Key"),
+	 * AuthMessage). */
+	gnutls_datum_t key = {(unsigned char *)password,
+	                      (unsigned)strlen(password)};
+	gnutls_datum_t salt_d = {(unsigned char *)salt.data,
+	                         (unsigned)salt.len};
+	if (gnutls_pbkdf2(st->mac, &key, &salt_d, (unsigned)iterations, salted,
+	                  h) != 0 ||
+	    gnutls_hmac_fast(st->mac, salted, h, "Client Key", 10,
+	                     client_key) != 0 ||
+	    gnutls_hash_fast(st->digest, client_key, h, stored_key) != 0 ||
+	    gnutls_hmac_fast(st->mac, stored_key, h, auth_message.data,
+	                     auth_message.len, signature) != 0 ||
+	    gnutls_hmac_fast(st->mac, salted, h, "Server Key", 10,
+	                     server_key) != 0 ||
+	    gnutls_hmac_fast(st->mac, server_key, h, auth_message.data,
+	                     auth_message.len, st->server_signature) != 0) {
+		rc = err_set(e, EX_SOFTWARE, "SCRAM key derivation failed");
+		goto out;
+	}
+	st->have_signature = true;
+	for (size_t k = 0; k < h; k++)
+		client_key[k] ^= signature[k]; /* now the ClientProof */
+	buf_add(out, without.data, without.len);
+	buf_add_str(out, ",p=");
+	sasl_base64_encode(client_key, h, out);
+out:
+	secure_zero(salted, sizeof salted);
+	secure_zero(client_key, sizeof client_key);
+	secure_zero(stored_key, sizeof stored_key);
+	secure_zero(signature, sizeof signature);
+	secure_zero(server_key, sizeof server_key);
+	buf_wipe(&salt);
+	buf_wipe(&auth_message);
+	buf_wipe(&without);
+	return rc;
+}
+
+int sasl_scram_check_server_final(struct sasl_scram *st,
+                                  const char *server_final, size_t len,
+                                  struct err *e)
+{
+	const char *v;
+	size_t v_len;
+	struct buf got = BUF_INIT;
+	int rc = EX_OK;
+	if (scram_attr(server_final, len, 'e', &v, &v_len)) {
+		struct buf why = BUF_INIT;
+		for (size_t k = 0; k < v_len; k++)
+			buf_add_char(&why, v[k] >= 0x20 && v[k] < 0x7f ? v[k] : '?');
+		rc = err_set(e, EX_NOPERM,
+		             "the server refused the SCRAM authentication: %s",
+		             buf_str(&why));
+		buf_free(&why);
+		return rc;
+	}
+	/* Section 9: the server proves it knows the password too; a
+	 * server that cannot is an impostor (or a broken server). */
+	if (!st->have_signature ||
+	    !scram_attr(server_final, len, 'v', &v, &v_len) ||
+	    sasl_base64_decode(v, v_len, &got) != 0 ||
+	    got.len != st->hash_len ||
+	    memcmp(got.data, st->server_signature, st->hash_len) != 0)
+		rc = err_set(e, EX_NOPERM,
+		             "the server's SCRAM signature does not verify: it "
+		             "does not know the password, so it may not be the "
+		             "server it claims to be");
+	buf_wipe(&got);
+	return rc;
+}
+
+/* ---- the SMTP exchange ------------------------------------------------ */
+
+struct auth {
+	struct smtp_session *s;
+	const struct account *a;
+	const char *mech;
+	const char *password; /* NULL when the mechanism needs none */
+	struct buf needles;   /* NUL-separated strings to scrub from errors */
+	struct smtp_reply r;
+};
+
+static void auth_add_needle(struct auth *x, const char *s, size_t len)
+{
+	if (len == 0)
+		return;
+	buf_add(&x->needles, s, len);
+	buf_add_char(&x->needles, '\0');
+}
+
+/* A hostile server could echo our credentials back in its error text:
+ * scrub every string we sent (and the password) from the message. */
+static void auth_scrub(struct auth *x, struct err *e)
+{
+	if (!e->msg)
+		return;
+	for (size_t off = 0; off < x->needles.len;) {
+		const char *needle = x->needles.data + off;
+		size_t n = strlen(needle);
+		off += n + 1;
+		char *hit;
+		while ((hit = strstr(e->msg, needle)) != NULL) {
+			struct buf clean = BUF_INIT;
+			buf_add(&clean, e->msg, (size_t)(hit - e->msg));
+			buf_add_str(&clean, "<redacted>");
+			buf_add_str(&clean, hit + n);
+			free_secret(e->msg);
+			e->msg = buf_steal(&clean);
+		}
+	}
+}
+
+/* Send `prefix` followed by base64(raw) (raw NULL: the prefix alone; an
+ * empty raw after "AUTH X " becomes "=", RFC 4954 section 4) and read the
+ * reply. The line is secret: the trace redacts it. */
+static int auth_send(struct auth *x, const char *prefix,
+                     const struct buf *raw, struct err *e)
+{
+	struct buf line = BUF_INIT;
+	buf_add_str(&line, prefix);
+	if (raw) {
+		size_t start = line.len;
+		sasl_base64_encode(raw->data ? raw->data : "", raw->len, &line);
+		if (line.len == start && prefix[0])
+			buf_add_char(&line, '=');
+		auth_add_needle(x, line.data + start, line.len - start);
+	}
+	int rc = smtp_command(x->s, buf_str(&line), true, &x->r, e);
+	buf_wipe(&line);
+	return rc;
+}
+
+/* The reply is not the one the step expected. */
+static int auth_refused(struct auth *x, struct err *e)
+{
+	struct buf what = BUF_INIT;
+	buf_printf(&what, "authentication with %s", x->mech);
+	if (x->a->user)
+		buf_printf(&what, " as '%s'", x->a->user);
+	buf_printf(&what, " at %s failed", conn_peer_name(smtp_conn(x->s)));
+	int code = x->r.code;
+	int rc = smtp_reply_error(&x->r, buf_str(&what), e);
+	buf_free(&what);
+	/* RFC 4954 section 6: 530, 534, 535 and 538 are the authentication
+	 * refusals; other replies keep smtp_reply_error's mapping. */
+	if (code == 530 || code == 534 || code == 535 || code == 538)
+		rc = e->code = EX_NOPERM;
+	else if (code >= 200 && code < 400)
+		rc = e->code = EX_PROTOCOL;
+	auth_scrub(x, e);
+	return rc;
+}
+
+static int auth_expect(struct auth *x, int code, struct err *e)
+{
+	return x->r.code == code ? EX_OK : auth_refused(x, e);
+}
+
+/* Cancel an exchange in progress (RFC 4954 section 4: "*"), keeping the
+ * error already recorded. */
+static void auth_cancel(struct auth *x)
+{
+	struct err ignored = ERR_INIT;
+	smtp_command(x->s, "*", false, &x->r, &ignored);
+	err_clear(&ignored);
+}
+
+/* Decode a 334 challenge. */
+static int auth_challenge(struct auth *x, struct buf *out, struct err *e)
+{
+	const char *text = buf_str(&x->r.text);
+	size_t len = strcspn(text, "\n");
+	while (len && text[len - 1] == ' ')
+		len--;
+	if (sasl_base64_decode(text, len, out) != 0) {
+		auth_cancel(x);
+		return err_set(e, EX_PROTOCOL,
+		               "the server %s sent a %s challenge that is not "
+		               "base64",
+		               conn_peer_name(smtp_conn(x->s)), x->mech);
+	}
+	return EX_OK;
+}
+
+static int auth_plain(struct auth *x, struct err *e)
+{
+	struct buf raw = BUF_INIT;
+	sasl_plain_message(x->a->user, x->password, &raw);
+	int rc = auth_send(x, "AUTH PLAIN ", &raw, e);
+	buf_wipe(&raw);
+	return rc != EX_OK ? rc : auth_expect(x, 235, e);
+}
+
+static int auth_login(struct auth *x, struct err *e)
+{
+	struct buf raw = BUF_INIT;
+	int rc = auth_send(x, "AUTH LOGIN", NULL, e);
+	if (rc == EX_OK)
+		rc = auth_expect(x, 334, e);
+	if (rc == EX_OK) {
+		buf_add_str(&raw, x->a->user);
+		rc = auth_send(x, "", &raw, e);
+	}
+	if (rc == EX_OK)
+		rc = auth_expect(x, 334, e);
+	if (rc == EX_OK) {
+		buf_wipe(&raw);
+		buf_add_str(&raw, x->password);
+		rc = auth_send(x, "", &raw, e);
+	}
+	if (rc == EX_OK)
+		rc = auth_expect(x, 235, e);
+	buf_wipe(&raw);
+	return rc;
+}
+
+static int auth_cram_md5(struct auth *x, struct err *e)
+{
+	struct buf challenge = BUF_INIT, raw = BUF_INIT;
+	int rc = auth_send(x, "AUTH CRAM-MD5", NULL, e);
+	if (rc == EX_OK)
+		rc = auth_expect(x, 334, e);
+	if (rc == EX_OK)
+		rc = auth_challenge(x, &challenge, e);
+	if (rc == EX_OK) {
+		sasl_cram_md5_message(x->a->user, x->password, challenge.data,
+		                      challenge.len, &raw);
+		rc = auth_send(x, "", &raw, e);
+	}
+	if (rc == EX_OK)
+		rc = auth_expect(x, 235, e);
+	buf_free(&challenge);
+	buf_wipe(&raw);
+	return rc;
+}
+
+static int auth_scram(struct auth *x, bool sha256, struct err *e)
+{
+	struct sasl_scram *st = sasl_scram_new(sha256);
+	struct buf raw = BUF_INIT, challenge = BUF_INIT;
+	struct buf prefix = BUF_INIT;
+	buf_printf(&prefix, "AUTH %s ", x->mech);
+	int rc = sasl_scram_client_first(st, x->a->user, NULL, &raw, e);
+	if (rc == EX_OK)
+		rc = auth_send(x, buf_str(&prefix), &raw, e);
+	if (rc == EX_OK)
+		rc = auth_expect(x, 334, e);
+	if (rc == EX_OK)
+		rc = auth_challenge(x, &challenge, e);
+	if (rc == EX_OK) {
+		buf_wipe(&raw);
+		rc = sasl_scram_client_final(st, x->password, challenge.data,
+		                             challenge.len, &raw, e);
+		if (rc != EX_OK)
+			auth_cancel(x);
+	}
+	if (rc == EX_OK)
+		rc = auth_send(x, "", &raw, e);
+	if (rc == EX_OK && x->r.code == 334) {
+		buf_reset(&challenge);
+		rc = auth_challenge(x, &challenge, e);
+		if (rc == EX_OK) {
+			rc = sasl_scram_check_server_final(st, challenge.data,
+			                                   challenge.len, e);
+			if (rc != EX_OK)
+				auth_cancel(x);
+		}
+		if (rc == EX_OK)
+			rc = auth_send(x, "", NULL, e);
+		if (rc == EX_OK)
+			rc = auth_expect(x, 235, e);
+	} else if (rc == EX_OK && x->r.code == 235) {
+		/* Success without a server-final message: the server never
+		 * proved it knows the password. */
+		rc = sasl_scram_check_server_final(st, "", 0, e);
+	} else if (rc == EX_OK) {
+		rc = auth_refused(x, e);
+	}
+	buf_free(&prefix);
+	buf_wipe(&raw);
+	buf_wipe(&challenge);
+	sasl_scram_free(st);
+	return rc;
+}
+
+/* OAuth tokens are RFC 6750 b64token characters; anything else (a stray
+ * newline from a token file, ^A) would corrupt the message. */
+static int check_token(const char *token, struct err *e)
+{
+	for (const unsigned char *p = (const unsigned char *)token; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return err_set(e, EX_CONFIG,
+			               "the OAuth access token (password) contains "
+			               "spaces or control characters");
+	return EX_OK;
+}
+
+static int auth_oauth(struct auth *x, bool bearer, struct err *e)
+{
+	int rc = check_token(x->password, e);
+	if (rc != EX_OK)
+		return rc;
+	struct buf raw = BUF_INIT;
+	if (bearer)
+		sasl_oauthbearer_message(x->a->user, x->a->host ? x->a->host : "",
+		                         x->a->port, x->password, &raw);
+	else
+		sasl_xoauth2_message(x->a->user, x->password, &raw);
+	rc = auth_send(x, bearer ? "AUTH OAUTHBEARER " : "AUTH XOAUTH2 ", &raw,
+	               e);
+	buf_wipe(&raw);
+	if (rc != EX_OK || x->r.code != 334)
+		return rc != EX_OK ? rc : auth_expect(x, 235, e);
+	/* A 334 here carries a JSON error status; the client answers with
+	 * an empty response (XOAUTH2) or ^A (RFC 7628 section 3.2.3) and
+	 * the server then sends its final refusal. */
+	struct buf status = BUF_INIT, dummy = BUF_INIT;
+	if (auth_challenge(x, &status, e) != EX_OK)
+		return e->code;
+	if (bearer)
+		buf_add_char(&dummy, '\001');
+	rc = auth_send(x, "", bearer ? &dummy : NULL, e);
+	if (rc == EX_OK)
+		rc = auth_expect(x, 235, e);
+	if (rc != EX_OK && x->r.code >= 400 && status.len) {
+		/* Add the JSON status ({"status":"401",...}): it often says
+		 * more than the final reply (an expired token, a bad scope). */
+		struct buf msg = BUF_INIT;
+		buf_printf(&msg, "%s (OAuth status: ", err_msg(e));
+		for (size_t k = 0; k < status.len; k++) {
+			char ch = status.data[k];
+			buf_add_char(&msg, ch >= 0x20 && ch < 0x7f ? ch : ' ');
+		}
+		buf_add_char(&msg, ')');
+		err_set(e, rc, "%s", buf_str(&msg));
+		buf_free(&msg);
+		auth_scrub(x, e);
+	}
+	buf_free(&status);
+	buf_free(&dummy);
+	return rc;
+}
+
+static int auth_external(struct auth *x, struct err *e)
+{
+	/* RFC 4422 appendix A: the authorization identity, or empty to
+	 * derive it from the certificate. */
+	struct buf raw = BUF_INIT;
+	if (x->a->user)
+		buf_add_str(&raw, x->a->user);
+	int rc = auth_send(x, "AUTH EXTERNAL ", &raw, e);
+	buf_free(&raw);
+	return rc != EX_OK ? rc : auth_expect(x, 235, e);
+}
+
+static int auth_run(struct auth *x, enum sasl_mech mech, struct err *e)
+{
+	switch (mech) {
+	case SASL_PLAIN:
+		return auth_plain(x, e);
+	case SASL_LOGIN:
+		return auth_login(x, e);
+	case SASL_CRAM_MD5:
+		return auth_cram_md5(x, e);
+	case SASL_SCRAM_SHA_256:
+		return auth_scram(x, true, e);
+	case SASL_SCRAM_SHA_1:
+		return auth_scram(x, false, e);
+	case SASL_XOAUTH2:
+		return auth_oauth(x, false, e);
+	case SASL_OAUTHBEARER:
+		return auth_oauth(x, true, e);
+	case SASL_EXTERNAL:
+		return auth_external(x, e);
+	case SASL_NONE:
+		break;
+	}
+	return EX_OK;
+}
+
+int sasl_authenticate(struct smtp_session *s, const struct account *a,
+                      bool encrypted, char **warning, struct err *e)
+{
+	enum sasl_mech mech;
+	bool clear_warning;
+	const char *peer = conn_peer_name(smtp_conn(s));
+	const struct smtp_caps *caps = smtp_caps(s);
+	int rc = sasl_choose_mech(caps ? caps->auth : NULL, a->auth, encrypted,
+	                          a->tls_cert_file != NULL, &mech,
+	                          &clear_warning, e);
+	if (rc != EX_OK) {
+		if (rc != EX_CONFIG)
+			err_prefix(e, "cannot authenticate to %s", peer);
+		return rc;
+	}
+	if (mech == SASL_NONE)
+		return EX_OK;
+	const struct mech_info *mi = mech_info(mech);
+	if (mi->needs_user && (!a->user || !*a->user))
+		return err_set(e, EX_CONFIG,
+		               "account %s: authentication (%s) needs a user "
+		               "name: set 'user'",
+		               a->name ? a->name : "default", mi->name);
+	if (clear_warning && warning) {
+		struct buf w = BUF_INIT;
+		buf_printf(&w, "warning: sending the password to %s with %s over "
+		               "an unencrypted connection: anyone on the path "
+		               "can read it (turn TLS on: tls on)",
+		           peer, mi->name);
+		*warning = buf_steal(&w);
+	}
+
+	struct auth x = {s, a, mi->name, NULL, BUF_INIT, {0}};
+	smtp_reply_init(&x.r);
+	char *password = NULL;
+	if (mi->needs_password) {
+		rc = secret_get_password(a, &password, e);
+		if (rc != EX_OK)
+			goto out;
+		x.password = password;
+		auth_add_needle(&x, password, strlen(password));
+	}
+	rc = auth_run(&x, mech, e);
+out:
+	free_secret(password);
+	buf_wipe(&x.needles);
+	smtp_reply_free(&x.r);
+	return rc;
+}

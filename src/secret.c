@@ -1,0 +1,613 @@
+/* secret.c - password sources; see secret.h. */
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSECRET
+#include <libsecret/secret.h>
+#endif
+
+#include "buf.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define NETRC_MAX_SIZE (1024 * 1024) /* a larger netrc is refused */
+#define EVAL_POLL_MS 20              /* waitpid polling while draining */
+
+/* ---- netrc ------------------------------------------------------------ */
+
+struct netrc_scan {
+	const char *text;
+	size_t len;
+	size_t pos;
+};
+
+static bool netrc_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	       ch == '\f' || ch == '\v';
+}
+
+static void netrc_skip_line(struct netrc_scan *sc)
+{
+	while (sc->pos < sc->len && sc->text[sc->pos] != '\n')
+		sc->pos++;
+	if (sc->pos < sc->len)
+		sc->pos++;
+}
+
+/* The next token into tok (reset first); false at the end of the text. */
+static bool netrc_token(struct netrc_scan *sc, struct buf *tok)
+{
+	buf_wipe(tok);
+	for (;;) {
+		while (sc->pos < sc->len && netrc_space(sc->text[sc->pos]))
+			sc->pos++;
+		if (sc->pos >= sc->len)
+			return false;
+		if (sc->text[sc->pos] != '#')
+			break;
+		netrc_skip_line(sc); /* a comment */
+	}
+	buf_add(tok, "", 0);
+	if (sc->text[sc->pos] == '"') {
+		sc->pos++;
+		while (sc->pos < sc->len && sc->text[sc->pos] != '"') {
+			char ch = sc->text[sc->pos++];
+			if (ch == '\\' && sc->pos < sc->len) {
+				ch = sc->text[sc->pos++];
+				ch = ch == 'n' ? '\n' : ch == 'r' ? '\r'
+				     : ch == 't' ? '\t' : ch;
+			}
+			buf_add_char(tok, ch);
+		}
+		if (sc->pos < sc->len)
+			sc->pos++; /* the closing quote */
+		return true;
+	}
+	while (sc->pos < sc->len && !netrc_space(sc->text[sc->pos]))
+		buf_add_char(tok, sc->text[sc->pos++]);
+	return true;
+}
+
+/* A macdef body runs from the next line up to an empty line. */
+static void netrc_skip_macdef(struct netrc_scan *sc)
+{
+	netrc_skip_line(sc);
+	while (sc->pos < sc->len) {
+		size_t start = sc->pos;
+		netrc_skip_line(sc);
+		size_t n = sc->pos - start;
+		const char *line = sc->text + start;
+		if (n == 0 || line[0] == '\n' ||
+		    (n >= 2 && line[0] == '\r' && line[1] == '\n'))
+			return;
+	}
+}
+
+struct netrc_entry {
+	bool active, is_default;
+	struct buf machine, login, password;
+	bool has_login, has_password;
+};
+
+static void netrc_entry_clear(struct netrc_entry *en)
+{
+	en->active = en->is_default = false;
+	en->has_login = en->has_password = false;
+	buf_free(&en->machine);
+	buf_free(&en->login);
+	buf_wipe(&en->password);
+}
+
+/* Entries without a login are ignored (as msmtp does): they cannot say
+ * which user the password is for. */
+static bool netrc_entry_matches(const struct netrc_entry *en,
+                                const char *host, const char *user)
+{
+	if (!en->active || !en->has_login || !en->has_password ||
+	    strcmp(buf_str(&en->login), user) != 0)
+		return false;
+	return en->is_default || ascii_casecmp(buf_str(&en->machine), host) == 0;
+}
+
+bool secret_netrc_lookup(const char *text, size_t len, const char *host,
+                         const char *user, char **password)
+{
+	struct netrc_scan sc = {text, len, 0};
+	struct buf tok = BUF_INIT;
+	struct netrc_entry en = {0};
+	char *fallback = NULL; /* the first matching `default` entry */
+	bool found = false;
+	bool more = true;
+	while (!found && more) {
+		more = netrc_token(&sc, &tok);
+		const char *t = buf_str(&tok);
+		bool starts_entry = !more || strcmp(t, "machine") == 0 ||
+		                    strcmp(t, "default") == 0;
+		if (starts_entry) {
+			if (netrc_entry_matches(&en, host, user)) {
+				if (!en.is_default) {
+					*password = buf_steal(&en.password);
+					found = true;
+				} else if (!fallback) {
+					fallback = buf_steal(&en.password);
+				}
+			}
+			netrc_entry_clear(&en);
+			if (!more || found)
+				break;
+			en.active = true;
+			en.is_default = strcmp(t, "default") == 0;
+			if (!en.is_default && netrc_token(&sc, &tok))
+				buf_add_str(&en.machine, buf_str(&tok));
+			continue;
+		}
+		if (strcmp(t, "login") == 0 || strcmp(t, "user") == 0) {
+			if (netrc_token(&sc, &tok)) {
+				buf_reset(&en.login);
+				buf_add_str(&en.login, buf_str(&tok));
+				en.has_login = true;
+			}
+		} else if (strcmp(t, "password") == 0 || strcmp(t, "passwd") == 0) {
+			if (netrc_token(&sc, &tok)) {
+				buf_wipe(&en.password);
+				buf_add(&en.password, tok.data, tok.len);
+				en.has_password = true;
+			}
+		} else if (strcmp(t, "account") == 0) {
+			netrc_token(&sc, &tok);
+		} else if (strcmp(t, "macdef") == 0) {
+			netrc_token(&sc, &tok);
+			netrc_skip_macdef(&sc);
+		}
+		/* anything else: an unknown token, ignored as ftp does */
+	}
+	netrc_entry_clear(&en);
+	buf_wipe(&tok);
+	if (found) {
+		free_secret(fallback);
+		return true;
+	}
+	if (fallback) {
+		*password = fallback;
+		return true;
+	}
+	return false;
+}
+
+/* Look the password up in one netrc file. A file group or others can read
+ * is skipped and reported through *ignored. */
+static int netrc_file_lookup(const char *path, const char *host,
+                             const char *user, char **password,
+                             bool *ignored, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return EX_OK; /* no such file: not an error */
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return EX_OK;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH)) {
+		*ignored = true;
+		close(fd);
+		return EX_OK;
+	}
+	if (st.st_size > NETRC_MAX_SIZE) {
+		close(fd);
+		return err_set(e, EX_CONFIG, "%s is larger than %d bytes", path,
+		               NETRC_MAX_SIZE);
+	}
+	struct buf text = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0 &&
+	       text.len <= NETRC_MAX_SIZE)
+		buf_add(&text, chunk, (size_t)n);
+	int read_errno = n < 0 ? errno : 0;
+	secure_zero(chunk, sizeof chunk);
+	close(fd);
+	if (read_errno) {
+		buf_wipe(&text);
+		return err_set(e, EX_IOERR, "cannot read %s: %s", path,
+		               strerror(read_errno));
+	}
+	secret_netrc_lookup(buf_str(&text), text.len, host, user, password);
+	buf_wipe(&text);
+	return EX_OK;
+}
+
+static char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	if (home && *home)
+		return xstrdup(home);
+	struct passwd *pw = getpwuid(getuid());
+	return pw && pw->pw_dir ? xstrdup(pw->pw_dir) : NULL;
+}
+
+/* ---- passwordeval ----------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for pid until deadline_ms; kill it when the time is up. Returns
+ * true with *status when it exited in time. */
+static bool reap_child(pid_t pid, long long deadline_ms, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return true; /* already reaped elsewhere: nothing to do */
+		if (now_ms() >= deadline_ms)
+			break;
+		struct timespec pause = {0, EVAL_POLL_MS * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return false;
+}
+
+static void child_exec(const char *cmd, int out_fd)
+{
+	int null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
+	    dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(127);
+}
+
+/* Read the child's output until EOF or the deadline. Only the first line
+ * is kept; the rest is drained so the command is not killed by SIGPIPE.
+ * Returns 0, or ETIMEDOUT, or EFBIG when the first line is too long. */
+static int drain_output(int fd, long long deadline_ms, struct buf *first)
+{
+	char chunk[4096];
+	bool have_line = false;
+	int rc = 0;
+	for (;;) {
+		long long left = deadline_ms - now_ms();
+		if (left <= 0) {
+			rc = ETIMEDOUT;
+			break;
+		}
+		struct pollfd p = {fd, POLLIN, 0};
+		int r = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r == 0 ? ETIMEDOUT : errno;
+			break;
+		}
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (have_line)
+			continue;
+		const char *nl = memchr(chunk, '\n', (size_t)n);
+		size_t keep = nl ? (size_t)(nl - chunk) : (size_t)n;
+		buf_add(first, chunk, keep);
+		have_line = nl != NULL;
+		if (first->len > SECRET_MAX_LEN) {
+			rc = EFBIG;
+			break;
+		}
+	}
+	secure_zero(chunk, sizeof chunk);
+	if (first->len && first->data[first->len - 1] == '\r')
+		first->data[--first->len] = '\0';
+	return rc;
+}
+
+int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
+                            struct err *e)
+{
+	int pipe_fd[2];
+	if (pipe(pipe_fd) != 0)
+		return err_set(e, EX_OSERR, "cannot create a pipe: %s",
+		               strerror(errno));
+	/* Close-on-exec so no other child inherits it; dup2 in the child
+	 * clears the flag on its standard output. */
+	fcntl(pipe_fd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pipe_fd[1], F_SETFD, FD_CLOEXEC);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err_no = errno;
+		close(pipe_fd[0]);
+		close(pipe_fd[1]);
+		return err_set(e, EX_OSERR, "cannot run passwordeval: %s",
+		               strerror(err_no));
+	}
+	if (pid == 0)
+		child_exec(cmd, pipe_fd[1]);
+	close(pipe_fd[1]);
+
+	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	struct buf first = BUF_INIT;
+	int drained = drain_output(pipe_fd[0], deadline, &first);
+	close(pipe_fd[0]);
+	int status = 0;
+	bool exited = drained == 0 ? reap_child(pid, deadline, &status)
+	                           : (reap_child(pid, 0, &status), false);
+	int rc = EX_OK;
+	if (drained == EFBIG)
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command '%s' printed a line longer "
+		             "than %d bytes",
+		             cmd, SECRET_MAX_LEN);
+	else if (!exited)
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command '%s' did not finish within "
+		             "%d s",
+		             cmd, timeout_s);
+	else if (WIFSIGNALED(status))
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command '%s' was killed by signal %d",
+		             cmd, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command '%s' failed with exit status "
+		             "%d",
+		             cmd, WEXITSTATUS(status));
+	else if (first.len == 0)
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command '%s' printed no password", cmd);
+	if (rc == EX_OK)
+		*out = buf_steal(&first);
+	buf_wipe(&first);
+	return rc;
+}
+
+/* ---- keyring ---------------------------------------------------------- */
+
+#ifdef HAVE_LIBSECRET
+/* msmtp's schema: it matches entries by attributes only, so both msmtp's
+ * own entries and `secret-tool store host H service smtp user U` ones are
+ * found. */
+static const SecretSchema msmtp_schema = {
+	"de.marlam.msmtp.password",
+	SECRET_SCHEMA_DONT_MATCH_NAME,
+	{
+		{"host", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{NULL, 0},
+	},
+	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* Without a session bus (cron, systemd services) a lookup can only fail,
+ * possibly slowly (D-Bus autolaunch): do not try. */
+static bool session_bus_exists(void)
+{
+	if (getenv("DBUS_SESSION_BUS_ADDRESS"))
+		return true;
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	if (!runtime)
+		return false;
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/bus", runtime);
+	struct stat st;
+	bool ok = stat(buf_str(&path), &st) == 0 && S_ISSOCK(st.st_mode);
+	buf_free(&path);
+	return ok;
+}
+
+static char *keyring_lookup(const char *host, const char *user)
+{
+	if (!session_bus_exists())
+		return NULL;
+	GError *error = NULL;
+	gchar *pw = secret_password_lookup_sync(&msmtp_schema, NULL, &error,
+	                                        "host", host, "service", "smtp",
+	                                        "user", user, NULL);
+	if (error) {
+		g_error_free(error);
+		return NULL; /* no Secret Service: fall through silently */
+	}
+	if (!pw) {
+		/* entries stored through the old libgnome-keyring */
+		pw = secret_password_lookup_sync(SECRET_SCHEMA_COMPAT_NETWORK,
+		                                 NULL, &error, "user", user,
+		                                 "protocol", "smtp", "server",
+		                                 host, NULL);
+		if (error) {
+			g_error_free(error);
+			return NULL;
+		}
+	}
+	if (!pw)
+		return NULL;
+	char *copy = xstrdup(pw);
+	secret_password_free(pw);
+	return copy;
+}
+#endif
+
+/* ---- terminal prompt -------------------------------------------------- */
+
+/* The one piece of global state: the signal that interrupted the prompt,
+ * so the terminal's echo can be restored before the signal acts. */
+static volatile sig_atomic_t prompt_signal;
+
+static void prompt_on_signal(int sig)
+{
+	prompt_signal = sig;
+}
+
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP,
+                                     SIGTSTP};
+#define PROMPT_SIGNAL_COUNT (sizeof prompt_signals / sizeof prompt_signals[0])
+
+/* Returns EX_OK with *out, EX_UNAVAILABLE when there is no terminal. */
+static int prompt_password(const char *host, const char *user, char **out,
+                           struct err *e)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return EX_UNAVAILABLE;
+	struct termios saved, quiet;
+	bool have_termios = tcgetattr(fd, &saved) == 0;
+	struct sigaction old[PROMPT_SIGNAL_COUNT];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = prompt_on_signal; /* no SA_RESTART: read returns */
+	sigemptyset(&sa.sa_mask);
+	prompt_signal = 0;
+	for (size_t i = 0; i < PROMPT_SIGNAL_COUNT; i++)
+		sigaction(prompt_signals[i], &sa, &old[i]);
+	if (have_termios) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	struct buf prompt = BUF_INIT, line = BUF_INIT;
+	buf_printf(&prompt, "password for %s at %s: ", user, host);
+	ssize_t ignored = write(fd, prompt.data, prompt.len);
+	(void)ignored;
+	buf_free(&prompt);
+
+	bool got_eol = false;
+	int rc = EX_OK;
+	while (!prompt_signal) {
+		char ch;
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (ch == '\n') {
+			got_eol = true;
+			break;
+		}
+		if (line.len >= SECRET_MAX_LEN) {
+			rc = err_set(e, EX_CONFIG,
+			             "the password typed is longer than %d bytes",
+			             SECRET_MAX_LEN);
+			break;
+		}
+		buf_add_char(&line, ch);
+	}
+	if (have_termios)
+		tcsetattr(fd, TCSAFLUSH, &saved);
+	for (size_t i = 0; i < PROMPT_SIGNAL_COUNT; i++)
+		sigaction(prompt_signals[i], &old[i], NULL);
+	close(fd);
+	if (prompt_signal) {
+		buf_wipe(&line);
+		raise(prompt_signal); /* now with echo restored */
+		return err_set(e, EX_NOPERM, "the password prompt was "
+		                             "interrupted");
+	}
+	if (rc == EX_OK && !got_eol && line.len == 0)
+		rc = err_set(e, EX_NOPERM, "no password was entered for %s at %s",
+		             user, host);
+	if (rc == EX_OK) {
+		if (line.len && line.data[line.len - 1] == '\r')
+			line.data[--line.len] = '\0';
+		buf_add(&line, "", 0);
+		*out = buf_steal(&line);
+	}
+	buf_wipe(&line);
+	return rc;
+}
+
+/* ---- the chain -------------------------------------------------------- */
+
+static int no_password_error(const char *user, const char *host,
+                             const struct buf *user_netrc,
+                             const struct buf *system_netrc,
+                             bool user_ignored, bool system_ignored,
+                             struct err *e)
+{
+	struct buf msg = BUF_INIT;
+	buf_printf(&msg, "no password for %s at %s (set password or "
+	                 "passwordeval, store it in the keyring, or add it to "
+	                 "~/.netrc)", user, host);
+	if (user_ignored)
+		buf_printf(&msg, "; %s was ignored because group or others can "
+		                 "read it (chmod 600 it)", buf_str(user_netrc));
+	if (system_ignored)
+		buf_printf(&msg, "; %s was ignored because group or others can "
+		                 "read it", buf_str(system_netrc));
+	err_set(e, EX_CONFIG, "%s", buf_str(&msg));
+	buf_free(&msg);
+	return EX_CONFIG;
+}
+
+int secret_get_password(const struct account *a, char **out, struct err *e)
+{
+	*out = NULL;
+	if (a->password) {
+		*out = xstrdup(a->password);
+		return EX_OK;
+	}
+	if (a->passwordeval)
+		return secret_run_passwordeval(a->passwordeval,
+		                               SECRET_EVAL_TIMEOUT_S, out, e);
+	const char *host = a->host ? a->host : "localhost";
+	const char *user = a->user ? a->user : "";
+#ifdef HAVE_LIBSECRET
+	if ((*out = keyring_lookup(host, user)) != NULL)
+		return EX_OK;
+#endif
+	bool user_ignored = false, system_ignored = false;
+	char *home = home_dir();
+	struct buf user_netrc = BUF_INIT;
+	if (home)
+		buf_printf(&user_netrc, "%s/.netrc", home);
+	free(home);
+	int rc = EX_OK;
+	if (user_netrc.len)
+		rc = netrc_file_lookup(buf_str(&user_netrc), host, user, out,
+		                       &user_ignored, e);
+	/* OUTBOX_SYSCONFDIR: as for the system configuration file (conf.c),
+	 * so tests and packagers can point elsewhere at run time. */
+	const char *sysconfdir = getenv("OUTBOX_SYSCONFDIR");
+	struct buf system_netrc = BUF_INIT;
+	buf_printf(&system_netrc, "%s/netrc",
+	           sysconfdir && *sysconfdir ? sysconfdir : SYSCONFDIR);
+	if (rc == EX_OK && !*out)
+		rc = netrc_file_lookup(buf_str(&system_netrc), host, user, out,
+		                       &system_ignored, e);
+	if (rc == EX_OK && !*out) {
+		rc = prompt_password(host, user, out, e);
+		if (rc == EX_UNAVAILABLE)
+			rc = no_password_error(user, host, &user_netrc,
+			                       &system_netrc, user_ignored,
+			                       system_ignored, e);
+	}
+	buf_free(&user_netrc);
+	buf_free(&system_netrc);
+	return rc;
+}

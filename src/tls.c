@@ -1,0 +1,630 @@
+/* tls.c - GnuTLS client sessions; see tls.h. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <idn2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "util.h"
+
+#define FINGERPRINT_MAX 32 /* SHA-256 */
+
+/* ---- the transport conn uses after the handshake ---------------------- */
+
+struct tls_ctx {
+	gnutls_session_t session;
+	gnutls_certificate_credentials_t cred;
+	size_t pending_send; /* length of a record send that returned AGAIN */
+	char *peer;          /* for messages */
+};
+
+static void tls_ctx_free(void *ctx)
+{
+	struct tls_ctx *t = ctx;
+	if (!t)
+		return;
+	if (t->session)
+		gnutls_deinit(t->session);
+	if (t->cred)
+		gnutls_certificate_free_credentials(t->cred);
+	free(t->peer);
+	free(t);
+}
+
+static ssize_t tls_recv(void *ctx, void *buf, size_t len, struct err *e)
+{
+	struct tls_ctx *t = ctx;
+	for (;;) {
+		ssize_t n = gnutls_record_recv(t->session, buf, len);
+		if (n >= 0)
+			return n;
+		switch (n) {
+		case GNUTLS_E_AGAIN:
+		case GNUTLS_E_INTERRUPTED:
+			return CONN_AGAIN;
+		case GNUTLS_E_REHANDSHAKE:
+			/* A TLS 1.2 renegotiation request: a client may
+			 * ignore it (RFC 5246 7.4.1.1); read on. */
+			continue;
+		case GNUTLS_E_PREMATURE_TERMINATION:
+			/* Closed without close_notify. SMTP frames its own
+			 * data (CRLF lines, end of data), so a truncation
+			 * cannot pass as a complete reply: treat as EOF. */
+			return 0;
+		default:
+			if (!gnutls_error_is_fatal((int)n))
+				continue; /* a warning alert */
+			err_set(e, EX_TEMPFAIL, "TLS error receiving from %s: %s",
+			        t->peer, gnutls_strerror((int)n));
+			return CONN_FAILED;
+		}
+	}
+}
+
+static ssize_t tls_send(void *ctx, const void *buf, size_t len,
+                        struct err *e)
+{
+	struct tls_ctx *t = ctx;
+	/* After GNUTLS_E_AGAIN the record is already encrypted and queued:
+	 * GnuTLS wants the same length again, and conn retries with the
+	 * same unsent bytes (it was told nothing moved). */
+	if (t->pending_send) {
+		if (len < t->pending_send) {
+			err_set(e, EX_SOFTWARE, "TLS send retried with fewer bytes");
+			return CONN_FAILED;
+		}
+		len = t->pending_send;
+	}
+	ssize_t n = gnutls_record_send(t->session, buf, len);
+	if (n >= 0) {
+		t->pending_send = 0;
+		return n;
+	}
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+		t->pending_send = len;
+		return CONN_AGAIN;
+	}
+	err_set(e, EX_TEMPFAIL, "TLS error sending to %s: %s", t->peer,
+	        gnutls_strerror((int)n));
+	return CONN_FAILED;
+}
+
+static bool tls_wants_write(void *ctx)
+{
+	struct tls_ctx *t = ctx;
+	return gnutls_record_get_direction(t->session) == 1;
+}
+
+static size_t tls_pending(void *ctx)
+{
+	struct tls_ctx *t = ctx;
+	return gnutls_record_check_pending(t->session);
+}
+
+static void tls_close(void *ctx)
+{
+	struct tls_ctx *t = ctx;
+	/* close_notify, one non-blocking attempt: never wait for the
+	 * server's answer (we are leaving anyway). */
+	gnutls_bye(t->session, GNUTLS_SHUT_WR);
+}
+
+static const struct conn_transport tls_transport = {
+	tls_recv, tls_send, tls_wants_write, tls_pending, tls_close, tls_ctx_free,
+};
+
+/* ---- configuration ---------------------------------------------------- */
+
+static int hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int tls_parse_fingerprint(const char *text, unsigned char *out, size_t *len,
+                          struct err *e)
+{
+	size_t n = 0;
+	const char *p = text;
+	while (*p) {
+		int hi = hex_value(p[0]);
+		int lo = hi >= 0 ? hex_value(p[1]) : -1;
+		if (lo < 0 || n == FINGERPRINT_MAX)
+			goto bad;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		p += 2;
+		if (*p == ':' && p[1])
+			p++;
+	}
+	if (n == 16 || n == 20 || n == 32) {
+		*len = n;
+		return EX_OK;
+	}
+bad:
+	return err_set(e, EX_CONFIG,
+	               "invalid tls_fingerprint '%s': expected a SHA-256 (or "
+	               "SHA-1, MD5) fingerprint as hex pairs, e.g. "
+	               "'AB:CD:...' (outbox --serverinfo shows it)",
+	               text);
+}
+
+static void format_fingerprint(const unsigned char *p, size_t len,
+                               struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < len; i++) {
+		if (i)
+			buf_add_char(out, ':');
+		buf_add_char(out, hex[p[i] >> 4]);
+		buf_add_char(out, hex[p[i] & 15]);
+	}
+}
+
+static int check_readable(const char *path, const char *directive,
+                          struct err *e)
+{
+	if (access(path, R_OK) == 0)
+		return EX_OK;
+	return err_set(e, EX_CONFIG, "cannot read %s '%s': %s", directive, path,
+	               strerror(errno));
+}
+
+static bool wants_verification(const struct account *a)
+{
+	return !a->tls_fingerprint && a->tls_certcheck;
+}
+
+/* Credentials: trust (only when the chain will be verified: performance
+ * budget), CRL, client certificate. */
+static int load_credentials(gnutls_certificate_credentials_t cred,
+                            const struct account *a, struct err *e)
+{
+	int r;
+	const char *trust = a->tls_trust_file;
+	if (wants_verification(a)) {
+		if (trust && !*trust)
+			return err_set(e, EX_CONFIG,
+			               "tls_trust_file is empty and tls_fingerprint "
+			               "is not set: there is nothing to verify the "
+			               "server's certificate with");
+		if (!trust || strcmp(trust, "system") == 0) {
+			r = gnutls_certificate_set_x509_system_trust(cred);
+			if (r <= 0)
+				return err_set(e, EX_CONFIG,
+				               "cannot load the system's trusted "
+				               "certificates (%s): install "
+				               "ca-certificates or set "
+				               "tls_trust_file",
+				               r < 0 ? gnutls_strerror(r)
+				                     : "none found");
+		} else {
+			if (check_readable(trust, "tls_trust_file", e) != EX_OK)
+				return e->code;
+			r = gnutls_certificate_set_x509_trust_file(
+				cred, trust, GNUTLS_X509_FMT_PEM);
+			if (r <= 0)
+				return err_set(e, EX_CONFIG,
+				               "tls_trust_file '%s' holds no usable "
+				               "PEM certificate%s%s",
+				               trust, r < 0 ? ": " : "",
+				               r < 0 ? gnutls_strerror(r) : "");
+		}
+		if (a->tls_crl_file) {
+			if (check_readable(a->tls_crl_file, "tls_crl_file", e) !=
+			    EX_OK)
+				return e->code;
+			r = gnutls_certificate_set_x509_crl_file(
+				cred, a->tls_crl_file, GNUTLS_X509_FMT_PEM);
+			if (r < 0)
+				return err_set(e, EX_CONFIG,
+				               "cannot load tls_crl_file '%s': %s",
+				               a->tls_crl_file, gnutls_strerror(r));
+		}
+	}
+	if (!a->tls_cert_file != !a->tls_key_file)
+		return err_set(e, EX_CONFIG,
+		               "tls_cert_file and tls_key_file must be set "
+		               "together");
+	if (a->tls_cert_file) {
+		if (check_readable(a->tls_cert_file, "tls_cert_file", e) != EX_OK ||
+		    check_readable(a->tls_key_file, "tls_key_file", e) != EX_OK)
+			return e->code;
+		r = gnutls_certificate_set_x509_key_file(cred, a->tls_cert_file,
+		                                         a->tls_key_file,
+		                                         GNUTLS_X509_FMT_PEM);
+		if (r < 0)
+			return err_set(e, EX_CONFIG,
+			               "cannot load the client certificate "
+			               "tls_cert_file '%s' with tls_key_file '%s': "
+			               "%s",
+			               a->tls_cert_file, a->tls_key_file,
+			               gnutls_strerror(r));
+	}
+	return EX_OK;
+}
+
+static bool is_ip_literal(const char *name)
+{
+	unsigned char addr[16];
+	return inet_pton(AF_INET, name, addr) == 1 ||
+	       inet_pton(AF_INET6, name, addr) == 1;
+}
+
+/* The name to verify and send as SNI: tls_host_override or host, as an
+ * A-label (RFC 5890) and without a trailing dot. NULL when there is none
+ * (a unix socket account). */
+static int reference_name(const struct account *a, char **out, struct err *e)
+{
+	const char *name = a->tls_host_override ? a->tls_host_override
+	                                        : a->host;
+	*out = NULL;
+	if (!name || !*name)
+		return EX_OK;
+	bool ascii = true;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		ascii = ascii && *p < 0x80;
+	if (ascii) {
+		*out = xstrdup(name);
+	} else {
+		char *alabel = NULL;
+		int r = idn2_to_ascii_8z(name, &alabel, IDN2_NONTRANSITIONAL);
+		if (r != IDN2_OK)
+			return err_set(e, EX_CONFIG,
+			               "host name '%s' is not a valid "
+			               "internationalized domain name: %s",
+			               name, idn2_strerror(r));
+		*out = xstrdup(alabel);
+		idn2_free(alabel);
+	}
+	size_t len = strlen(*out);
+	if (len > 1 && (*out)[len - 1] == '.')
+		(*out)[len - 1] = '\0';
+	return EX_OK;
+}
+
+/* ---- handshake -------------------------------------------------------- */
+
+static int handshake_error(gnutls_session_t session, int r, const char *peer,
+                           struct err *e)
+{
+	switch (r) {
+	case GNUTLS_E_FATAL_ALERT_RECEIVED: {
+		gnutls_alert_description_t alert = gnutls_alert_get(session);
+		const char *name = gnutls_alert_get_name(alert);
+		/* internal_error is the server's own trouble; every other
+		 * alert refuses what we offered, and will again. */
+		return err_set(e,
+		               alert == GNUTLS_A_INTERNAL_ERROR ? EX_TEMPFAIL
+		                                                : EX_UNAVAILABLE,
+		               "the server %s refused the TLS handshake: %s%s",
+		               peer, name ? name : "unknown alert",
+		               alert == GNUTLS_A_PROTOCOL_VERSION ||
+		                       alert == GNUTLS_A_HANDSHAKE_FAILURE
+		                   ? " (no TLS version or cipher in common: see "
+		                     "tls_priorities)"
+		                   : "");
+	}
+	case GNUTLS_E_PREMATURE_TERMINATION:
+	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_PULL_ERROR:
+	case GNUTLS_E_TIMEDOUT:
+		return err_set(e, EX_TEMPFAIL,
+		               "the connection to %s broke during the TLS "
+		               "handshake: %s",
+		               peer, gnutls_strerror(r));
+	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+	case GNUTLS_E_UNEXPECTED_PACKET:
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+	case GNUTLS_E_RECORD_OVERFLOW:
+		return err_set(e, EX_PROTOCOL,
+		               "the server %s does not speak TLS on this port "
+		               "(%s); if it expects STARTTLS, set "
+		               "tls_starttls on",
+		               peer, gnutls_strerror(r));
+	case GNUTLS_E_DH_PRIME_UNACCEPTABLE:
+		return err_set(e, EX_NOPERM,
+		               "the server %s offered a Diffie-Hellman prime "
+		               "smaller than tls_min_dh_prime_bits",
+		               peer);
+	case GNUTLS_E_NO_CIPHER_SUITES:
+	case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
+	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+	case GNUTLS_E_NO_COMMON_KEY_SHARE:
+		return err_set(e, EX_UNAVAILABLE,
+		               "cannot agree on TLS parameters with %s: %s (see "
+		               "tls_priorities)",
+		               peer, gnutls_strerror(r));
+	default:
+		return err_set(e, EX_PROTOCOL, "the TLS handshake with %s failed: %s",
+		               peer, gnutls_strerror(r));
+	}
+}
+
+static int run_handshake(struct conn *c, gnutls_session_t session,
+                         struct err *e)
+{
+	for (;;) {
+		int r = gnutls_handshake(session);
+		if (r == GNUTLS_E_SUCCESS)
+			return EX_OK;
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			bool for_write = gnutls_record_get_direction(session) == 1;
+			int rc = conn_wait(c, for_write,
+			                   "during the TLS handshake with", e);
+			if (rc != EX_OK)
+				return rc;
+			continue;
+		}
+		if (!gnutls_error_is_fatal(r))
+			continue; /* a warning alert */
+		return handshake_error(session, r, conn_peer_name(c), e);
+	}
+}
+
+/* ---- verification ----------------------------------------------------- */
+
+static char *datum_to_string(gnutls_datum_t *d)
+{
+	char *s = xstrndup(d->data ? (const char *)d->data : "", d->size);
+	gnutls_free(d->data);
+	d->data = NULL;
+	return s;
+}
+
+static void fill_peer(gnutls_session_t session, gnutls_x509_crt_t crt,
+                      const gnutls_datum_t *der, struct tls_peer *p)
+{
+	gnutls_datum_t d = {NULL, 0};
+	p->subject = gnutls_x509_crt_get_dn3(crt, &d, 0) == 0
+	                 ? datum_to_string(&d) : xstrdup("");
+	p->issuer = gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) == 0
+	                ? datum_to_string(&d) : xstrdup("");
+	p->activation = gnutls_x509_crt_get_activation_time(crt);
+	p->expiration = gnutls_x509_crt_get_expiration_time(crt);
+	unsigned char fp[FINGERPRINT_MAX];
+	size_t len = sizeof fp;
+	struct buf hex = BUF_INIT;
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, der, fp, &len) == 0)
+		format_fingerprint(fp, len, &hex);
+	p->sha256 = buf_steal(&hex);
+	len = sizeof fp;
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA1, der, fp, &len) == 0)
+		format_fingerprint(fp, len, &hex);
+	p->sha1 = buf_steal(&hex);
+	char *desc = gnutls_session_get_desc(session);
+	p->description = xstrdup(desc ? desc : "");
+	gnutls_free(desc);
+}
+
+static int check_pin(const gnutls_datum_t *der, const char *pin,
+                     const char *peer, struct err *e)
+{
+	unsigned char want[FINGERPRINT_MAX], got[FINGERPRINT_MAX];
+	size_t want_len = 0, got_len = sizeof got;
+	int rc = tls_parse_fingerprint(pin, want, &want_len, e);
+	if (rc != EX_OK)
+		return rc;
+	gnutls_digest_algorithm_t alg = want_len == 32   ? GNUTLS_DIG_SHA256
+	                                : want_len == 20 ? GNUTLS_DIG_SHA1
+	                                                 : GNUTLS_DIG_MD5;
+	if (gnutls_fingerprint(alg, der, got, &got_len) != 0 ||
+	    got_len != want_len)
+		return err_set(e, EX_SOFTWARE,
+		               "cannot compute the certificate's fingerprint");
+	if (memcmp(want, got, want_len) == 0)
+		return EX_OK;
+	struct buf hex = BUF_INIT;
+	format_fingerprint(got, got_len, &hex);
+	err_set(e, EX_NOPERM,
+	        "the TLS certificate of %s does not match tls_fingerprint: its "
+	        "%s fingerprint is %s",
+	        peer, gnutls_digest_get_name(alg), buf_str(&hex));
+	buf_free(&hex);
+	return EX_NOPERM;
+}
+
+static int check_chain(gnutls_session_t session, const char *peer,
+                       struct err *e)
+{
+	/* Chain, validity dates, revocation, and the serverAuth purpose. */
+	gnutls_typed_vdata_st purpose = {
+		GNUTLS_DT_KEY_PURPOSE_OID,
+		(unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0,
+	};
+	unsigned status = 0;
+	int r = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
+	if (r < 0)
+		return err_set(e, EX_NOPERM,
+		               "cannot verify the TLS certificate of %s: %s",
+		               peer, gnutls_strerror(r));
+	if (status == 0)
+		return EX_OK;
+	gnutls_datum_t text = {NULL, 0};
+	char *why = NULL;
+	if (gnutls_certificate_verification_status_print(
+		    status, GNUTLS_CRT_X509, &text, 0) == 0)
+		why = datum_to_string(&text);
+	size_t n = why ? strlen(why) : 0;
+	while (n && why[n - 1] == ' ')
+		why[--n] = '\0';
+	err_set(e, EX_NOPERM,
+	        "the TLS certificate of %s is not trusted: %s (set "
+	        "tls_trust_file to the authority that signed it, or pin it "
+	        "with tls_fingerprint)",
+	        peer, why ? why : "verification failed");
+	free(why);
+	return EX_NOPERM;
+}
+
+static int verify_peer(gnutls_session_t session, const struct account *a,
+                       const char *name, const char *peer,
+                       struct tls_peer *info, struct err *e)
+{
+	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
+		return err_set(e, EX_NOPERM,
+		               "the server %s did not present an X.509 "
+		               "certificate",
+		               peer);
+	unsigned count = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(session,
+	                                                           &count);
+	if (!certs || count == 0)
+		return err_set(e, EX_NOPERM,
+		               "the server %s presented no TLS certificate", peer);
+	gnutls_x509_crt_t crt;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
+	int r = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+	if (r < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return err_set(e, EX_NOPERM,
+		               "the TLS certificate of %s cannot be parsed: %s",
+		               peer, gnutls_strerror(r));
+	}
+	fill_peer(session, crt, &certs[0], info);
+	int rc = EX_OK;
+	if (a->tls_fingerprint) {
+		rc = check_pin(&certs[0], a->tls_fingerprint, peer, e);
+	} else if (!a->tls_certcheck) {
+		struct buf w = BUF_INIT;
+		buf_printf(&w, "warning: the TLS certificate of %s is not "
+		               "verified (tls_certcheck off): anyone on the path "
+		               "can impersonate the server and read the password "
+		               "and the mail; pin it instead with tls_fingerprint "
+		               "%s",
+		           peer, info->sha256);
+		info->warning = buf_steal(&w);
+	} else {
+		rc = check_chain(session, peer, e);
+		if (rc == EX_OK && !name)
+			rc = err_set(e, EX_CONFIG,
+			             "no host name to check the TLS certificate of "
+			             "%s against: set tls_host_override",
+			             peer);
+		if (rc == EX_OK && !gnutls_x509_crt_check_hostname2(crt, name, 0))
+			rc = err_set(e, EX_NOPERM,
+			             "the TLS certificate of %s is not valid for "
+			             "the name '%s' (its subject is %s; see "
+			             "tls_host_override)",
+			             peer, name, info->subject);
+	}
+	info->verified = rc == EX_OK && info->warning == NULL;
+	gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/* ---- tls_start -------------------------------------------------------- */
+
+static int setup_session(struct tls_ctx *t, struct conn *c,
+                         const struct account *a, const char *name,
+                         struct err *e)
+{
+	int r = gnutls_init(&t->session,
+	                    GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (r < 0) {
+		t->session = NULL;
+		return err_set(e, EX_SOFTWARE, "cannot start TLS: %s",
+		               gnutls_strerror(r));
+	}
+	const char *prio = a->tls_priorities && *a->tls_priorities
+	                       ? a->tls_priorities
+	                       : TLS_DEFAULT_PRIORITIES;
+	const char *where = NULL;
+	r = gnutls_priority_set_direct(t->session, prio, &where);
+	if (r < 0)
+		return err_set(e, EX_CONFIG,
+		               "invalid tls_priorities '%s' (at '%s'): %s", prio,
+		               where ? where : "", gnutls_strerror(r));
+	r = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+	if (r < 0)
+		return err_set(e, EX_SOFTWARE, "cannot start TLS: %s",
+		               gnutls_strerror(r));
+	/* RFC 6066 section 3: SNI carries DNS names only, not addresses. */
+	if (name && !is_ip_literal(name)) {
+		r = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name,
+		                           strlen(name));
+		if (r < 0)
+			return err_set(e, EX_CONFIG,
+			               "cannot use '%s' as the TLS server name: %s",
+			               name, gnutls_strerror(r));
+	}
+	if (a->tls_min_dh_prime_bits > 0)
+		gnutls_dh_set_prime_bits(t->session,
+		                         (unsigned)a->tls_min_dh_prime_bits);
+	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
+	gnutls_transport_set_int(t->session, conn_fd(c));
+	return EX_OK;
+}
+
+int tls_start(struct conn *c, const struct account *a,
+              struct tls_peer *peer_out, struct err *e)
+{
+	const char *peer = conn_peer_name(c);
+	struct tls_peer info = {0};
+	char *name = NULL;
+	struct tls_ctx *t = xcalloc(1, sizeof *t);
+	t->peer = xstrdup(peer);
+	int rc = reference_name(a, &name, e);
+	if (rc == EX_OK && a->tls_fingerprint) {
+		/* A malformed pin is a configuration error: say so before
+		 * touching the network. */
+		unsigned char fp[FINGERPRINT_MAX];
+		size_t len;
+		rc = tls_parse_fingerprint(a->tls_fingerprint, fp, &len, e);
+	}
+	if (rc == EX_OK && gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+		t->cred = NULL;
+		rc = err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
+	}
+	if (rc == EX_OK)
+		rc = load_credentials(t->cred, a, e);
+	if (rc == EX_OK)
+		rc = setup_session(t, c, a, name, e);
+	if (rc == EX_OK) {
+		conn_start_deadline(c);
+		rc = run_handshake(c, t->session, e);
+	}
+	if (rc == EX_OK)
+		rc = verify_peer(t->session, a, name, peer, &info, e);
+	free(name);
+	if (rc != EX_OK) {
+		/* Tell the server why, when we are the one refusing; one
+		 * non-blocking attempt, nothing else is sent. */
+		if (t->session && rc == EX_NOPERM)
+			gnutls_alert_send(t->session, GNUTLS_AL_FATAL,
+			                  GNUTLS_A_BAD_CERTIFICATE);
+		tls_peer_free(&info);
+		tls_ctx_free(t);
+		return rc;
+	}
+	conn_set_transport(c, &tls_transport, t);
+	if (peer_out)
+		*peer_out = info;
+	else
+		tls_peer_free(&info);
+	return EX_OK;
+}
+
+void tls_peer_free(struct tls_peer *p)
+{
+	if (!p)
+		return;
+	free(p->subject);
+	free(p->issuer);
+	free(p->sha256);
+	free(p->sha1);
+	free(p->description);
+	free(p->warning);
+	memset(p, 0, sizeof *p);
+}

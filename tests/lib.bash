@@ -1,0 +1,504 @@
+# tests/lib.bash - shared helpers for outbox's bats suites.
+#
+# Use it with `load lib` at the top of a tests/*.bats file. It defines
+# default setup/teardown functions; a suite that needs its own must call
+# setup_common / teardown_common from them:
+#
+#   load lib
+#   setup_file() { make_certs; }          # optional, once per file
+#   setup() { setup_common; start_server --starttls --cert "$SERVER_CERT" \
+#                                        --key "$SERVER_KEY"; }
+#
+# ENVIRONMENT (setup_common)
+#   T              a fresh directory per test ($BATS_TEST_TMPDIR/t)
+#   HOME=$T/home, XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME,
+#   XDG_CACHE_HOME, XDG_RUNTIME_DIR under it, TMPDIR=$T/tmp: no user file
+#   leaks in; OUTBOX_SYSCONFDIR=$T/etc so /etc is never read (empty dir).
+#   USER=LOGNAME=outboxtest; EMAIL, SMTPSERVER and friends unset.
+#   OUTBOX         the binary (default: ./outbox of this tree; set OUTBOX in
+#                  the environment to run the suites against another build,
+#                  e.g. OUTBOX=/usr/bin/msmtp to compare).
+#   PYTHON         /usr/bin/python3 (Debian's, with aiosmtpd and dkim).
+#
+# SERVERS (tests/servers/smtpd.py; its header documents every option)
+#   start_server [ARGS...]   start a server on loopback, wait (<= 10 s) for
+#                  its port; sets PORT, SPOOL (its spool dir), SERVER_PID.
+#                  Several servers per test are fine: each call sets the
+#                  variables to the newest one; all are stopped by
+#                  teardown_common, and each exits by itself when the test
+#                  process dies.
+#   stop_server [PID]        stop one (default $SERVER_PID), SIGTERM first.
+#   server_config FILE [LINE...]  write (mode 600) an account "test" for the
+#                  current server, made the default: host 127.0.0.1, port
+#                  $PORT, from sender@example.com, tls off, auth off,
+#                  timeout 5, then each LINE as one more directive line.
+#   write_config FILE <<EOF  write stdin to FILE, mode 600.
+#
+# RUNNING OUTBOX
+#   run_outbox [ARGS...] [<input]   run $OUTBOX (bounded by
+#                  OUTBOX_TEST_TIMEOUT, default 60 s) with the caller's
+#                  stdin; sets status, output (stdout), stderr, elapsed_ms.
+#                  Never fails by itself (use assert_exit).
+#   send_message TEXT [ARGS...]     run_outbox ARGS with TEXT (printf %s,
+#                  exact bytes) as stdin.
+#   assert_exit CODE         $status must be CODE; otherwise print the
+#                  command, stdout, stderr and the server's transcript.
+#   assert_elapsed_below MS  elapsed_ms of the last run_outbox < MS.
+#   assert_contains TEXT NEEDLE / refute_contains TEXT NEEDLE   fixed-string
+#                  search; the failure message shows both.
+#   assert_equal ACTUAL EXPECTED
+#
+# WHAT THE SERVER SAW (of the current $SPOOL, or SPOOL=... to choose)
+#   received_count            messages accepted
+#   assert_received N         received_count must be N (prints context)
+#   received_message N        bytes of message N (1-based) as delivered
+#   received_header N NAME    unfolded value of the first NAME field
+#                             (empty output and status 1 when absent)
+#   received_header_count N NAME  how many NAME fields message N has
+#   received_envelope N FIELD a field of N.json ("mail_from", "rcpt_tos",
+#                             "tls.version" ...): strings raw, lists one
+#                             item per line, true/false/null, else JSON
+#   received_body N           message N after its header block (the bytes
+#                             after the first CRLF CRLF)
+#   wire_log / wire_clear_log every client byte / those sent in the clear
+#   pipelined_log             "K VERB" per command the client followed with
+#                             more bytes before its reply (see smtpd.py)
+#   assert_crlf_only FILE     no bare CR or LF in FILE, ends with CRLF
+#   sessions_log              sessions.log (one line per session)
+#   session_count             sessions seen (connections accepted)
+#   assert_no_session         no connection was made at all (after a short
+#                             grace period for a late accept)
+#   wait_sessions_closed      wait (<= 5 s) until every session has ended
+#
+# CERTIFICATES
+#   make_certs [DIR]  (default $BATS_FILE_TMPDIR/certs; call it in
+#   setup_file) makes with certtool and exports: CA_CERT CA_KEY,
+#   SERVER_CERT SERVER_KEY (CA-signed, SAN localhost 127.0.0.1 ::1),
+#   EXPIRED_CERT EXPIRED_KEY (CA-signed, expired in 2020), WRONGNAME_CERT
+#   WRONGNAME_KEY (CA-signed for wrong.example), SELFSIGNED_CERT
+#   SELFSIGNED_KEY (self-signed, localhost), CLIENT_CERT CLIENT_KEY
+#   (CA-signed client certificate, CN "outbox client"), OTHER_CA_CERT
+#   (an unrelated CA), and the fingerprints SERVER_CERT_SHA256,
+#   SERVER_CERT_SHA1, SELFSIGNED_CERT_SHA256 ("AB:CD:..." as
+#   tls_fingerprint wants).
+
+PYTHON=/usr/bin/python3
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SERVERS_DIR=$LIB_DIR/servers
+OUTBOX=${OUTBOX:-$(cd "$LIB_DIR/.." && pwd)/outbox}
+export OUTBOX PYTHON
+
+setup_common() {
+	T=$BATS_TEST_TMPDIR/t
+	rm -rf "$T"
+	mkdir -p "$T/home/.config" "$T/home/.local/share" \
+		"$T/home/.local/state" "$T/home/.cache" "$T/run" "$T/etc" \
+		"$T/tmp"
+	chmod 700 "$T/run"
+	export T
+	export HOME=$T/home
+	export XDG_CONFIG_HOME=$T/home/.config
+	export XDG_DATA_HOME=$T/home/.local/share
+	export XDG_STATE_HOME=$T/home/.local/state
+	export XDG_CACHE_HOME=$T/home/.cache
+	export XDG_RUNTIME_DIR=$T/run
+	export OUTBOX_SYSCONFDIR=$T/etc
+	export TMPDIR=$T/tmp
+	export USER=outboxtest LOGNAME=outboxtest
+	export LC_ALL=C.UTF-8
+	unset EMAIL SMTPSERVER MAIL NAME MSMTP_CONFIG
+	SERVER_PIDS=()
+	SERVER_SEQ=0
+	PORT= SPOOL= SERVER_PID=
+	if [ ! -x "$OUTBOX" ]; then
+		echo "outbox binary not found or not executable: $OUTBOX" \
+			"(run make first)" >&2
+		return 1
+	fi
+}
+
+teardown_common() {
+	local pid
+	for pid in "${SERVER_PIDS[@]}"; do
+		stop_server "$pid"
+	done
+	SERVER_PIDS=()
+}
+
+setup() { setup_common; }
+teardown() { teardown_common; }
+
+# ------------------------------------------------------------------ servers
+
+start_server() {
+	SERVER_SEQ=$((SERVER_SEQ + 1))
+	local dir=$T/spool.$SERVER_SEQ
+	mkdir -p "$dir"
+	rm -f "$dir/port"
+	# fd 3 is bats' output channel: a background child holding it would
+	# make bats wait for the server.
+	"$PYTHON" "$SERVERS_DIR/smtpd.py" --port-file "$dir/port" \
+		--spool "$dir" --watch-pid "$BASHPID" "$@" \
+		</dev/null >"$dir/stdout" 2>"$dir/stderr" 3>&- &
+	local pid=$!
+	SERVER_PIDS+=("$pid")
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$dir/port" ] && break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "smtpd.py $* exited before listening:" >&2
+			cat "$dir/stdout" "$dir/stderr" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	if [ ! -s "$dir/port" ]; then
+		echo "smtpd.py $* did not listen within 10 s:" >&2
+		cat "$dir/stdout" "$dir/stderr" >&2
+		return 1
+	fi
+	PORT=$(cat "$dir/port")
+	SPOOL=$dir
+	SERVER_PID=$pid
+}
+
+stop_server() {
+	local pid=${1:-$SERVER_PID} i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+write_config() {
+	local file=$1
+	mkdir -p "$(dirname "$file")"
+	(umask 077 && cat >"$file")
+	chmod 600 "$file"
+}
+
+server_config() {
+	local file=$1 line
+	shift
+	{
+		echo "account test"
+		echo "host 127.0.0.1"
+		echo "port $PORT"
+		echo "from sender@example.com"
+		echo "tls off"
+		echo "auth off"
+		echo "timeout 5"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+		echo "account default : test"
+	} | write_config "$file"
+}
+
+# ------------------------------------------------------------------ running
+
+run_outbox() {
+	local start end
+	start=$(date +%s%N)
+	status=0
+	timeout --kill-after=5 "${OUTBOX_TEST_TIMEOUT:-60}" "$OUTBOX" "$@" \
+		>"$T/run.stdout" 2>"$T/run.stderr" || status=$?
+	end=$(date +%s%N)
+	elapsed_ms=$(((end - start) / 1000000))
+	output=$(cat "$T/run.stdout")
+	stderr=$(cat "$T/run.stderr")
+	LAST_COMMAND="outbox $*"
+	return 0
+}
+
+send_message() {
+	local text=$1
+	shift
+	printf '%s' "$text" >"$T/message.in"
+	run_outbox "$@" <"$T/message.in"
+}
+
+show_context() {
+	{
+		echo "command: ${LAST_COMMAND:-?}"
+		echo "exit status: ${status:-?} (elapsed ${elapsed_ms:-?} ms)"
+		echo "--- stdout:"
+		printf '%s\n' "${output:-}"
+		echo "--- stderr:"
+		printf '%s\n' "${stderr:-}"
+		if [ -n "${SPOOL:-}" ] && [ -e "$SPOOL/sessions.log" ]; then
+			echo "--- server sessions ($SPOOL):"
+			cat "$SPOOL/sessions.log"
+			echo "--- server transcript:"
+			head -c 4000 "$SPOOL/transcript.log"
+			[ -s "$SPOOL/stderr" ] && {
+				echo "--- server stderr:"
+				cat "$SPOOL/stderr"
+			}
+		fi
+	} >&2
+}
+
+assert_exit() {
+	local want=$1
+	if [ "$status" != "$want" ]; then
+		echo "expected exit status $want, got $status" >&2
+		show_context
+		return 1
+	fi
+}
+
+assert_elapsed_below() {
+	if [ "$elapsed_ms" -ge "$1" ]; then
+		echo "took ${elapsed_ms} ms, expected less than $1 ms" >&2
+		show_context
+		return 1
+	fi
+}
+
+assert_contains() {
+	if [[ "$1" != *"$2"* ]]; then
+		printf 'expected to find:\n%s\n--- in:\n%s\n---\n' "$2" "$1" >&2
+		return 1
+	fi
+}
+
+refute_contains() {
+	if [[ "$1" == *"$2"* ]]; then
+		printf 'did not expect to find:\n%s\n--- in:\n%s\n---\n' \
+			"$2" "$1" >&2
+		return 1
+	fi
+}
+
+assert_equal() {
+	if [ "$1" != "$2" ]; then
+		printf 'expected:\n%s\n--- got:\n%s\n---\n' "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# ---------------------------------------------------- what the server saw
+
+received_count() {
+	local n=0 f
+	for f in "$SPOOL"/*.json; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+assert_received() {
+	local got
+	got=$(received_count)
+	if [ "$got" != "$1" ]; then
+		echo "expected the server to have received $1 message(s)," \
+			"it has $got" >&2
+		show_context
+		return 1
+	fi
+}
+
+received_message() {
+	cat "$SPOOL/$1.eml"
+}
+
+received_header() {
+	"$PYTHON" - "$SPOOL/$1.eml" "$2" <<'EOF'
+import sys
+from email import message_from_binary_file, policy
+with open(sys.argv[1], "rb") as f:
+    msg = message_from_binary_file(f, policy=policy.compat32)
+value = msg.get(sys.argv[2])
+if value is None:
+    sys.exit(1)
+sys.stdout.reconfigure(errors="surrogateescape")
+print(" ".join(str(value).split()))
+EOF
+}
+
+received_header_count() {
+	"$PYTHON" - "$SPOOL/$1.eml" "$2" <<'EOF2'
+import sys
+from email import message_from_binary_file, policy
+with open(sys.argv[1], "rb") as f:
+    msg = message_from_binary_file(f, policy=policy.compat32)
+print(len(msg.get_all(sys.argv[2]) or []))
+EOF2
+}
+
+received_envelope() {
+	"$PYTHON" - "$SPOOL/$1.json" "$2" <<'EOF'
+import json, sys
+sys.stdout.reconfigure(errors="surrogateescape")
+with open(sys.argv[1]) as f:
+    value = json.load(f)
+for key in sys.argv[2].split("."):
+    value = value[key] if isinstance(value, dict) else value[int(key)]
+def show(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (str, int, float)):
+        return str(v)
+    return json.dumps(v, sort_keys=True)
+if isinstance(value, list):
+    for item in value:
+        print(show(item))
+else:
+    print(show(value))
+EOF
+}
+
+received_body() {
+	"$PYTHON" - "$SPOOL/$1.eml" <<'EOF2'
+import sys
+data = open(sys.argv[1], "rb").read()
+head, sep, body = data.partition(b"\r\n\r\n")
+sys.stdout.buffer.write(body if sep else b"")
+EOF2
+}
+
+# Every line of FILE ends in CRLF, and no CR or LF appears alone.
+assert_crlf_only() {
+	"$PYTHON" - "$1" <<'EOF2'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+bad = re.search(rb"\r(?!\n)|(?<!\r)\n", data)
+if bad:
+    start = max(0, bad.start() - 40)
+    sys.exit("bare CR or LF at offset %d of %s: %r" %
+             (bad.start(), sys.argv[1], data[start:bad.start() + 40]))
+if data and not data.endswith(b"\r\n"):
+    sys.exit("%s does not end with CRLF: %r" % (sys.argv[1], data[-40:]))
+EOF2
+}
+
+wire_log() {
+	cat "$SPOOL/wire.log"
+}
+
+pipelined_log() {
+	cat "$SPOOL/pipelined.log" 2>/dev/null || true
+}
+
+wire_clear_log() {
+	cat "$SPOOL/wire-clear.log"
+}
+
+sessions_log() {
+	cat "$SPOOL/sessions.log"
+}
+
+session_count() {
+	local n
+	n=$(grep -c . "$SPOOL/sessions.log" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+assert_no_session() {
+	sleep 0.2
+	local n
+	n=$(session_count)
+	if [ "$n" != 0 ]; then
+		echo "expected no connection to the server, saw $n session(s)" >&2
+		show_context
+		return 1
+	fi
+}
+
+wait_sessions_closed() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if ! grep -qv ' CLOSE$' "$SPOOL/sessions.log" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "server sessions did not end within 5 s:" >&2
+	cat "$SPOOL/sessions.log" >&2
+	return 1
+}
+
+# ------------------------------------------------------------- certificates
+
+# certtool template for a CA-signed TLS server certificate.
+cert_template_server() { # CN [extra lines...]
+	local cn=$1
+	shift
+	printf 'cn = "%s"\n' "$cn"
+	printf '%s\n' "$@"
+	printf 'tls_www_server\nsigning_key\nencryption_key\n'
+}
+
+cert_fingerprint() { # FILE ALGORITHM
+	"$PYTHON" - "$1" "$2" <<'EOF'
+import hashlib, ssl, sys
+der = ssl.PEM_cert_to_DER_cert(open(sys.argv[1]).read())
+digest = hashlib.new(sys.argv[2], der).hexdigest().upper()
+print(":".join(digest[i:i + 2] for i in range(0, len(digest), 2)))
+EOF
+}
+
+make_certs() {
+	local d=${1:-$BATS_FILE_TMPDIR/certs}
+	mkdir -p "$d"
+	local ct=certtool
+	local k
+	for k in ca other-ca server expired wrongname selfsigned client; do
+		$ct --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+			--outfile "$d/$k.key" 2>/dev/null || return 1
+	done
+	printf 'cn = "outbox test CA"\nca\ncert_signing_key\nexpiration_days = 3650\n' \
+		>"$d/ca.tmpl"
+	$ct --generate-self-signed --load-privkey "$d/ca.key" \
+		--template "$d/ca.tmpl" --outfile "$d/ca.pem" 2>/dev/null ||
+		return 1
+	printf 'cn = "unrelated CA"\nca\ncert_signing_key\nexpiration_days = 3650\n' \
+		>"$d/other-ca.tmpl"
+	$ct --generate-self-signed --load-privkey "$d/other-ca.key" \
+		--template "$d/other-ca.tmpl" --outfile "$d/other-ca.pem" \
+		2>/dev/null || return 1
+
+	local san=('dns_name = "localhost"' 'ip_address = "127.0.0.1"'
+		'ip_address = "::1"')
+	cert_template_server localhost "${san[@]}" 'expiration_days = 365' \
+		>"$d/server.tmpl"
+	cert_template_server localhost "${san[@]}" \
+		'activation_date = "2019-01-01 00:00:00"' \
+		'expiration_date = "2020-01-01 00:00:00"' >"$d/expired.tmpl"
+	cert_template_server wrong.example 'dns_name = "wrong.example"' \
+		'expiration_days = 365' >"$d/wrongname.tmpl"
+	cert_template_server localhost "${san[@]}" 'expiration_days = 365' \
+		>"$d/selfsigned.tmpl"
+	printf 'cn = "outbox client"\ntls_www_client\nsigning_key\nexpiration_days = 365\n' \
+		>"$d/client.tmpl"
+	for k in server expired wrongname client; do
+		$ct --generate-certificate --load-privkey "$d/$k.key" \
+			--load-ca-certificate "$d/ca.pem" \
+			--load-ca-privkey "$d/ca.key" --template "$d/$k.tmpl" \
+			--outfile "$d/$k.pem" 2>/dev/null || return 1
+	done
+	$ct --generate-self-signed --load-privkey "$d/selfsigned.key" \
+		--template "$d/selfsigned.tmpl" --outfile "$d/selfsigned.pem" \
+		2>/dev/null || return 1
+
+	export CERT_DIR=$d
+	export CA_CERT=$d/ca.pem CA_KEY=$d/ca.key
+	export OTHER_CA_CERT=$d/other-ca.pem
+	export SERVER_CERT=$d/server.pem SERVER_KEY=$d/server.key
+	export EXPIRED_CERT=$d/expired.pem EXPIRED_KEY=$d/expired.key
+	export WRONGNAME_CERT=$d/wrongname.pem WRONGNAME_KEY=$d/wrongname.key
+	export SELFSIGNED_CERT=$d/selfsigned.pem
+	export SELFSIGNED_KEY=$d/selfsigned.key
+	export CLIENT_CERT=$d/client.pem CLIENT_KEY=$d/client.key
+	SERVER_CERT_SHA256=$(cert_fingerprint "$SERVER_CERT" sha256)
+	SERVER_CERT_SHA1=$(cert_fingerprint "$SERVER_CERT" sha1)
+	SELFSIGNED_CERT_SHA256=$(cert_fingerprint "$SELFSIGNED_CERT" sha256)
+	export SERVER_CERT_SHA256 SERVER_CERT_SHA1 SELFSIGNED_CERT_SHA256
+}
