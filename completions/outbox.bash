@@ -4,22 +4,24 @@
 # the bash-completion package (its _filedir is used when it is loaded).
 
 # Long options that take a required argument (completed as "--name=").
-_outbox_long_arg='--file --account --host --port --source-ip --proxy-host
+_outbox_long_arg=(--file --account --host --port --source-ip --proxy-host
 --proxy-port --socket --timeout --connect-timeout --protocol --domain --user
 --passwordeval --tls-trust-file --tls-crl-file --tls-fingerprint
 --tls-key-file --tls-cert-file --tls-priorities --tls-host-override
 --tls-min-dh-prime-bits --from --maildomain --dsn-notify --dsn-return
 --logfile --logfile-time-format --aliases --queue --queue-dir --queue-delete
 --queue-requeue --dkim-key --dkim-selector --dkim-domain
---dkim-canonicalization --dkim-headers --dkim-type --dkim-bits'
+--dkim-canonicalization --dkim-headers --dkim-type --dkim-bits
+--configure --rmqs)
 
 # Long options without an argument, or whose argument is optional
 # (--tls[=on|off]): completed as "--name".
-_outbox_long_flag='--version --help --pretend --debug --serverinfo --flush
+_outbox_long_flag=(--version --help --pretend --debug --serverinfo --flush
 --list-queue --dkim-keygen --dkim-record --auth --tls --tls-starttls
 --tls-certcheck --auto-from --syslog --read-recipients --read-envelope-from
 --set-from-header --set-date-header --set-msgid-header --remove-bcc-headers
---undisclosed-recipients --allow-from-override'
+--undisclosed-recipients --allow-from-override --keepbcc
+--add-missing-from-header --add-missing-date-header --tls-force-sslv3)
 
 # The configuration files outbox would read: the -C/--file given on this
 # command line, else the system and user files (see outbox(1), FILES).
@@ -81,9 +83,9 @@ _outbox_files()
     if declare -F _filedir >/dev/null; then
         _filedir "$@"
     elif [[ ${1-} == -d ]]; then
-        COMPREPLY=($(compgen -d -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     else
-        COMPREPLY=($(compgen -f -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     fi
 }
 
@@ -102,12 +104,11 @@ _outbox_value()
         return
         ;;
     --passwordeval)
-        COMPREPLY=($(compgen -c -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -c -- "$cur")
         return
         ;;
     --account | -a)
-        local IFS=$'\n'
-        COMPREPLY=($(compgen -W "$(_outbox_accounts)" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$(_outbox_accounts)" -- "$cur")
         return
         ;;
     --protocol) words='smtp lmtp' ;;
@@ -118,7 +119,8 @@ _outbox_value()
         ;;
     --tls | --tls-starttls | --tls-certcheck | --auto-from | \
         --remove-bcc-headers | --undisclosed-recipients | \
-        --allow-from-override)
+        --allow-from-override | --keepbcc | --add-missing-from-header | \
+        --add-missing-date-header | --tls-force-sslv3)
         words='on off'
         ;;
     --syslog)
@@ -138,7 +140,7 @@ _outbox_value()
         ;;
     *) return ;;
     esac
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
 }
 
 _outbox()
@@ -177,7 +179,7 @@ _outbox()
         ;;
     --*)
         local w
-        for w in $_outbox_long_arg; do
+        for w in "${_outbox_long_arg[@]}"; do
             if [[ $w == "$prev" ]]; then
                 _outbox_value "$prev"
                 return
@@ -187,17 +189,16 @@ _outbox()
     esac
 
     if [[ $cur == --* ]]; then
-        local long_arg
-        long_arg=$(printf '%s= ' $_outbox_long_arg)
-        COMPREPLY=($(compgen -W "$long_arg $_outbox_long_flag" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W \
+            "${_outbox_long_arg[*]/%/=} ${_outbox_long_flag[*]}" -- "$cur")
         if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
             compopt -o nospace 2>/dev/null
         fi
         return
     fi
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-a -C -d -f -F -N -P -q -R -S -t -v -X
-            -bp --' -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W '-a -C -d -f -F -N -P -q -R -S
+            -t -v -X -bp --' -- "$cur")
         return
     fi
     # Recipients: no useful list to offer (addresses are not files).

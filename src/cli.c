@@ -796,7 +796,6 @@ void cli_free(struct options *opts)
 	free(opts->dkim_key_type);
 	for (size_t i = 0; i < opts->setting_count; i++) {
 		free(opts->settings[i].directive);
-		/* a --passwordeval command is not a secret, but be tidy */
 		free(opts->settings[i].value);
 	}
 	free(opts->settings);

@@ -101,7 +101,11 @@ static int write_logfile(const struct account *a, const char *line,
 	                          ? a->logfile_time_format
 	                          : LOG_DEFAULT_TIME_FORMAT;
 	char stamp[256];
+	/* The format is the user's logfile_time_format, by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	size_t n = strftime(stamp, sizeof stamp, fmt, &tm);
+#pragma GCC diagnostic pop
 	struct buf out = BUF_INIT;
 	buf_add(&out, stamp, n);
 	buf_add_char(&out, ' ');

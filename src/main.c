@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "err.h"
+#include "keytool.h"
 #include "send.h"
 #include "serverinfo.h"
 #include "setup.h"
@@ -82,6 +83,16 @@ static int run_serverinfo(const struct options *opts,
 	return rc;
 }
 
+static int run_keytool(const struct options *opts, const struct conf *conf,
+                       struct err *e)
+{
+	struct buf out = BUF_INIT;
+	int rc = keytool_run(opts, conf, &out, e);
+	fputs(buf_str(&out), stdout);
+	buf_free(&out);
+	return rc;
+}
+
 static int run_mode(const struct options *opts, struct buf *warnings,
                     struct err *e)
 {
@@ -97,6 +108,9 @@ static int run_mode(const struct options *opts, struct buf *warnings,
 		rc = run_serverinfo(opts, &conf, warnings, e);
 	else if (opts->mode == MODE_SEND)
 		rc = send_run(opts, &conf, warnings, e);
+	else if (opts->mode == MODE_DKIM_KEYGEN ||
+	         opts->mode == MODE_DKIM_RECORD)
+		rc = run_keytool(opts, &conf, e);
 	else
 		rc = err_set(e, EX_USAGE, "this mode is not available in this "
 		             "build");

@@ -23,7 +23,7 @@
 
 #define FILENAME "test.rc"
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static int parse_text(struct conf *c, const char *text, struct err *e)
 {
@@ -61,7 +61,7 @@ static bool has_line(const char *haystack, const char *line)
 	return found;
 }
 
-/* ---- every directive: valid values ---------------------------------------- */
+/* ---- every directive: valid values --------------------------------------- */
 
 struct valid_case {
 	const char *line;     /* after "account a\n" */
@@ -263,7 +263,7 @@ static void test_valid_values(void **state)
 	}
 }
 
-/* ---- every directive: invalid values --------------------------------------- */
+/* ---- every directive: invalid values ------------------------------------- */
 
 struct invalid_case {
 	const char *line;    /* line 3, after "account a\nhost x\n" */
@@ -406,7 +406,7 @@ static void test_invalid_values(void **state)
 	}
 }
 
-/* ---- syntax ----------------------------------------------------------------- */
+/* ---- syntax -------------------------------------------------------------- */
 
 static void test_comments_blank_lines_crlf(void **state)
 {
@@ -520,7 +520,7 @@ static void test_has_secret(void **state)
 	}
 }
 
-/* ---- accounts and inheritance ------------------------------------------------ */
+/* ---- accounts and inheritance -------------------------------------------- */
 
 static void test_inheritance(void **state)
 {
@@ -661,7 +661,7 @@ static void test_account_name_with_quotes_and_blanks(void **state)
 	conf_free(&c);
 }
 
-/* ---- DKIM signers -------------------------------------------------------------- */
+/* ---- DKIM signers -------------------------------------------------------- */
 
 static void test_dkim_signers(void **state)
 {
@@ -745,7 +745,7 @@ static void test_dkim_finalize_errors(void **state)
 	}
 }
 
-/* ---- eval ------------------------------------------------------------------------ */
+/* ---- eval ---------------------------------------------------------------- */
 
 static void test_eval(void **state)
 {
@@ -839,7 +839,7 @@ static void test_eval_disabled(void **state)
 	err_clear(&e);
 }
 
-/* ---- ~ expansion --------------------------------------------------------------------- */
+/* ---- ~ expansion --------------------------------------------------------- */
 
 static void test_tilde_expansion(void **state)
 {
@@ -850,14 +850,17 @@ static void test_tilde_expansion(void **state)
 		{"logfile ~/outbox.log", "logfile = /home/tester/outbox.log"},
 		{"aliases ~/.aliases", "aliases = /home/tester/.aliases"},
 		{"aliases ~", "aliases = /home/tester"},
-		{"tls_trust_file ~/ca.pem", "tls_trust_file = /home/tester/ca.pem"},
-		{"tls_crl_file ~/crl.pem", "tls_crl_file = /home/tester/crl.pem"},
+		{"tls_trust_file ~/ca.pem",
+		 "tls_trust_file = /home/tester/ca.pem"},
+		{"tls_crl_file ~/crl.pem",
+		 "tls_crl_file = /home/tester/crl.pem"},
 		{"tls_key_file ~/k.pem", "tls_key_file = /home/tester/k.pem"},
 		{"tls_cert_file ~/c.pem", "tls_cert_file = /home/tester/c.pem"},
 		{"socket ~/smtp.sock", "socket = /home/tester/smtp.sock"},
 		{"queue_dir ~/q", "queue_dir = /home/tester/q"},
 		{"dkim_key ~/dkim.pem", "dkim_key = /home/tester/dkim.pem"},
-		{"logfile \"~/quoted.log\"", "logfile = /home/tester/quoted.log"},
+		{"logfile \"~/quoted.log\"",
+		 "logfile = /home/tester/quoted.log"},
 		/* only the user's own home, as msmtp */
 		{"logfile ~other/x.log", "logfile = ~other/x.log"},
 		{"logfile /var/~/x.log", "logfile = /var/~/x.log"},
@@ -889,7 +892,7 @@ static void test_tilde_expansion(void **state)
 	free(saved);
 }
 
-/* ---- account_set (the command line's way in) ------------------------------------------ */
+/* ---- account_set (the command line's way in) ----------------------------- */
 
 static void test_account_set(void **state)
 {
@@ -967,7 +970,7 @@ static void test_account_clone(void **state)
 	conf_free(&c);
 }
 
-/* ---- account_finalize ------------------------------------------------------------------ */
+/* ---- account_finalize ---------------------------------------------------- */
 
 struct finalize_case {
 	const char *lines; /* after "account a\n" */
@@ -1022,7 +1025,8 @@ static void test_finalize(void **state)
 			if (rc != EX_OK || a->port != t->port)
 				fail_msg("row %zu: rc %d port %d: %s", i, rc,
 				         a->port, err_msg(&e));
-		} else if (rc != EX_CONFIG || !strstr(err_msg(&e), t->message)) {
+		} else if (rc != EX_CONFIG ||
+		           !strstr(err_msg(&e), t->message)) {
 			fail_msg("row %zu: rc %d message <<%s>>", i, rc,
 			         err_msg(&e));
 		}
@@ -1078,7 +1082,7 @@ static void test_finalize_defaults(void **state)
 	err_clear(&e);
 }
 
-/* ---- describe ------------------------------------------------------------------------------ */
+/* ---- describe ------------------------------------------------------------ */
 
 static void test_describe_masks_secrets(void **state)
 {
@@ -1109,7 +1113,7 @@ static void test_describe_masks_secrets(void **state)
 	free(out);
 }
 
-/* ---- files -------------------------------------------------------------------------------- */
+/* ---- files --------------------------------------------------------------- */
 
 struct tmpdir {
 	char path[64];

@@ -1,0 +1,242 @@
+/* queue.h - the durable queue: messages kept on disk until delivered.
+ *
+ * A queue directory holds, per message ID:
+ *   ID.msg    the entry itself, written once: a text header (format below)
+ *             then the final message bytes exactly as they go on the wire
+ *             before dot-stuffing (header edits and DKIM already applied).
+ *             It appears by rename(2) after fsync(2): its name appearing is
+ *             the commit point, so a crash leaves the whole entry or none.
+ *   ID.state  optional, replaced by rename: the mutable delivery state
+ *             (attempts, next attempt, last error, dead-letter reason).
+ *             Without it the initial state in ID.msg applies; a torn or
+ *             unreadable state file is ignored the same way, so losing it
+ *             can only make a retry come early, never lose the message.
+ *   tmp-*     files being written; removed by the next scan when older
+ *             than QUEUE_STALE_SECONDS (a writer killed with -9).
+ *   dead/     the same layout for dead letters (given up). Moving an entry
+ *             between the two is one rename(2) of ID.msg, atomic.
+ * Delivery locks ID.msg with flock(2) (its inode never changes, even when
+ * moved), so two flushes never deliver the same message twice, and a
+ * message is deleted only after the server accepted it.
+ *
+ * The header of ID.msg is "key: value" lines after a version line, ended by
+ * an empty line:
+ *   outbox-queue 1
+ *   id: 20251124T184033Z-9f3ac1d2e4b5a6c7
+ *   created: 1763923233.123456789   (seconds.nanoseconds since the epoch)
+ *   account: work                   (absent: the command-line account)
+ *   setting: host=smtp.example.org  (command-line overrides, in order)
+ *   from: me@example.org            (empty: the null reverse-path)
+ *   rcpt: you@example.net           (one per recipient, at least one)
+ *   size: 1234
+ *   queued: 1763923233              (state fields: the initial state)
+ *   attempts: 1
+ *   next-attempt: 1763923293
+ *   last-error: ...
+ * ID.state has the version line "outbox-queue-state 1" and only the state
+ * fields (queued attempts next-attempt last-error dead-since dead-reason).
+ * Values escape every byte below 0x20, DEL and '\' as "\xHH". */
+#ifndef OUTBOX_QUEUE_H
+#define OUTBOX_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "cli.h"
+#include "conf.h"
+#include "envelope.h"
+#include "err.h"
+#include "msg.h"
+
+/* Largest header of an ID.msg (recipients and settings) or ID.state. */
+#define QUEUE_MAX_HEADER (4 * 1024 * 1024)
+/* Age after which a leftover temporary file (or an ID.state without its
+ * ID.msg) belongs to a dead writer and is removed. */
+#define QUEUE_STALE_SECONDS 3600
+/* "20251124T184033Z-" + 16 hex digits. */
+#define QUEUE_ID_LEN 33
+/* Attempts counted before the counter stops growing (it only sets the
+ * back-off, which is capped long before). */
+#define QUEUE_MAX_ATTEMPTS 1000000
+
+/* The mutable part of an entry. */
+struct queue_state {
+	int64_t queued;       /* entered the queue (submission or requeue):
+	                       * queue_max_age counts from here */
+	unsigned attempts;    /* delivery attempts so far */
+	int64_t next_attempt; /* not retried before this time */
+	char *last_error;     /* NULL: none */
+	int64_t dead_since;   /* 0 unless a dead letter */
+	char *dead_reason;    /* why it was given up; NULL unless dead */
+};
+
+struct queue_entry {
+	char *id;
+	int64_t created; /* seconds since the epoch */
+	long created_nsec;
+	char *account;   /* NULL: the command-line account (no config) */
+	struct cli_setting *settings; /* command-line overrides to rebuild the
+	                               * same account at delivery time */
+	size_t setting_count;
+	char *from;      /* "" for the null reverse-path */
+	struct addr_list rcpt;
+	uint64_t size;   /* message bytes */
+	struct queue_state state;
+	/* Not stored: filled when read from disk. */
+	uint64_t data_offset; /* where the message starts in ID.msg */
+	bool dead;            /* read from dead/ */
+	bool state_ignored;   /* ID.state was unreadable; initial state used */
+};
+
+/* ---- the file format (pure) ------------------------------------------ */
+
+/* Parse the header of an ID.msg: text is everything before the empty line
+ * that ends it (so it ends with '\n'). Fills out (queue_entry_free it even
+ * on failure). EX_DATAERR with "line N: ..." on anything malformed: a
+ * wrong version line, an unknown, duplicated or missing field, a bad
+ * number, a bad escape. */
+int queue_parse_header(const char *text, size_t len, struct queue_entry *out,
+                       struct err *e);
+/* Parse an ID.state file over st (fields it has replace st's). */
+int queue_parse_state(const char *text, size_t len, struct queue_state *st,
+                      struct err *e);
+/* The header of ID.msg for entry, ending with the empty line. */
+void queue_format_header(const struct queue_entry *entry, struct buf *out);
+/* The whole ID.state file for st. */
+void queue_format_state(const struct queue_state *st, struct buf *out);
+/* True for a well-formed ID (nothing else can be a path element). */
+bool queue_id_valid(const char *id);
+
+void queue_state_free(struct queue_state *st);
+void queue_entry_free(struct queue_entry *entry);
+
+/* ---- directories ---------------------------------------------------- */
+
+/* The queue directory of account a (NULL: no account): its queue_dir, else
+ * /var/spool/outbox for root, else $XDG_STATE_HOME/outbox/queue
+ * ($XDG_STATE_HOME defaults to ~/.local/state). Heap string. */
+char *queue_default_dir(const struct account *a);
+
+struct queue_dir;
+
+/* Open the queue directory path: with create, it and its parents and its
+ * dead/ folder are made (mode 0700) when missing; without, a missing
+ * directory gives *out = NULL and EX_OK (an empty queue). EX_CONFIG when it
+ * (or dead/) is not a directory owned by the user or group/other may write
+ * it; EX_IOERR for other failures. */
+int queue_dir_open(const char *path, bool create, struct queue_dir **out,
+                   struct err *e);
+const char *queue_dir_path(const struct queue_dir *d);
+/* fsync the directory (and dead/): makes removals durable. */
+int queue_dir_sync(struct queue_dir *d, struct err *e);
+void queue_dir_close(struct queue_dir *d);
+
+/* Every entry of the directory (and of dead/ when with_dead), oldest
+ * first. Removes leftovers of killed writers on the way. An entry that
+ * cannot be read is skipped and described in problems (one line each),
+ * never deleted. *entries is an array of count entries: free with
+ * queue_entries_free. */
+int queue_scan(struct queue_dir *d, bool with_dead,
+               struct queue_entry **entries, size_t *count,
+               struct buf *problems, struct err *e);
+void queue_entries_free(struct queue_entry *entries, size_t count);
+
+/* The directories the queue verbs (--flush, --list-queue, --queue-delete,
+ * --queue-requeue) work on: with -a ACCOUNT or --queue-dir, that account's
+ * one; otherwise the default account's (see queue_default_dir) plus every
+ * other queue_dir named in the configuration, without duplicates. */
+int queue_select_dirs(const struct conf *conf, const struct options *opts,
+                      char ***dirs, size_t *count, struct err *e);
+void queue_dirs_free(char **dirs, size_t count);
+
+/* ---- entries -------------------------------------------------------- */
+
+/* Store a message durably in the queue of account a (created if missing):
+ * the final bytes of m, the envelope, a's name and the command-line
+ * overrides of opts, so the same account can be rebuilt at delivery. With
+ * last_error (queue on-failure: one attempt was made) the entry starts
+ * with 1 attempt and its next attempt after QUEUE_RETRY_FIRST seconds;
+ * otherwise it is due now. Returns when the entry is on stable storage;
+ * *id_out (heap) names it. EX_CONFIG for an unsafe directory, EX_IOERR
+ * when it cannot be written (nothing is left behind then). */
+int queue_submit(const struct account *a, const struct options *opts,
+                 const struct envelope *env, const struct message *m,
+                 const char *last_error, char **id_out, struct err *e);
+
+/* Writes the message bytes of an entry being stored (see queue_store). */
+typedef int (*queue_data_fn)(void *ctx, msg_write_fn write, void *write_ctx,
+                             struct err *e);
+/* Store a new entry in d: entry's id is set here (the caller leaves it
+ * NULL), everything else is the caller's; data writes the message. Durable
+ * on return, as queue_submit. */
+int queue_store(struct queue_dir *d, struct queue_entry *entry,
+                queue_data_fn data, void *ctx, struct err *e);
+
+/* An entry locked for changing it (delivery, deletion, requeue). */
+struct queue_handle {
+	struct queue_dir *dir;
+	int fd;                   /* ID.msg, flock'ed LOCK_EX */
+	struct queue_entry entry; /* as read after locking */
+};
+
+enum queue_acquire_result { QUEUE_ACQUIRED, QUEUE_BUSY, QUEUE_GONE };
+/* Lock entry id (in dead/ when dead) without waiting, then read it again.
+ * *result: QUEUE_ACQUIRED (h is filled), QUEUE_BUSY (another process holds
+ * it: a delivery in progress), QUEUE_GONE (not, or no longer, there).
+ * EX_OK in all three cases; an error when it cannot be read. */
+int queue_acquire(struct queue_dir *d, const char *id, bool dead,
+                  struct queue_handle *h, enum queue_acquire_result *result,
+                  struct err *e);
+/* Read the locked entry's message (for smtp_send_mail). */
+int queue_handle_message(struct queue_handle *h, struct message **m,
+                         struct err *e);
+/* The message's header block (up to its empty line, CRLF lines), at most
+ * MSG_MAX_HEADER_BLOCK bytes: for bounce notices. */
+int queue_handle_message_header(struct queue_handle *h, struct buf *out,
+                                struct err *e);
+/* Write h->entry.state to ID.state (replaced atomically). */
+int queue_handle_save_state(struct queue_handle *h, struct err *e);
+/* Move the entry to dead/ with reason (durable). */
+int queue_handle_kill(struct queue_handle *h, const char *reason,
+                      struct err *e);
+/* Move a dead letter back to the queue: attempts reset, due now, max age
+ * counted from now (durable). */
+int queue_handle_revive(struct queue_handle *h, struct err *e);
+/* Delete the entry (after delivery, or --queue-delete). The directory is
+ * not synced here: queue_dir_sync once after a batch. */
+int queue_handle_remove(struct queue_handle *h, struct err *e);
+/* Unlock and free (after remove or kill too). */
+void queue_handle_release(struct queue_handle *h);
+
+/* ---- the queue verbs -------------------------------------------------- */
+
+/* --list-queue: every entry of dir, one paragraph each (id, size, age,
+ * sender, recipients, attempts, state: queued / deferred until TIME /
+ * dead letter: reason), then a summary line; "queue DIR is empty" when
+ * there is nothing. */
+int queue_list(const char *dir, struct buf *out, struct err *e);
+/* --queue-delete=ID: delete one entry, queued or dead. EX_USAGE for a
+ * malformed ID, EX_NOINPUT when no directory has it, EX_TEMPFAIL when it is
+ * being delivered right now. */
+int queue_delete(const char *dir, const char *id, bool *found,
+                 struct buf *out, struct err *e);
+/* --queue-requeue=ID|all: put dead letters back in the queue. */
+int queue_requeue(const char *dir, const char *id_or_all, size_t *moved,
+                  struct buf *out, struct err *e);
+
+/* Mode dispatch for --list-queue, --queue-delete and --queue-requeue over
+ * queue_select_dirs(): what to print goes to out. */
+int queue_run_mode(const struct conf *conf, const struct options *opts,
+                   struct buf *out, struct err *e);
+
+/* Retry schedule: QUEUE_RETRY_FIRST seconds after the first failed attempt,
+ * doubling up to QUEUE_RETRY_MAX. */
+#define QUEUE_RETRY_FIRST 60
+#define QUEUE_RETRY_MAX 3600
+/* Seconds to wait after the given number of failed attempts (>= 1). */
+long queue_retry_delay(unsigned attempts);
+
+#endif
