@@ -320,6 +320,44 @@ static bool token_is(const struct token *t, char special)
 	return t->kind == TOKEN_SPECIAL && t->special == special;
 }
 
+/* ---- list building ---------------------------------------------------- */
+
+/* An addr_list under construction, with spare capacity so a long list is
+ * not built by one realloc per address. list_move_append hands the items
+ * over in an exact-size array, which is what addr_list_add expects. */
+struct list_builder {
+	struct addr_list list;
+	size_t cap;
+};
+
+static void list_builder_add(struct list_builder *b, const char *display,
+                             const char *mailbox)
+{
+	if (b->list.count == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 8;
+		b->list.items = xrealloc(b->list.items,
+		                         b->cap * sizeof *b->list.items);
+	}
+	b->list.items[b->list.count].display = xstrdup_or_null(display);
+	b->list.items[b->list.count].mailbox = xstrdup(mailbox);
+	b->list.count++;
+}
+
+static void list_move_append(struct addr_list *out, struct list_builder *b)
+{
+	if (b->list.count > 0) {
+		out->items = xrealloc(out->items, (out->count + b->list.count) *
+		                                          sizeof *out->items);
+		memcpy(out->items + out->count, b->list.items,
+		       b->list.count * sizeof *out->items);
+		out->count += b->list.count;
+	}
+	free(b->list.items);
+	b->list.items = NULL;
+	b->list.count = 0;
+	b->cap = 0;
+}
+
 /* ---- parser ----------------------------------------------------------- */
 
 /* A run of words and dots, read before we know whether it is a display
@@ -401,7 +439,8 @@ static int parser_add_local(struct parser *p, const struct phrase *ph,
 		return parser_fail(p, ph->start,
 		                   "control character in a local part");
 	if (!utf8_is_valid(s, len))
-		return parser_fail(p, ph->start, "invalid UTF-8 in a local part");
+		return parser_fail(p, ph->start,
+		                   "invalid UTF-8 in a local part");
 	if (is_dot_atom(s, len)) {
 		buf_add(mailbox, s, len);
 		return EX_OK;
@@ -530,11 +569,11 @@ static int parser_mailbox(struct parser *p, struct phrase *ph,
 	return parser_addr_spec(p, ph, mailbox);
 }
 
-static int parser_list(struct parser *p, struct addr_list *out,
+static int parser_list(struct parser *p, struct list_builder *out,
                        bool in_group);
 
 /* RFC 5322 3.4 address: a mailbox or a group. */
-static int parser_address(struct parser *p, struct addr_list *out,
+static int parser_address(struct parser *p, struct list_builder *out,
                           bool in_group)
 {
 	struct phrase ph = {BUF_INIT, BUF_INIT, 0, 0, false, false};
@@ -544,9 +583,11 @@ static int parser_address(struct parser *p, struct addr_list *out,
 	if (rc == EX_OK && token_is(&p->tok, ':')) {
 		/* RFC 5322 3.4 group: "name: member, member;" */
 		if (in_group)
-			rc = parser_fail(p, p->tok.start, "group inside a group");
+			rc = parser_fail(p, p->tok.start,
+			                 "group inside a group");
 		else if (ph.tokens == 0)
-			rc = parser_fail(p, p->tok.start, "group without a name");
+			rc = parser_fail(p, p->tok.start,
+			                 "group without a name");
 		if (rc == EX_OK)
 			rc = parser_next(p);
 		if (rc == EX_OK)
@@ -563,14 +604,15 @@ static int parser_address(struct parser *p, struct addr_list *out,
 	if (rc == EX_OK && mailbox.len == 0)
 		rc = parser_fail(p, ph.start, "empty address '<>'");
 	if (rc == EX_OK)
-		addr_list_add(out, display, buf_str(&mailbox));
+		list_builder_add(out, display, buf_str(&mailbox));
 	free(display);
 	buf_free(&mailbox);
 	phrase_free(&ph);
 	return rc;
 }
 
-static int parser_list(struct parser *p, struct addr_list *out, bool in_group)
+static int parser_list(struct parser *p, struct list_builder *out,
+                       bool in_group)
 {
 	for (;;) {
 		struct token *t = &p->tok;
@@ -606,17 +648,16 @@ int addr_parse_list(const char *text, size_t len, struct addr_list *out,
                     struct err *e)
 {
 	struct parser p;
-	struct addr_list found = {NULL, 0};
+	struct list_builder found = {{NULL, 0}, 0};
 	parser_init(&p, text ? text : "", text ? len : 0, e);
 	int rc = parser_next(&p);
 	if (rc == EX_OK)
 		rc = parser_list(&p, &found, false);
 	buf_free(&p.tok.value);
 	/* All or nothing: out is untouched on error. */
-	for (size_t i = 0; rc == EX_OK && i < found.count; i++)
-		addr_list_add(out, found.items[i].display,
-		              found.items[i].mailbox);
-	addr_list_free(&found);
+	if (rc == EX_OK)
+		list_move_append(out, &found);
+	addr_list_free(&found.list);
 	return rc;
 }
 
@@ -783,10 +824,11 @@ int addr_check_smtp_safe(const char *mailbox, bool allow_empty,
 		while (mailbox[local_len] && mailbox[local_len] != '@') {
 			unsigned char c = (unsigned char)mailbox[local_len];
 			if (!is_atext(c) && c != '.')
-				return smtp_unsafe(mailbox,
-				                   "it contains a character that "
-				                   "must be quoted (or '<', '>')",
-				                   e);
+				return smtp_unsafe(
+					mailbox,
+					"it contains a character that must "
+					"be quoted (or '<', '>')",
+					e);
 			local_len++;
 		}
 		if (local_len == 0)
@@ -1043,6 +1085,7 @@ int aliases_load(const char *path, struct aliases **out, struct err *e)
 	int rc = EX_OK;
 	for (;;) {
 		buf_reserve(&text, ALIASES_READ_CHUNK);
+		text.data[text.len] = '\0';
 		ssize_t n = read(fd, text.data + text.len, ALIASES_READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1081,17 +1124,17 @@ struct expansion {
 	const struct alias *chain[ALIASES_MAX_DEPTH];
 	size_t depth;
 	bool via_default; /* "default" is in the chain */
-	struct addr_list *out;
+	struct list_builder out;
 	struct err *e;
 };
 
 static int expansion_add(struct expansion *x, const struct address *addr)
 {
-	if (x->out->count >= ALIASES_MAX_RECIPIENTS)
+	if (x->out.list.count >= ALIASES_MAX_RECIPIENTS)
 		return err_set(x->e, EX_CONFIG,
 		               "aliases expand to more than %d recipients",
 		               ALIASES_MAX_RECIPIENTS);
-	addr_list_add(x->out, addr->display, addr->mailbox);
+	list_builder_add(&x->out, addr->display, addr->mailbox);
 	return EX_OK;
 }
 
@@ -1144,21 +1187,19 @@ int aliases_expand(const struct aliases *aliases, struct addr_list *list,
 {
 	if (!aliases)
 		return EX_OK;
-	struct addr_list result = {NULL, 0};
 	struct expansion x;
 	memset(&x, 0, sizeof x);
 	x.aliases = aliases;
-	x.out = &result;
 	x.e = e;
 	int rc = EX_OK;
 	for (size_t i = 0; rc == EX_OK && i < list->count; i++)
 		rc = expansion_expand(&x, &list->items[i]);
 	if (rc != EX_OK) {
-		addr_list_free(&result);
+		addr_list_free(&x.out.list);
 		return rc;
 	}
 	addr_list_free(list);
-	*list = result;
+	list_move_append(list, &x.out);
 	return EX_OK;
 }
 

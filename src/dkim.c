@@ -165,9 +165,9 @@ static int parse_header_list(struct dkim_signer_ctx *ctx, const char *list,
 			last--;
 		size_t len = (size_t)(last - p);
 		if (!dkim_valid_field_name(p, len, DKIM_FIELD_NAME_MAX))
-			return err_set(e, EX_CONFIG, "dkim_headers '%s': '%.*s' "
-			               "is not a header field name (names are "
-			               "separated by ':')", list,
+			return err_set(e, EX_CONFIG, "dkim_headers '%s': "
+			               "'%.*s' is not a header field name "
+			               "(names are separated by ':')", list,
 			               len > 80 ? 80 : (int)len, p);
 		char *name = xstrndup(p, len);
 		for (char *c = name; *c; c++)
@@ -238,28 +238,29 @@ static int prepare_settings(struct dkim_signer_ctx *ctx,
 		return err_set(e, EX_CONFIG, "dkim_selector is not set (it "
 		               "names the DNS record of the key %s)",
 		               cfg->key_file);
-	if (!dkim_valid_selector(cfg->selector))
-		return err_set(e, EX_CONFIG, "dkim_selector '%s' is not a valid "
-		               "selector (letters, digits and inner hyphens, "
-		               "dot-separated labels)", cfg->selector);
-	ctx->selector = xstrdup(cfg->selector);
-	if (cfg->domain) {
+	ctx->selector = dkim_selector_normalise(cfg->selector);
+	if (!ctx->selector)
+		return err_set(e, EX_CONFIG, "dkim_selector '%s' is not a "
+		               "valid selector (letters, digits and inner "
+		               "hyphens, dot-separated labels)", cfg->selector);
+	/* An empty dkim_domain, dkim_headers or identity means "not set". */
+	if (cfg->domain && *cfg->domain) {
 		ctx->domain = dkim_domain_normalise(cfg->domain);
 		if (!ctx->domain)
-			return err_set(e, EX_CONFIG, "dkim_domain '%s' is not a "
-			               "valid domain name", cfg->domain);
+			return err_set(e, EX_CONFIG, "dkim_domain '%s' is not "
+			               "a valid domain name", cfg->domain);
 	}
-	const char *canon = cfg->canonicalization ? cfg->canonicalization :
-	                    "relaxed/relaxed";
+	const char *canon = cfg->canonicalization && *cfg->canonicalization ?
+	                    cfg->canonicalization : "relaxed/relaxed";
 	if (!dkim_canon_parse(canon, &ctx->header_canon, &ctx->body_canon))
-		return err_set(e, EX_CONFIG, "dkim_canonicalization '%s' is not "
-		               "HEADER/BODY with simple or relaxed", canon);
-	if (cfg->headers) {
+		return err_set(e, EX_CONFIG, "dkim_canonicalization '%s' is "
+		               "not HEADER/BODY with simple or relaxed", canon);
+	if (cfg->headers && *cfg->headers) {
 		int rc = parse_header_list(ctx, cfg->headers, e);
 		if (rc != EX_OK)
 			return rc;
 	}
-	if (cfg->identity) {
+	if (cfg->identity && *cfg->identity) {
 		int rc = check_identity(cfg->identity, e);
 		if (rc == EX_OK && ctx->domain)
 			rc = check_identity_domain(cfg->identity, ctx->domain,
@@ -269,7 +270,8 @@ static int prepare_settings(struct dkim_signer_ctx *ctx,
 		ctx->identity = xstrdup(cfg->identity);
 	}
 	if (cfg->expire < 0)
-		return err_set(e, EX_CONFIG, "dkim expire must not be negative");
+		return err_set(e, EX_CONFIG, "dkim_expire must not be "
+		               "negative");
 	ctx->expire = cfg->expire;
 	size_t domain_len = ctx->domain ? strlen(ctx->domain) : 1;
 	if (strlen(ctx->selector) + strlen("._domainkey.") + domain_len >
@@ -528,8 +530,8 @@ int dkim_sign_headers(struct dkim_signer_ctx *ctx, const struct message *m,
 		                                GNUTLS_SIGN_EDDSA_ED25519, 0,
 		                                &hash, &sig);
 	if (ret < 0)
-		return err_set(e, EX_SOFTWARE, "DKIM signing with %s failed: %s",
-		               dkim_key_sig_algorithm(&ctx->key),
+		return err_set(e, EX_SOFTWARE, "DKIM signing with %s failed: "
+		               "%s", dkim_key_sig_algorithm(&ctx->key),
 		               gnutls_strerror(ret));
 	dkim_base64_encode(sig.data, sig.size, b64);
 	gnutls_free(sig.data);

@@ -50,10 +50,10 @@ struct dkim_signer_ctx;
 
 /* Check cfg and load its key: an unencrypted PEM (or DER) private key,
  * RSA in PKCS#1 ("BEGIN RSA PRIVATE KEY") or PKCS#8 ("BEGIN PRIVATE KEY"),
- * or Ed25519 in PKCS#8. Validates the selector, the domain (when set; a
- * U-label domain is converted to its A-label), the canonicalization
- * ("relaxed/relaxed" when NULL; "X" alone means "X/simple" as for c=), the
- * header list (must include From), the identity and expire. Returns
+ * or Ed25519 in PKCS#8. Validates the selector and the domain (U-labels
+ * become A-labels), the canonicalization ("relaxed/relaxed" when unset;
+ * "X" alone means "X/simple" as for c=), the header list (must include
+ * From), the identity and expire; a NULL or empty string is unset. Returns
  * EX_CONFIG with a message naming the key file or the setting; *out is
  * then NULL. Warnings (RSA under 2048 bits, a key file others can read)
  * are available through dkim_warning(). */

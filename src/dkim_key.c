@@ -47,8 +47,8 @@ static int read_key_file(const char *path, struct buf *data,
 		if (data->len > DKIM_KEY_FILE_MAX) {
 			close(fd);
 			return err_set(e, EX_CONFIG, "DKIM key file %s is "
-			               "larger than %d bytes: not a private key",
-			               path, DKIM_KEY_FILE_MAX);
+			               "larger than %d bytes: not a private "
+			               "key", path, DKIM_KEY_FILE_MAX);
 		}
 		buf_reserve(data, 4096);
 		ssize_t n = read(fd, data->data + data->len,
@@ -151,7 +151,7 @@ int dkim_key_load(const char *path, struct dkim_key *key, struct err *e)
 		               gnutls_strerror(ret));
 	}
 	gnutls_datum_t d = {(unsigned char *)data.data, (unsigned)data.len};
-	gnutls_x509_crt_fmt_t fmt = strstr(data.data, "-----BEGIN") ?
+	gnutls_x509_crt_fmt_t fmt = strstr(buf_str(&data), "-----BEGIN") ?
 		GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
 	/* No password: an encrypted key fails here instead of prompting. */
 	ret = gnutls_x509_privkey_import2(x, &d, fmt, NULL, 0);
@@ -196,30 +196,50 @@ const char *dkim_key_record_type(const struct dkim_key *key)
 	return key->type == DKIM_KEY_RSA ? "rsa" : "ed25519";
 }
 
+/* A copy of name (len octets) with U-labels converted to A-labels, or
+ * NULL when libidn2 refuses it. */
+static char *to_alabels(const char *name, size_t len)
+{
+	char *copy = xstrndup(name, len);
+	bool ascii = true;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			ascii = false;
+	if (ascii)
+		return copy;
+	char *alabel = NULL;
+	int ret = idn2_to_ascii_8z(copy, &alabel,
+	                           IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	free(copy);
+	if (ret != IDN2_OK)
+		return NULL;
+	copy = xstrdup(alabel);
+	idn2_free(alabel);
+	return copy;
+}
+
 char *dkim_domain_normalise(const char *domain)
 {
 	size_t len = strlen(domain);
 	if (len && domain[len - 1] == '.')
 		len--;
-	char *copy = xstrndup(domain, len);
-	bool ascii = true;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)copy[i] >= 0x80)
-			ascii = false;
-	if (!ascii) {
-		char *alabel = NULL;
-		int ret = idn2_to_ascii_8z(copy, &alabel,
-		                           IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-		free(copy);
-		if (ret != IDN2_OK)
-			return NULL;
-		copy = xstrdup(alabel);
-		idn2_free(alabel);
-	}
+	char *copy = to_alabels(domain, len);
+	if (!copy)
+		return NULL;
 	for (char *p = copy; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + ('a' - 'A'));
 	if (!dkim_valid_domain(copy)) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+char *dkim_selector_normalise(const char *selector)
+{
+	char *copy = to_alabels(selector, strlen(selector));
+	if (copy && !dkim_valid_selector(copy)) {
 		free(copy);
 		return NULL;
 	}
@@ -276,8 +296,8 @@ int dkim_keygen(const char *type, unsigned bits, const char *key_path,
 			bits = DKIM_RSA_GOOD_BITS;
 		if (bits < DKIM_RSA_MIN_BITS || bits > DKIM_RSA_KEYGEN_MAX_BITS)
 			return err_set(e, EX_USAGE, "an RSA DKIM key has %d to "
-			               "%d bits (RFC 8301; %d recommended), not "
-			               "%u", DKIM_RSA_MIN_BITS,
+			               "%d bits (RFC 8301; %d recommended), "
+			               "not %u", DKIM_RSA_MIN_BITS,
 			               DKIM_RSA_KEYGEN_MAX_BITS,
 			               DKIM_RSA_GOOD_BITS, bits);
 	} else if (strcmp(type, "ed25519") == 0) {
@@ -362,16 +382,20 @@ static int public_key_base64(const struct dkim_key *key, struct buf *out,
 int dkim_dns_record(const char *key_path, const char *selector,
                     const char *domain, struct buf *out, struct err *e)
 {
-	if (!dkim_valid_selector(selector))
+	char *sel = dkim_selector_normalise(selector);
+	if (!sel)
 		return err_set(e, EX_USAGE, "'%s' is not a valid DKIM selector "
 		               "(letters, digits and inner hyphens, "
 		               "dot-separated labels)", selector);
 	char *name = dkim_domain_normalise(domain);
-	if (!name)
+	if (!name) {
+		free(sel);
 		return err_set(e, EX_USAGE, "'%s' is not a valid DKIM domain",
 		               domain);
-	if (strlen(selector) + strlen("._domainkey.") + strlen(name) >
+	}
+	if (strlen(sel) + strlen("._domainkey.") + strlen(name) >
 	    DKIM_DNS_NAME_MAX) {
+		free(sel);
 		free(name);
 		return err_set(e, EX_USAGE, "%s._domainkey.%s is longer than "
 		               "%d octets", selector, domain,
@@ -387,7 +411,7 @@ int dkim_dns_record(const char *key_path, const char *selector,
 		dkim_key_free(&key);
 	}
 	if (rc == EX_OK) {
-		buf_printf(out, "%s._domainkey.%s. IN TXT (", selector, name);
+		buf_printf(out, "%s._domainkey.%s. IN TXT (", sel, name);
 		/* RFC 1035 3.3: a TXT record is a sequence of strings of up
 		 * to 255 octets; DKIM verifiers join them (RFC 6376 3.6.2.2).
 		 * The text holds no '"' or '\\' to escape. */
@@ -403,6 +427,7 @@ int dkim_dns_record(const char *key_path, const char *selector,
 		buf_add_str(out, " )\n");
 	}
 	buf_free(&text);
+	free(sel);
 	free(name);
 	return rc;
 }

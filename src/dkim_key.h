@@ -35,4 +35,8 @@ const char *dkim_key_record_type(const struct dkim_key *key);
  * Returns a heap string, or NULL when it is not usable. */
 char *dkim_domain_normalise(const char *domain);
 
+/* The same for a selector (any number of labels, case kept when ASCII),
+ * checked with dkim_valid_selector. */
+char *dkim_selector_normalise(const char *selector);
+
 #endif

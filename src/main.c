@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "conf.h"
 #include "err.h"
+#include "flush.h"
 #include "keytool.h"
+#include "queue.h"
 #include "send.h"
 #include "serverinfo.h"
 #include "setup.h"
@@ -111,6 +113,16 @@ static int run_mode(const struct options *opts, struct buf *warnings,
 	else if (opts->mode == MODE_DKIM_KEYGEN ||
 	         opts->mode == MODE_DKIM_RECORD)
 		rc = run_keytool(opts, &conf, e);
+	else if (opts->mode == MODE_FLUSH || opts->mode == MODE_LIST_QUEUE ||
+	         opts->mode == MODE_QUEUE_DELETE ||
+	         opts->mode == MODE_QUEUE_REQUEUE) {
+		/* queue glue: the four queue verbs (queue.h, flush.h) */
+		struct buf out = BUF_INIT;
+		rc = opts->mode == MODE_FLUSH ? flush_run(&conf, opts, &out, e)
+		                              : queue_run_mode(&conf, opts, &out, e);
+		fputs(buf_str(&out), stdout);
+		buf_free(&out);
+	}
 	else
 		rc = err_set(e, EX_USAGE, "this mode is not available in this "
 		             "build");

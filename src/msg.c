@@ -43,7 +43,7 @@
 
 struct field {
 	char *name;
-	struct buf raw;  /* after the colon, folding CRLFs kept, no final CRLF */
+	struct buf raw; /* after the colon, with folding CRLFs, no final CRLF */
 	char *unfolded;  /* raw without folding, trimmed; NULL until needed */
 };
 
@@ -70,8 +70,9 @@ struct spool {
 struct message {
 	struct field *fields;
 	size_t count;
+	size_t cap;
 	struct normalizer norm;
-	struct buf pending;       /* normalised body bytes read with the header */
+	struct buf pending;       /* body bytes read with the header */
 	bool eof;                 /* the end of input was seen */
 	bool body_read;
 	uint64_t body_first_line; /* input line where the body starts */
@@ -401,7 +402,7 @@ static void field_unfold(struct field *f)
 	while (len > 0 && (is_wsp(s[len - 1]) || s[len - 1] == '\r' ||
 	                   s[len - 1] == '\n'))
 		len--;
-	buf_reserve(&b, len);
+	buf_add(&b, "", 0); /* "" rather than NULL for an empty value */
 	for (size_t i = 0; i < len; i++)
 		if (s[i] != '\r' && s[i] != '\n')
 			buf_add_char(&b, s[i]);
@@ -412,7 +413,10 @@ static void field_unfold(struct field *f)
 static struct field *message_insert_field(struct message *m, size_t at,
                                           const char *name, size_t name_len)
 {
-	m->fields = xrealloc(m->fields, (m->count + 1) * sizeof *m->fields);
+	if (m->count == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->fields = xrealloc(m->fields, m->cap * sizeof *m->fields);
+	}
 	memmove(m->fields + at + 1, m->fields + at,
 	        (m->count - at) * sizeof *m->fields);
 	m->count++;
@@ -1096,7 +1100,8 @@ static char *body_reencode_obstacle(const struct message *m)
 	if (ct) {
 		char *type = mime_type_of(ct);
 		if (strncmp(type, "text/", 5) != 0)
-			buf_printf(&why, "%s", *type ? type : "bad Content-Type");
+			buf_add_str(&why,
+			            *type ? type : "bad Content-Type");
 		free(type);
 	}
 	if (why.len == 0 && cte) {
@@ -1138,7 +1143,10 @@ static bool field_refold(const char *raw, size_t raw_len, size_t prefix,
 			}
 		size_t pos = 0;
 		bool has_text = first_line && prefix > 0;
-		while (col + (len - pos) > MSG_MAX_LINE) {
+		bool refold = col + len > MSG_MAX_LINE;
+		while (refold && col + (len - pos) > MSG_FOLD_TARGET) {
+			/* The last break within the target, else the first
+			 * one after it (the shortest longer line). */
 			size_t best = 0, fallback = 0;
 			bool text = has_text;
 			for (size_t j = pos; j < len && col + (j - pos) <=
@@ -1147,14 +1155,18 @@ static bool field_refold(const char *raw, size_t raw_len, size_t prefix,
 				    last_text != len && j < last_text) {
 					if (col + (j - pos) <= MSG_FOLD_TARGET)
 						best = j;
-					fallback = j;
+					else if (fallback == 0)
+						fallback = j;
 				}
 				if (!is_wsp(seg[j]))
 					text = true;
 			}
 			size_t brk = best ? best : fallback;
-			if (brk == 0)
+			if (brk == 0) {
+				if (col + (len - pos) <= MSG_MAX_LINE)
+					break;
 				return false;
+			}
 			buf_add(out, seg + pos, brk - pos);
 			buf_add(out, "\r\n", 2);
 			pos = brk;
@@ -1233,13 +1245,15 @@ static int qp_encode_chunk(void *ctx, const char *data, size_t len,
 			q->col = 0;
 			continue;
 		}
+		if (c == '\r') {
+			q->held_cr = true;
+			continue;
+		}
 		if (q->held_space) {
 			qp_put(q, &q->held_space, 1);
 			q->held_space = 0;
 		}
-		if (c == '\r') {
-			q->held_cr = true;
-		} else if (c == ' ' || c == '\t') {
+		if (c == ' ' || c == '\t') {
 			q->held_space = (char)c;
 		} else if (c >= 33 && c <= 126 && c != '=') {
 			qp_put(q, (const char *)&data[i], 1);

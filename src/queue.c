@@ -227,7 +227,7 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 	struct queue_entry *en = t->entry;
 	struct queue_state *st = t->st;
 	const char *problem = NULL;
-	uint64_t n;
+	uint64_t n = 0;
 	size_t len = strlen(value);
 	switch (k) {
 	case K_ID:

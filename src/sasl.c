@@ -11,7 +11,7 @@
 #include "secret.h"
 #include "util.h"
 
-#define SCRAM_MAX_HASH 32   /* SHA-256 */
+#define SCRAM_MAX_HASH 32    /* SHA-256 */
 #define SCRAM_NONCE_BYTES 18 /* 24 base64 characters, no padding */
 #define MD5_LEN 16
 
@@ -74,9 +74,8 @@ static bool list_is_empty(const char *list)
 	return !list || list[strspn(list, " \t")] == '\0';
 }
 
-static int choose_auto(const char *list, bool encrypted,
-                       bool have_client_cert, enum sasl_mech *mech,
-                       struct err *e)
+static int choose_auto(const char *list, bool encrypted, bool have_client_cert,
+		       enum sasl_mech *mech, struct err *e)
 {
 	/* A configured client certificate was sent in the handshake: let
 	 * the server use it (RFC 4422 appendix A). */
@@ -96,13 +95,14 @@ static int choose_auto(const char *list, bool encrypted,
 		return EX_OK;
 	}
 	if (withheld)
-		return err_set(e, EX_NOPERM,
-		               "the server offers only methods that reveal the "
-		               "password (%s) and the connection is not "
-		               "encrypted; turn TLS on (tls on, with "
-		               "tls_starttls on for port 587) so the password "
-		               "is protected",
-		               list);
+		return err_set(
+		        e, EX_NOPERM,
+			"the server offers only methods that reveal the "
+			"password (%s) and the connection is not "
+			"encrypted; turn TLS on (tls on, with "
+			"tls_starttls on for port 587) so the password "
+			"is protected",
+		        list);
 	return err_set(e, EX_UNAVAILABLE,
 	               "no authentication method in common: the server "
 	               "offers %s; outbox speaks SCRAM-SHA-256, SCRAM-SHA-1, "
@@ -111,10 +111,9 @@ static int choose_auto(const char *list, bool encrypted,
 	               list);
 }
 
-int sasl_choose_mech(const char *server_list, const char *auth,
-                     bool encrypted, bool have_client_cert,
-                     enum sasl_mech *mech, bool *clear_warning,
-                     struct err *e)
+int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
+		     bool have_client_cert, enum sasl_mech *mech,
+		     bool *clear_warning, struct err *e)
 {
 	*mech = SASL_NONE;
 	*clear_warning = false;
@@ -134,20 +133,22 @@ int sasl_choose_mech(const char *server_list, const char *auth,
 			               auth);
 	}
 	if (list_is_empty(server_list))
-		return err_set(e, EX_UNAVAILABLE,
-		               "the server does not support authentication (its "
-		               "EHLO reply announces no AUTH)%s",
-		               encrypted ? ""
-		                         : "; many servers offer AUTH only after "
-		                           "STARTTLS: turn TLS on (tls on)");
+		return err_set(
+		        e, EX_UNAVAILABLE,
+			"the server does not support authentication (its "
+			"EHLO reply announces no AUTH)%s",
+		        encrypted ? ""
+		                  : "; many servers offer AUTH only after "
+		                    "STARTTLS: turn TLS on (tls on)");
 	if (!named)
-		return choose_auto(server_list, encrypted, have_client_cert, mech,
-		                   e);
+		return choose_auto(server_list, encrypted, have_client_cert,
+		                   mech, e);
 	if (!server_offers(server_list, named->name))
-		return err_set(e, EX_UNAVAILABLE,
-		               "the server does not offer authentication method "
-		               "%s (it offers %s)",
-		               named->name, server_list);
+		return err_set(
+		        e, EX_UNAVAILABLE,
+			"the server does not offer authentication method "
+			"%s (it offers %s)",
+		        named->name, server_list);
 	/* Named explicitly: the user asked for it; say loudly what it
 	 * means on a clear channel (security invariant 3). */
 	*clear_warning = named->reveals && !encrypted;
@@ -201,7 +202,8 @@ int sasl_base64_decode(const char *text, size_t len, struct buf *out)
 				v[k] = 0;
 				pad++;
 			} else if (v[k] < 0 || pad) {
-				goto bad; /* outside the alphabet, or data after '=' */
+				goto bad; /* outside the alphabet, or data
+				             after '=' */
 			}
 		}
 		/* RFC 4648 section 3.5: the bits padding fills must be
@@ -228,7 +230,7 @@ bad:
 /* ---- raw client messages ---------------------------------------------- */
 
 void sasl_plain_message(const char *user, const char *password,
-                        struct buf *out)
+			struct buf *out)
 {
 	/* RFC 4616 section 2: [authzid] NUL authcid NUL passwd */
 	buf_add_char(out, '\0');
@@ -247,8 +249,8 @@ static void add_hex(struct buf *out, const unsigned char *p, size_t len)
 }
 
 void sasl_cram_md5_message(const char *user, const char *password,
-                           const char *challenge, size_t challenge_len,
-                           struct buf *out)
+			   const char *challenge, size_t challenge_len,
+			   struct buf *out)
 {
 	/* RFC 2195 section 2: user SP hex(HMAC-MD5(password, challenge)) */
 	unsigned char digest[MD5_LEN];
@@ -260,8 +262,7 @@ void sasl_cram_md5_message(const char *user, const char *password,
 	secure_zero(digest, sizeof digest);
 }
 
-void sasl_xoauth2_message(const char *user, const char *token,
-                          struct buf *out)
+void sasl_xoauth2_message(const char *user, const char *token, struct buf *out)
 {
 	buf_printf(out, "user=%s\001auth=Bearer %s\001\001", user, token);
 }
@@ -280,7 +281,7 @@ static void add_saslname(struct buf *out, const char *name)
 }
 
 void sasl_oauthbearer_message(const char *user, const char *host, int port,
-                              const char *token, struct buf *out)
+			      const char *token, struct buf *out)
 {
 	/* RFC 7628 section 3.1: gs2 header, then kvpairs separated by ^A. */
 	buf_add_str(out, "n,a=");
@@ -333,8 +334,7 @@ static bool has_control(const char *s)
 }
 
 int sasl_scram_client_first(struct sasl_scram *st, const char *user,
-                            const char *nonce, struct buf *out,
-                            struct err *e)
+			    const char *nonce, struct buf *out, struct err *e)
 {
 	if (has_control(user))
 		return err_set(e, EX_CONFIG,
@@ -361,7 +361,7 @@ int sasl_scram_client_first(struct sasl_scram *st, const char *user,
 
 /* Find attribute `name` ("r", "s", "i", "v", "e") in a SCRAM message. */
 static bool scram_attr(const char *msg, size_t len, char name,
-                       const char **val, size_t *val_len)
+		       const char **val, size_t *val_len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -385,8 +385,8 @@ static int scram_bad(struct err *e, const char *why)
 }
 
 static int scram_parse_first(struct sasl_scram *st, const char *msg,
-                             size_t len, struct buf *salt, long *iterations,
-                             struct err *e)
+			     size_t len, struct buf *salt, long *iterations,
+			     struct err *e)
 {
 	const char *r, *s, *i;
 	size_t r_len, s_len, i_len;
@@ -420,10 +420,11 @@ static int scram_parse_first(struct sasl_scram *st, const char *msg,
 	if (n < 1)
 		return scram_bad(e, "its iteration count is invalid");
 	if (n > SASL_MAX_SCRAM_ITERATIONS)
-		return err_set(e, EX_PROTOCOL,
-		               "the server asks for %ld SCRAM iterations; more "
-		               "than %d are refused",
-		               n, SASL_MAX_SCRAM_ITERATIONS);
+		return err_set(
+		        e, EX_PROTOCOL,
+			"the server asks for %ld SCRAM iterations; more "
+			"than %d are refused",
+		        n, SASL_MAX_SCRAM_ITERATIONS);
 	*iterations = n;
 	buf_reset(&st->nonce);
 	buf_add(&st->nonce, r, r_len);
@@ -431,20 +432,23 @@ static int scram_parse_first(struct sasl_scram *st, const char *msg,
 }
 
 int sasl_scram_client_final(struct sasl_scram *st, const char *password,
-                            const char *server_first, size_t len,
-                            struct buf *out, struct err *e)
+			    const char *server_first, size_t len,
+			    struct buf *out, struct err *e)
 {
 	if (has_control(password))
-		return err_set(e, EX_CONFIG,
-		               "the password contains control characters, which "
-		               "SCRAM does not allow");
-	struct buf salt = BUF_INIT, auth_message = BUF_INIT, without = BUF_INIT;
+		return err_set(
+		        e, EX_CONFIG,
+			"the password contains control characters, which "
+			"SCRAM does not allow");
+	struct buf salt = BUF_INIT, auth_message = BUF_INIT,
+	           without = BUF_INIT;
 	unsigned char salted[SCRAM_MAX_HASH], client_key[SCRAM_MAX_HASH];
 	unsigned char stored_key[SCRAM_MAX_HASH], signature[SCRAM_MAX_HASH];
 	unsigned char server_key[SCRAM_MAX_HASH];
 	size_t h = st->hash_len;
 	long iterations = 0;
-	int rc = scram_parse_first(st, server_first, len, &salt, &iterations, e);
+	int rc = scram_parse_first(st, server_first, len, &salt, &iterations,
+	                           e);
 	if (rc != EX_OK)
 		goto out;
 
@@ -500,8 +504,8 @@ out:
 }
 
 int sasl_scram_check_server_final(struct sasl_scram *st,
-                                  const char *server_final, size_t len,
-                                  struct err *e)
+				  const char *server_final, size_t len,
+				  struct err *e)
 {
 	const char *v;
 	size_t v_len;
@@ -510,7 +514,8 @@ int sasl_scram_check_server_final(struct sasl_scram *st,
 	if (scram_attr(server_final, len, 'e', &v, &v_len)) {
 		struct buf why = BUF_INIT;
 		for (size_t k = 0; k < v_len; k++)
-			buf_add_char(&why, v[k] >= 0x20 && v[k] < 0x7f ? v[k] : '?');
+			buf_add_char(&why,
+			             v[k] >= 0x20 && v[k] < 0x7f ? v[k] : '?');
 		rc = err_set(e, EX_NOPERM,
 		             "the server refused the SCRAM authentication: %s",
 		             buf_str(&why));
@@ -524,10 +529,11 @@ int sasl_scram_check_server_final(struct sasl_scram *st,
 	    sasl_base64_decode(v, v_len, &got) != 0 ||
 	    got.len != st->hash_len ||
 	    memcmp(got.data, st->server_signature, st->hash_len) != 0)
-		rc = err_set(e, EX_NOPERM,
-		             "the server's SCRAM signature does not verify: it "
-		             "does not know the password, so it may not be the "
-		             "server it claims to be");
+		rc = err_set(
+		        e, EX_NOPERM,
+			"the server's SCRAM signature does not verify: it "
+			"does not know the password, so it may not be the "
+			"server it claims to be");
 	buf_wipe(&got);
 	return rc;
 }
@@ -576,14 +582,15 @@ static void auth_scrub(struct auth *x, struct err *e)
 /* Send `prefix` followed by base64(raw) (raw NULL: the prefix alone; an
  * empty raw after "AUTH X " becomes "=", RFC 4954 section 4) and read the
  * reply. The line is secret: the trace redacts it. */
-static int auth_send(struct auth *x, const char *prefix,
-                     const struct buf *raw, struct err *e)
+static int auth_send(struct auth *x, const char *prefix, const struct buf *raw,
+		     struct err *e)
 {
 	struct buf line = BUF_INIT;
 	buf_add_str(&line, prefix);
 	if (raw) {
 		size_t start = line.len;
-		sasl_base64_encode(raw->data ? raw->data : "", raw->len, &line);
+		sasl_base64_encode(raw->data ? raw->data : "", raw->len,
+		                   &line);
 		if (line.len == start && prefix[0])
 			buf_add_char(&line, '=');
 		auth_add_needle(x, line.data + start, line.len - start);
@@ -591,6 +598,15 @@ static int auth_send(struct auth *x, const char *prefix,
 	int rc = smtp_command(x->s, buf_str(&line), true, &x->r, e);
 	buf_wipe(&line);
 	return rc;
+}
+
+/* Cancel an exchange in progress (RFC 4954 section 4: "*"), keeping the
+ * error already recorded. */
+static void auth_cancel(struct auth *x)
+{
+	struct err ignored = ERR_INIT;
+	smtp_command(x->s, "*", false, &x->r, &ignored);
+	err_clear(&ignored);
 }
 
 /* The reply is not the one the step expected. */
@@ -611,21 +627,16 @@ static int auth_refused(struct auth *x, struct err *e)
 	else if (code >= 200 && code < 400)
 		rc = e->code = EX_PROTOCOL;
 	auth_scrub(x, e);
+	/* A challenge where none was expected: end the exchange so the
+	 * session is back in a known state. */
+	if (code == 334)
+		auth_cancel(x);
 	return rc;
 }
 
 static int auth_expect(struct auth *x, int code, struct err *e)
 {
 	return x->r.code == code ? EX_OK : auth_refused(x, e);
-}
-
-/* Cancel an exchange in progress (RFC 4954 section 4: "*"), keeping the
- * error already recorded. */
-static void auth_cancel(struct auth *x)
-{
-	struct err ignored = ERR_INIT;
-	smtp_command(x->s, "*", false, &x->r, &ignored);
-	err_clear(&ignored);
 }
 
 /* Decode a 334 challenge. */
@@ -752,9 +763,10 @@ static int check_token(const char *token, struct err *e)
 {
 	for (const unsigned char *p = (const unsigned char *)token; *p; p++)
 		if (*p < 0x21 || *p > 0x7e)
-			return err_set(e, EX_CONFIG,
-			               "the OAuth access token (password) contains "
-			               "spaces or control characters");
+			return err_set(
+			        e, EX_CONFIG,
+				"the OAuth access token (password) contains "
+				"spaces or control characters");
 	return EX_OK;
 }
 
@@ -765,7 +777,8 @@ static int auth_oauth(struct auth *x, bool bearer, struct err *e)
 		return rc;
 	struct buf raw = BUF_INIT;
 	if (bearer)
-		sasl_oauthbearer_message(x->a->user, x->a->host ? x->a->host : "",
+		sasl_oauthbearer_message(x->a->user,
+		                         x->a->host ? x->a->host : "",
 		                         x->a->port, x->password, &raw);
 	else
 		sasl_xoauth2_message(x->a->user, x->password, &raw);
@@ -778,8 +791,10 @@ static int auth_oauth(struct auth *x, bool bearer, struct err *e)
 	 * an empty response (XOAUTH2) or ^A (RFC 7628 section 3.2.3) and
 	 * the server then sends its final refusal. */
 	struct buf status = BUF_INIT, dummy = BUF_INIT;
-	if (auth_challenge(x, &status, e) != EX_OK)
+	if (auth_challenge(x, &status, e) != EX_OK) {
+		buf_free(&status);
 		return e->code;
+	}
 	if (bearer)
 		buf_add_char(&dummy, '\001');
 	rc = auth_send(x, "", bearer ? &dummy : NULL, e);
@@ -787,7 +802,8 @@ static int auth_oauth(struct auth *x, bool bearer, struct err *e)
 		rc = auth_expect(x, 235, e);
 	if (rc != EX_OK && x->r.code >= 400 && status.len) {
 		/* Add the JSON status ({"status":"401",...}): it often says
-		 * more than the final reply (an expired token, a bad scope). */
+		 * more than the final reply (an expired token, a bad scope).
+		 */
 		struct buf msg = BUF_INIT;
 		buf_printf(&msg, "%s (OAuth status: ", err_msg(e));
 		for (size_t k = 0; k < status.len; k++) {
@@ -842,7 +858,7 @@ static int auth_run(struct auth *x, enum sasl_mech mech, struct err *e)
 }
 
 int sasl_authenticate(struct smtp_session *s, const struct account *a,
-                      bool encrypted, char **warning, struct err *e)
+		      bool encrypted, char **warning, struct err *e)
 {
 	enum sasl_mech mech;
 	bool clear_warning;
@@ -866,9 +882,10 @@ int sasl_authenticate(struct smtp_session *s, const struct account *a,
 		               a->name ? a->name : "default", mi->name);
 	if (clear_warning && warning) {
 		struct buf w = BUF_INIT;
-		buf_printf(&w, "warning: sending the password to %s with %s over "
-		               "an unencrypted connection: anyone on the path "
-		               "can read it (turn TLS on: tls on)",
+		buf_printf(&w,
+		           "warning: sending the password to %s with %s over "
+		           "an unencrypted connection: anyone on the path "
+		           "can read it (turn TLS on: tls on)",
 		           peer, mi->name);
 		*warning = buf_steal(&w);
 	}

@@ -55,7 +55,7 @@ enum sasl_mech {
  * EX_NOPERM; a malformed challenge: EX_PROTOCOL; password sources fail as
  * secret_get_password() does. */
 int sasl_authenticate(struct smtp_session *s, const struct account *a,
-                      bool encrypted, char **warning, struct err *e);
+		      bool encrypted, char **warning, struct err *e);
 
 /* The IANA name of a mechanism ("SCRAM-SHA-256"); "" for SASL_NONE. */
 const char *sasl_mech_name(enum sasl_mech m);
@@ -67,10 +67,9 @@ const char *sasl_mech_name(enum sasl_mech m);
  * case), as sasl_authenticate() describes. Sets *mech, and *clear_warning
  * when an explicitly named password-revealing method is used on a clear
  * channel. */
-int sasl_choose_mech(const char *server_list, const char *auth,
-                     bool encrypted, bool have_client_cert,
-                     enum sasl_mech *mech, bool *clear_warning,
-                     struct err *e);
+int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
+		     bool have_client_cert, enum sasl_mech *mech,
+		     bool *clear_warning, struct err *e);
 
 /* RFC 4648 base64 (no line breaks). decode refuses (returns -1) anything
  * that is not canonical base64 with correct padding; "" decodes to "". */
@@ -79,14 +78,14 @@ int sasl_base64_decode(const char *text, size_t len, struct buf *out);
 
 /* The raw (not yet base64) client messages. out is appended to. */
 void sasl_plain_message(const char *user, const char *password,
-                        struct buf *out);
+			struct buf *out);
 void sasl_cram_md5_message(const char *user, const char *password,
-                           const char *challenge, size_t challenge_len,
-                           struct buf *out);
+			   const char *challenge, size_t challenge_len,
+			   struct buf *out);
 void sasl_xoauth2_message(const char *user, const char *token,
-                          struct buf *out);
+			  struct buf *out);
 void sasl_oauthbearer_message(const char *user, const char *host, int port,
-                              const char *token, struct buf *out);
+			      const char *token, struct buf *out);
 
 /* SCRAM client (RFC 5802 section 3, without channel binding: gs2 "n,,").
  * nonce: NULL for a fresh random one, or a fixed value (test vectors).
@@ -97,14 +96,13 @@ void sasl_oauthbearer_message(const char *user, const char *host, int port,
 struct sasl_scram;
 struct sasl_scram *sasl_scram_new(bool sha256);
 int sasl_scram_client_first(struct sasl_scram *st, const char *user,
-                            const char *nonce, struct buf *out,
-                            struct err *e);
+			    const char *nonce, struct buf *out, struct err *e);
 int sasl_scram_client_final(struct sasl_scram *st, const char *password,
-                            const char *server_first, size_t len,
-                            struct buf *out, struct err *e);
+			    const char *server_first, size_t len,
+			    struct buf *out, struct err *e);
 int sasl_scram_check_server_final(struct sasl_scram *st,
-                                  const char *server_final, size_t len,
-                                  struct err *e);
+				  const char *server_final, size_t len,
+				  struct err *e);
 void sasl_scram_free(struct sasl_scram *st); /* wipes the keys */
 
 #endif

@@ -71,8 +71,10 @@ static bool netrc_token(struct netrc_scan *sc, struct buf *tok)
 			char ch = sc->text[sc->pos++];
 			if (ch == '\\' && sc->pos < sc->len) {
 				ch = sc->text[sc->pos++];
-				ch = ch == 'n' ? '\n' : ch == 'r' ? '\r'
-				     : ch == 't' ? '\t' : ch;
+				ch = ch == 'n'   ? '\n'
+				     : ch == 'r' ? '\r'
+				     : ch == 't' ? '\t'
+				                 : ch;
 			}
 			buf_add_char(tok, ch);
 		}
@@ -117,17 +119,18 @@ static void netrc_entry_clear(struct netrc_entry *en)
 
 /* Entries without a login are ignored (as msmtp does): they cannot say
  * which user the password is for. */
-static bool netrc_entry_matches(const struct netrc_entry *en,
-                                const char *host, const char *user)
+static bool netrc_entry_matches(const struct netrc_entry *en, const char *host,
+				const char *user)
 {
 	if (!en->active || !en->has_login || !en->has_password ||
 	    strcmp(buf_str(&en->login), user) != 0)
 		return false;
-	return en->is_default || ascii_casecmp(buf_str(&en->machine), host) == 0;
+	return en->is_default ||
+	       ascii_casecmp(buf_str(&en->machine), host) == 0;
 }
 
 bool secret_netrc_lookup(const char *text, size_t len, const char *host,
-                         const char *user, char **password)
+			 const char *user, char **password)
 {
 	struct netrc_scan sc = {text, len, 0};
 	struct buf tok = BUF_INIT;
@@ -164,7 +167,8 @@ bool secret_netrc_lookup(const char *text, size_t len, const char *host,
 				buf_add_str(&en.login, buf_str(&tok));
 				en.has_login = true;
 			}
-		} else if (strcmp(t, "password") == 0 || strcmp(t, "passwd") == 0) {
+		} else if (strcmp(t, "password") == 0 ||
+		           strcmp(t, "passwd") == 0) {
 			if (netrc_token(&sc, &tok)) {
 				buf_wipe(&en.password);
 				buf_add(&en.password, tok.data, tok.len);
@@ -194,8 +198,8 @@ bool secret_netrc_lookup(const char *text, size_t len, const char *host,
 /* Look the password up in one netrc file. A file group or others can read
  * is skipped and reported through *ignored. */
 static int netrc_file_lookup(const char *path, const char *host,
-                             const char *user, char **password,
-                             bool *ignored, struct err *e)
+			     const char *user, char **password, bool *ignored,
+			     struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -212,8 +216,8 @@ static int netrc_file_lookup(const char *path, const char *host,
 	}
 	if (st.st_size > NETRC_MAX_SIZE) {
 		close(fd);
-		return err_set(e, EX_CONFIG, "%s is larger than %d bytes", path,
-		               NETRC_MAX_SIZE);
+		return err_set(e, EX_CONFIG, "%s is larger than %d bytes",
+		               path, NETRC_MAX_SIZE);
 	}
 	struct buf text = BUF_INIT;
 	char chunk[4096];
@@ -256,16 +260,20 @@ static long long now_ms(void)
  * true with *status when it exited in time. */
 static bool reap_child(pid_t pid, long long deadline_ms, int *status)
 {
+	long pause_ms = 1; /* a command that is exiting is reaped at once */
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
 			return true;
+		/* ECHILD: reaped elsewhere (SIGCHLD ignored); nothing to do */
 		if (r < 0 && errno != EINTR)
-			return true; /* already reaped elsewhere: nothing to do */
+			return true;
 		if (now_ms() >= deadline_ms)
 			break;
-		struct timespec pause = {0, EVAL_POLL_MS * 1000000L};
+		struct timespec pause = {0, pause_ms * 1000000L};
 		nanosleep(&pause, NULL);
+		pause_ms = pause_ms * 2 > EVAL_POLL_MS ? EVAL_POLL_MS
+		                                       : pause_ms * 2;
 	}
 	kill(pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -283,10 +291,27 @@ static void child_exec(const char *cmd, int out_fd)
 	_exit(127);
 }
 
-/* Read the child's output until EOF or the deadline. Only the first line
- * is kept; the rest is drained so the command is not killed by SIGPIPE.
- * Returns 0, or ETIMEDOUT, or EFBIG when the first line is too long. */
-static int drain_output(int fd, long long deadline_ms, struct buf *first)
+/* The command, while it runs. */
+struct eval_child {
+	pid_t pid;
+	bool reaped;
+	int status;
+};
+
+static bool eval_child_exited(struct eval_child *ch)
+{
+	if (!ch->reaped && waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
+		ch->reaped = true;
+	return ch->reaped;
+}
+
+/* Read the command's output until EOF, or until the command has exited and
+ * nothing more is readable (a daemon it started, e.g. an agent, may hold
+ * the pipe open for ever), or the deadline. Only the first line is kept;
+ * the rest is drained so the command does not die of SIGPIPE. Returns 0,
+ * ETIMEDOUT, or EFBIG when the first line is too long. */
+static int drain_output(int fd, struct eval_child *ch, long long deadline_ms,
+                        struct buf *first)
 {
 	char chunk[4096];
 	bool have_line = false;
@@ -298,12 +323,17 @@ static int drain_output(int fd, long long deadline_ms, struct buf *first)
 			break;
 		}
 		struct pollfd p = {fd, POLLIN, 0};
-		int r = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		int r = poll(&p, 1, left < EVAL_POLL_MS ? (int)left : EVAL_POLL_MS);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			rc = r == 0 ? ETIMEDOUT : errno;
+		if (r < 0) {
+			rc = errno;
 			break;
+		}
+		if (r == 0) {
+			if (eval_child_exited(ch))
+				break;
+			continue;
 		}
 		ssize_t n = read(fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR)
@@ -327,6 +357,30 @@ static int drain_output(int fd, long long deadline_ms, struct buf *first)
 	return rc;
 }
 
+static int eval_error(const char *cmd, int drained, bool exited, int status,
+                      const struct buf *first, int timeout_s, struct err *e)
+{
+	const char *what = "passwordeval command";
+	if (drained == EFBIG)
+		return err_set(e, EX_CONFIG,
+		               "%s '%s' printed a line longer than %d bytes",
+		               what, cmd, SECRET_MAX_LEN);
+	if (!exited)
+		return err_set(e, EX_CONFIG, "%s '%s' did not finish within %d s",
+		               what, cmd, timeout_s);
+	if (WIFSIGNALED(status))
+		return err_set(e, EX_CONFIG, "%s '%s' was killed by signal %d",
+		               what, cmd, WTERMSIG(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		return err_set(e, EX_CONFIG,
+		               "%s '%s' failed with exit status %d", what, cmd,
+		               WEXITSTATUS(status));
+	if (first->len == 0)
+		return err_set(e, EX_CONFIG, "%s '%s' printed no password", what,
+		               cmd);
+	return EX_OK;
+}
+
 int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
                             struct err *e)
 {
@@ -339,48 +393,29 @@ int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
 	fcntl(pipe_fd[0], F_SETFD, FD_CLOEXEC);
 	fcntl(pipe_fd[1], F_SETFD, FD_CLOEXEC);
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
+	struct eval_child ch = {fork(), false, 0};
+	if (ch.pid < 0) {
 		int err_no = errno;
 		close(pipe_fd[0]);
 		close(pipe_fd[1]);
 		return err_set(e, EX_OSERR, "cannot run passwordeval: %s",
 		               strerror(err_no));
 	}
-	if (pid == 0)
+	if (ch.pid == 0)
 		child_exec(cmd, pipe_fd[1]);
 	close(pipe_fd[1]);
 
 	long long deadline = now_ms() + (long long)timeout_s * 1000;
 	struct buf first = BUF_INIT;
-	int drained = drain_output(pipe_fd[0], deadline, &first);
+	int drained = drain_output(pipe_fd[0], &ch, deadline, &first);
 	close(pipe_fd[0]);
-	int status = 0;
-	bool exited = drained == 0 ? reap_child(pid, deadline, &status)
-	                           : (reap_child(pid, 0, &status), false);
-	int rc = EX_OK;
-	if (drained == EFBIG)
-		rc = err_set(e, EX_CONFIG,
-		             "passwordeval command '%s' printed a line longer "
-		             "than %d bytes",
-		             cmd, SECRET_MAX_LEN);
-	else if (!exited)
-		rc = err_set(e, EX_CONFIG,
-		             "passwordeval command '%s' did not finish within "
-		             "%d s",
-		             cmd, timeout_s);
-	else if (WIFSIGNALED(status))
-		rc = err_set(e, EX_CONFIG,
-		             "passwordeval command '%s' was killed by signal %d",
-		             cmd, WTERMSIG(status));
-	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		rc = err_set(e, EX_CONFIG,
-		             "passwordeval command '%s' failed with exit status "
-		             "%d",
-		             cmd, WEXITSTATUS(status));
-	else if (first.len == 0)
-		rc = err_set(e, EX_CONFIG,
-		             "passwordeval command '%s' printed no password", cmd);
+	bool exited = ch.reaped;
+	if (!exited)
+		exited = reap_child(ch.pid, drained == 0 ? deadline : 0,
+		                    &ch.status) &&
+		         drained == 0;
+	int rc = eval_error(cmd, drained, exited, ch.status, &first, timeout_s,
+	                    e);
 	if (rc == EX_OK)
 		*out = buf_steal(&first);
 	buf_wipe(&first);
@@ -402,7 +437,14 @@ static const SecretSchema msmtp_schema = {
 		{"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
 		{NULL, 0},
 	},
-	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	0,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 /* Without a session bus (cron, systemd services) a lookup can only fail,
@@ -428,18 +470,17 @@ static char *keyring_lookup(const char *host, const char *user)
 		return NULL;
 	GError *error = NULL;
 	gchar *pw = secret_password_lookup_sync(&msmtp_schema, NULL, &error,
-	                                        "host", host, "service", "smtp",
-	                                        "user", user, NULL);
+	                                        "host", host, "service",
+	                                        "smtp", "user", user, NULL);
 	if (error) {
 		g_error_free(error);
 		return NULL; /* no Secret Service: fall through silently */
 	}
 	if (!pw) {
 		/* entries stored through the old libgnome-keyring */
-		pw = secret_password_lookup_sync(SECRET_SCHEMA_COMPAT_NETWORK,
-		                                 NULL, &error, "user", user,
-		                                 "protocol", "smtp", "server",
-		                                 host, NULL);
+		pw = secret_password_lookup_sync(
+		        SECRET_SCHEMA_COMPAT_NETWORK, NULL, &error, "user",
+		        user, "protocol", "smtp", "server", host, NULL);
 		if (error) {
 			g_error_free(error);
 			return NULL;
@@ -465,12 +506,12 @@ static void prompt_on_signal(int sig)
 }
 
 static const int prompt_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-                                     SIGTSTP};
+				     SIGTSTP};
 #define PROMPT_SIGNAL_COUNT (sizeof prompt_signals / sizeof prompt_signals[0])
 
 /* Returns EX_OK with *out, EX_UNAVAILABLE when there is no terminal. */
 static int prompt_password(const char *host, const char *user, char **out,
-                           struct err *e)
+			   struct err *e)
 {
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
@@ -511,9 +552,10 @@ static int prompt_password(const char *host, const char *user, char **out,
 			break;
 		}
 		if (line.len >= SECRET_MAX_LEN) {
-			rc = err_set(e, EX_CONFIG,
-			             "the password typed is longer than %d bytes",
-			             SECRET_MAX_LEN);
+			rc = err_set(
+			        e, EX_CONFIG,
+				"the password typed is longer than %d bytes",
+			        SECRET_MAX_LEN);
 			break;
 		}
 		buf_add_char(&line, ch);
@@ -526,12 +568,14 @@ static int prompt_password(const char *host, const char *user, char **out,
 	if (prompt_signal) {
 		buf_wipe(&line);
 		raise(prompt_signal); /* now with echo restored */
-		return err_set(e, EX_NOPERM, "the password prompt was "
-		                             "interrupted");
+		return err_set(e, EX_NOPERM,
+		               "the password prompt was "
+		               "interrupted");
 	}
 	if (rc == EX_OK && !got_eol && line.len == 0)
-		rc = err_set(e, EX_NOPERM, "no password was entered for %s at %s",
-		             user, host);
+		rc = err_set(e, EX_NOPERM,
+		             "no password was entered for %s at %s", user,
+		             host);
 	if (rc == EX_OK) {
 		if (line.len && line.data[line.len - 1] == '\r')
 			line.data[--line.len] = '\0';
@@ -545,21 +589,26 @@ static int prompt_password(const char *host, const char *user, char **out,
 /* ---- the chain -------------------------------------------------------- */
 
 static int no_password_error(const char *user, const char *host,
-                             const struct buf *user_netrc,
-                             const struct buf *system_netrc,
-                             bool user_ignored, bool system_ignored,
-                             struct err *e)
+			     const struct buf *user_netrc,
+			     const struct buf *system_netrc, bool user_ignored,
+			     bool system_ignored, struct err *e)
 {
 	struct buf msg = BUF_INIT;
-	buf_printf(&msg, "no password for %s at %s (set password or "
-	                 "passwordeval, store it in the keyring, or add it to "
-	                 "~/.netrc)", user, host);
+	buf_printf(&msg,
+	           "no password for %s at %s (set password or "
+	           "passwordeval, store it in the keyring, or add it to "
+	           "~/.netrc)",
+	           user, host);
 	if (user_ignored)
-		buf_printf(&msg, "; %s was ignored because group or others can "
-		                 "read it (chmod 600 it)", buf_str(user_netrc));
+		buf_printf(&msg,
+		           "; %s was ignored because group or others can "
+		           "read it (chmod 600 it)",
+		           buf_str(user_netrc));
 	if (system_ignored)
-		buf_printf(&msg, "; %s was ignored because group or others can "
-		                 "read it", buf_str(system_netrc));
+		buf_printf(&msg,
+		           "; %s was ignored because group or others can "
+		           "read it",
+		           buf_str(system_netrc));
 	err_set(e, EX_CONFIG, "%s", buf_str(&msg));
 	buf_free(&msg);
 	return EX_CONFIG;

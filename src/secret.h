@@ -30,8 +30,8 @@
 #include "conf.h"
 #include "err.h"
 
-#define SECRET_MAX_LEN (64 * 1024)   /* longest password/token accepted */
-#define SECRET_EVAL_TIMEOUT_S 120    /* passwordeval may wait for pinentry */
+#define SECRET_MAX_LEN (64 * 1024) /* longest password/token accepted */
+#define SECRET_EVAL_TIMEOUT_S 120  /* passwordeval may wait for pinentry */
 
 /* Get the password for a->user at a->host into *out (heap; release with
  * free_secret()). Fails with EX_CONFIG: "passwordeval command 'CMD' failed
@@ -44,7 +44,7 @@ int secret_get_password(const struct account *a, char **out, struct err *e);
 
 /* Run cmd as passwordeval does, killing it after timeout_s seconds. */
 int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
-                            struct err *e);
+			    struct err *e);
 
 /* Look host/user up in netrc text. Pure. Returns true and sets *password
  * (heap, free_secret()) on a match. Tokens are separated by white space and
@@ -52,6 +52,6 @@ int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
  * starts a comment; `macdef` bodies (up to an empty line) are skipped;
  * `login`/`user` and `password`/`passwd` are synonyms. */
 bool secret_netrc_lookup(const char *text, size_t len, const char *host,
-                         const char *user, char **password);
+			 const char *user, char **password);
 
 #endif

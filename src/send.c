@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "msg.h"
+#include "queue.h"
 #include "session.h"
 #include "setup.h"
 #include "signers.h"
@@ -145,8 +146,32 @@ int send_run(const struct options *opts, const struct conf *conf,
 	struct account *a = NULL;
 	struct envelope env = {0};
 	int rc = prepare_message(opts, conf, &m, &a, &env, warnings, e);
-	if (rc == EX_OK)
+	/* queue glue (queue.h): `queue always` stores without touching the
+	 * network; `queue on-failure` stores what failed temporarily. */
+	char *id = NULL;
+	if (rc == EX_OK && a->queue == QUEUE_ALWAYS) {
+		rc = queue_submit(a, opts, &env, m, NULL, &id, e);
+		if (rc == EX_OK && opts->debug)
+			buf_printf(warnings, "queued as %s\n", id);
+	} else if (rc == EX_OK) {
 		rc = deliver(opts, a, &env, m, warnings, e);
+		struct err qe = ERR_INIT;
+		if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
+			if (queue_submit(a, opts, &env, m, err_msg(e), &id, &qe) ==
+			    EX_OK) {
+				buf_printf(warnings, "outbox: %s; the message "
+				           "was queued as %s for a later "
+				           "outbox --flush\n", err_msg(e), id);
+				err_clear(e);
+				rc = EX_OK;
+			} else {
+				err_set(e, rc, "%s; and it could not be queued: "
+				        "%s", err_msg(e), err_msg(&qe));
+			}
+		}
+		err_clear(&qe);
+	}
+	free(id);
 	envelope_free(&env);
 	account_free(a);
 	msg_free(m);

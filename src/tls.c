@@ -60,15 +60,15 @@ static ssize_t tls_recv(void *ctx, void *buf, size_t len, struct err *e)
 		default:
 			if (!gnutls_error_is_fatal((int)n))
 				continue; /* a warning alert */
-			err_set(e, EX_TEMPFAIL, "TLS error receiving from %s: %s",
-			        t->peer, gnutls_strerror((int)n));
+			err_set(e, EX_TEMPFAIL,
+				"TLS error receiving from %s: %s", t->peer,
+			        gnutls_strerror((int)n));
 			return CONN_FAILED;
 		}
 	}
 }
 
-static ssize_t tls_send(void *ctx, const void *buf, size_t len,
-                        struct err *e)
+static ssize_t tls_send(void *ctx, const void *buf, size_t len, struct err *e)
 {
 	struct tls_ctx *t = ctx;
 	/* After GNUTLS_E_AGAIN the record is already encrypted and queued:
@@ -76,7 +76,8 @@ static ssize_t tls_send(void *ctx, const void *buf, size_t len,
 	 * same unsent bytes (it was told nothing moved). */
 	if (t->pending_send) {
 		if (len < t->pending_send) {
-			err_set(e, EX_SOFTWARE, "TLS send retried with fewer bytes");
+			err_set(e, EX_SOFTWARE,
+				"TLS send retried with fewer bytes");
 			return CONN_FAILED;
 		}
 		len = t->pending_send;
@@ -116,7 +117,8 @@ static void tls_close(void *ctx)
 }
 
 static const struct conn_transport tls_transport = {
-	tls_recv, tls_send, tls_wants_write, tls_pending, tls_close, tls_ctx_free,
+	tls_recv,    tls_send,  tls_wants_write,
+	tls_pending, tls_close, tls_ctx_free,
 };
 
 /* ---- configuration ---------------------------------------------------- */
@@ -133,7 +135,7 @@ static int hex_value(char ch)
 }
 
 int tls_parse_fingerprint(const char *text, unsigned char *out, size_t *len,
-                          struct err *e)
+			  struct err *e)
 {
 	size_t n = 0;
 	const char *p = text;
@@ -160,7 +162,7 @@ bad:
 }
 
 static void format_fingerprint(const unsigned char *p, size_t len,
-                               struct buf *out)
+			       struct buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < len; i++) {
@@ -172,12 +174,12 @@ static void format_fingerprint(const unsigned char *p, size_t len,
 }
 
 static int check_readable(const char *path, const char *directive,
-                          struct err *e)
+			  struct err *e)
 {
 	if (access(path, R_OK) == 0)
 		return EX_OK;
-	return err_set(e, EX_CONFIG, "cannot read %s '%s': %s", directive, path,
-	               strerror(errno));
+	return err_set(e, EX_CONFIG, "cannot read %s '%s': %s", directive,
+	               path, strerror(errno));
 }
 
 static bool wants_verification(const struct account *a)
@@ -188,48 +190,53 @@ static bool wants_verification(const struct account *a)
 /* Credentials: trust (only when the chain will be verified: performance
  * budget), CRL, client certificate. */
 static int load_credentials(gnutls_certificate_credentials_t cred,
-                            const struct account *a, struct err *e)
+			    const struct account *a, struct err *e)
 {
 	int r;
 	const char *trust = a->tls_trust_file;
 	if (wants_verification(a)) {
 		if (trust && !*trust)
-			return err_set(e, EX_CONFIG,
-			               "tls_trust_file is empty and tls_fingerprint "
-			               "is not set: there is nothing to verify the "
-			               "server's certificate with");
+			return err_set(
+			        e, EX_CONFIG,
+				"tls_trust_file is empty and tls_fingerprint "
+				"is not set: there is nothing to verify the "
+				"server's certificate with");
 		if (!trust || strcmp(trust, "system") == 0) {
 			r = gnutls_certificate_set_x509_system_trust(cred);
 			if (r <= 0)
-				return err_set(e, EX_CONFIG,
-				               "cannot load the system's trusted "
-				               "certificates (%s): install "
-				               "ca-certificates or set "
-				               "tls_trust_file",
-				               r < 0 ? gnutls_strerror(r)
-				                     : "none found");
+				return err_set(
+				        e, EX_CONFIG,
+					"cannot load the system's trusted "
+					"certificates (%s): install "
+					"ca-certificates or set "
+					"tls_trust_file",
+				        r < 0 ? gnutls_strerror(r)
+				              : "none found");
 		} else {
-			if (check_readable(trust, "tls_trust_file", e) != EX_OK)
-				return e->code;
-			r = gnutls_certificate_set_x509_trust_file(
-				cred, trust, GNUTLS_X509_FMT_PEM);
-			if (r <= 0)
-				return err_set(e, EX_CONFIG,
-				               "tls_trust_file '%s' holds no usable "
-				               "PEM certificate%s%s",
-				               trust, r < 0 ? ": " : "",
-				               r < 0 ? gnutls_strerror(r) : "");
-		}
-		if (a->tls_crl_file) {
-			if (check_readable(a->tls_crl_file, "tls_crl_file", e) !=
+			if (check_readable(trust, "tls_trust_file", e) !=
 			    EX_OK)
 				return e->code;
+			r = gnutls_certificate_set_x509_trust_file(
+			        cred, trust, GNUTLS_X509_FMT_PEM);
+			if (r <= 0)
+				return err_set(
+				        e, EX_CONFIG,
+					"tls_trust_file '%s' holds no usable "
+					"PEM certificate%s%s",
+				        trust, r < 0 ? ": " : "",
+				        r < 0 ? gnutls_strerror(r) : "");
+		}
+		if (a->tls_crl_file) {
+			if (check_readable(a->tls_crl_file, "tls_crl_file",
+			                   e) != EX_OK)
+				return e->code;
 			r = gnutls_certificate_set_x509_crl_file(
-				cred, a->tls_crl_file, GNUTLS_X509_FMT_PEM);
+			        cred, a->tls_crl_file, GNUTLS_X509_FMT_PEM);
 			if (r < 0)
-				return err_set(e, EX_CONFIG,
-				               "cannot load tls_crl_file '%s': %s",
-				               a->tls_crl_file, gnutls_strerror(r));
+				return err_set(
+				        e, EX_CONFIG,
+					"cannot load tls_crl_file '%s': %s",
+				        a->tls_crl_file, gnutls_strerror(r));
 		}
 	}
 	if (!a->tls_cert_file != !a->tls_key_file)
@@ -237,19 +244,22 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 		               "tls_cert_file and tls_key_file must be set "
 		               "together");
 	if (a->tls_cert_file) {
-		if (check_readable(a->tls_cert_file, "tls_cert_file", e) != EX_OK ||
-		    check_readable(a->tls_key_file, "tls_key_file", e) != EX_OK)
+		if (check_readable(a->tls_cert_file, "tls_cert_file", e) !=
+		            EX_OK ||
+		    check_readable(a->tls_key_file, "tls_key_file", e) !=
+		            EX_OK)
 			return e->code;
-		r = gnutls_certificate_set_x509_key_file(cred, a->tls_cert_file,
-		                                         a->tls_key_file,
-		                                         GNUTLS_X509_FMT_PEM);
+		r = gnutls_certificate_set_x509_key_file(
+		        cred, a->tls_cert_file, a->tls_key_file,
+		        GNUTLS_X509_FMT_PEM);
 		if (r < 0)
-			return err_set(e, EX_CONFIG,
-			               "cannot load the client certificate "
-			               "tls_cert_file '%s' with tls_key_file '%s': "
-			               "%s",
-			               a->tls_cert_file, a->tls_key_file,
-			               gnutls_strerror(r));
+			return err_set(
+			        e, EX_CONFIG,
+				"cannot load the client certificate "
+				"tls_cert_file '%s' with tls_key_file '%s': "
+				"%s",
+			        a->tls_cert_file, a->tls_key_file,
+			        gnutls_strerror(r));
 	}
 	return EX_OK;
 }
@@ -266,8 +276,8 @@ static bool is_ip_literal(const char *name)
  * (a unix socket account). */
 static int reference_name(const struct account *a, char **out, struct err *e)
 {
-	const char *name = a->tls_host_override ? a->tls_host_override
-	                                        : a->host;
+	const char *name =
+	        a->tls_host_override ? a->tls_host_override : a->host;
 	*out = NULL;
 	if (!name || !*name)
 		return EX_OK;
@@ -296,7 +306,7 @@ static int reference_name(const struct account *a, char **out, struct err *e)
 /* ---- handshake -------------------------------------------------------- */
 
 static int handshake_error(gnutls_session_t session, int r, const char *peer,
-                           struct err *e)
+			   struct err *e)
 {
 	switch (r) {
 	case GNUTLS_E_FATAL_ALERT_RECEIVED: {
@@ -304,16 +314,17 @@ static int handshake_error(gnutls_session_t session, int r, const char *peer,
 		const char *name = gnutls_alert_get_name(alert);
 		/* internal_error is the server's own trouble; every other
 		 * alert refuses what we offered, and will again. */
-		return err_set(e,
-		               alert == GNUTLS_A_INTERNAL_ERROR ? EX_TEMPFAIL
-		                                                : EX_UNAVAILABLE,
-		               "the server %s refused the TLS handshake: %s%s",
-		               peer, name ? name : "unknown alert",
-		               alert == GNUTLS_A_PROTOCOL_VERSION ||
-		                       alert == GNUTLS_A_HANDSHAKE_FAILURE
-		                   ? " (no TLS version or cipher in common: see "
-		                     "tls_priorities)"
-		                   : "");
+		return err_set(
+		        e,
+		        alert == GNUTLS_A_INTERNAL_ERROR ? EX_TEMPFAIL
+		                                         : EX_UNAVAILABLE,
+			"the server %s refused the TLS handshake: %s%s", peer,
+		        name ? name : "unknown alert",
+		        alert == GNUTLS_A_PROTOCOL_VERSION ||
+		                        alert == GNUTLS_A_HANDSHAKE_FAILURE
+		                ? " (no TLS version or cipher in common: see "
+		                  "tls_priorities)"
+		                : "");
 	}
 	case GNUTLS_E_PREMATURE_TERMINATION:
 	case GNUTLS_E_PUSH_ERROR:
@@ -341,25 +352,28 @@ static int handshake_error(gnutls_session_t session, int r, const char *peer,
 	case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
 	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
 	case GNUTLS_E_NO_COMMON_KEY_SHARE:
-		return err_set(e, EX_UNAVAILABLE,
-		               "cannot agree on TLS parameters with %s: %s (see "
-		               "tls_priorities)",
-		               peer, gnutls_strerror(r));
+		return err_set(
+		        e, EX_UNAVAILABLE,
+			"cannot agree on TLS parameters with %s: %s (see "
+			"tls_priorities)",
+		        peer, gnutls_strerror(r));
 	default:
-		return err_set(e, EX_PROTOCOL, "the TLS handshake with %s failed: %s",
-		               peer, gnutls_strerror(r));
+		return err_set(e, EX_PROTOCOL,
+		               "the TLS handshake with %s failed: %s", peer,
+		               gnutls_strerror(r));
 	}
 }
 
 static int run_handshake(struct conn *c, gnutls_session_t session,
-                         struct err *e)
+			 struct err *e)
 {
 	for (;;) {
 		int r = gnutls_handshake(session);
 		if (r == GNUTLS_E_SUCCESS)
 			return EX_OK;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			bool for_write = gnutls_record_get_direction(session) == 1;
+			bool for_write =
+			        gnutls_record_get_direction(session) == 1;
 			int rc = conn_wait(c, for_write,
 			                   "during the TLS handshake with", e);
 			if (rc != EX_OK)
@@ -383,13 +397,15 @@ static char *datum_to_string(gnutls_datum_t *d)
 }
 
 static void fill_peer(gnutls_session_t session, gnutls_x509_crt_t crt,
-                      const gnutls_datum_t *der, struct tls_peer *p)
+		      const gnutls_datum_t *der, struct tls_peer *p)
 {
 	gnutls_datum_t d = {NULL, 0};
 	p->subject = gnutls_x509_crt_get_dn3(crt, &d, 0) == 0
-	                 ? datum_to_string(&d) : xstrdup("");
+	                     ? datum_to_string(&d)
+	                     : xstrdup("");
 	p->issuer = gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) == 0
-	                ? datum_to_string(&d) : xstrdup("");
+	                    ? datum_to_string(&d)
+	                    : xstrdup("");
 	p->activation = gnutls_x509_crt_get_activation_time(crt);
 	p->expiration = gnutls_x509_crt_get_expiration_time(crt);
 	unsigned char fp[FINGERPRINT_MAX];
@@ -408,7 +424,7 @@ static void fill_peer(gnutls_session_t session, gnutls_x509_crt_t crt,
 }
 
 static int check_pin(const gnutls_datum_t *der, const char *pin,
-                     const char *peer, struct err *e)
+		     const char *peer, struct err *e)
 {
 	unsigned char want[FINGERPRINT_MAX], got[FINGERPRINT_MAX];
 	size_t want_len = 0, got_len = sizeof got;
@@ -427,20 +443,21 @@ static int check_pin(const gnutls_datum_t *der, const char *pin,
 	struct buf hex = BUF_INIT;
 	format_fingerprint(got, got_len, &hex);
 	err_set(e, EX_NOPERM,
-	        "the TLS certificate of %s does not match tls_fingerprint: its "
-	        "%s fingerprint is %s",
+		"the TLS certificate of %s does not match tls_fingerprint: its "
+		"%s fingerprint is %s",
 	        peer, gnutls_digest_get_name(alg), buf_str(&hex));
 	buf_free(&hex);
 	return EX_NOPERM;
 }
 
 static int check_chain(gnutls_session_t session, const char *peer,
-                       struct err *e)
+		       struct err *e)
 {
 	/* Chain, validity dates, revocation, and the serverAuth purpose. */
 	gnutls_typed_vdata_st purpose = {
-		GNUTLS_DT_KEY_PURPOSE_OID,
-		(unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0,
+	        GNUTLS_DT_KEY_PURPOSE_OID,
+	        (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
+	        0,
 	};
 	unsigned status = 0;
 	int r = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
@@ -453,23 +470,23 @@ static int check_chain(gnutls_session_t session, const char *peer,
 	gnutls_datum_t text = {NULL, 0};
 	char *why = NULL;
 	if (gnutls_certificate_verification_status_print(
-		    status, GNUTLS_CRT_X509, &text, 0) == 0)
+	            status, GNUTLS_CRT_X509, &text, 0) == 0)
 		why = datum_to_string(&text);
 	size_t n = why ? strlen(why) : 0;
 	while (n && why[n - 1] == ' ')
 		why[--n] = '\0';
 	err_set(e, EX_NOPERM,
-	        "the TLS certificate of %s is not trusted: %s (set "
-	        "tls_trust_file to the authority that signed it, or pin it "
-	        "with tls_fingerprint)",
+		"the TLS certificate of %s is not trusted: %s (set "
+		"tls_trust_file to the authority that signed it, or pin it "
+		"with tls_fingerprint)",
 	        peer, why ? why : "verification failed");
 	free(why);
 	return EX_NOPERM;
 }
 
 static int verify_peer(gnutls_session_t session, const struct account *a,
-                       const char *name, const char *peer,
-                       struct tls_peer *info, struct err *e)
+		       const char *name, const char *peer,
+		       struct tls_peer *info, struct err *e)
 {
 	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
 		return err_set(e, EX_NOPERM,
@@ -477,20 +494,22 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		               "certificate",
 		               peer);
 	unsigned count = 0;
-	const gnutls_datum_t *certs = gnutls_certificate_get_peers(session,
-	                                                           &count);
+	const gnutls_datum_t *certs =
+	        gnutls_certificate_get_peers(session, &count);
 	if (!certs || count == 0)
 		return err_set(e, EX_NOPERM,
-		               "the server %s presented no TLS certificate", peer);
+		               "the server %s presented no TLS certificate",
+		               peer);
 	gnutls_x509_crt_t crt;
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
 	int r = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
 	if (r < 0) {
 		gnutls_x509_crt_deinit(crt);
-		return err_set(e, EX_NOPERM,
-		               "the TLS certificate of %s cannot be parsed: %s",
-		               peer, gnutls_strerror(r));
+		return err_set(
+		        e, EX_NOPERM,
+			"the TLS certificate of %s cannot be parsed: %s", peer,
+		        gnutls_strerror(r));
 	}
 	fill_peer(session, crt, &certs[0], info);
 	int rc = EX_OK;
@@ -498,26 +517,30 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		rc = check_pin(&certs[0], a->tls_fingerprint, peer, e);
 	} else if (!a->tls_certcheck) {
 		struct buf w = BUF_INIT;
-		buf_printf(&w, "warning: the TLS certificate of %s is not "
-		               "verified (tls_certcheck off): anyone on the path "
-		               "can impersonate the server and read the password "
-		               "and the mail; pin it instead with tls_fingerprint "
-		               "%s",
+		buf_printf(&w,
+		           "warning: the TLS certificate of %s is not "
+		           "verified (tls_certcheck off): anyone on the path "
+		           "can impersonate the server and read the password "
+		           "and the mail; pin it instead with tls_fingerprint "
+		           "%s",
 		           peer, info->sha256);
 		info->warning = buf_steal(&w);
 	} else {
 		rc = check_chain(session, peer, e);
 		if (rc == EX_OK && !name)
-			rc = err_set(e, EX_CONFIG,
-			             "no host name to check the TLS certificate of "
-			             "%s against: set tls_host_override",
-			             peer);
-		if (rc == EX_OK && !gnutls_x509_crt_check_hostname2(crt, name, 0))
-			rc = err_set(e, EX_NOPERM,
-			             "the TLS certificate of %s is not valid for "
-			             "the name '%s' (its subject is %s; see "
-			             "tls_host_override)",
-			             peer, name, info->subject);
+			rc = err_set(
+			        e, EX_CONFIG,
+				"no host name to check the TLS certificate of "
+				"%s against: set tls_host_override",
+			        peer);
+		if (rc == EX_OK &&
+		    !gnutls_x509_crt_check_hostname2(crt, name, 0))
+			rc = err_set(
+			        e, EX_NOPERM,
+				"the TLS certificate of %s is not valid for "
+				"the name '%s' (its subject is %s; see "
+				"tls_host_override)",
+			        peer, name, info->subject);
 	}
 	info->verified = rc == EX_OK && info->warning == NULL;
 	gnutls_x509_crt_deinit(crt);
@@ -527,26 +550,27 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 /* ---- tls_start -------------------------------------------------------- */
 
 static int setup_session(struct tls_ctx *t, struct conn *c,
-                         const struct account *a, const char *name,
-                         struct err *e)
+			 const struct account *a, const char *name,
+			 struct err *e)
 {
-	int r = gnutls_init(&t->session,
-	                    GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	int r = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	                                         GNUTLS_NO_SIGNAL);
 	if (r < 0) {
 		t->session = NULL;
 		return err_set(e, EX_SOFTWARE, "cannot start TLS: %s",
 		               gnutls_strerror(r));
 	}
 	const char *prio = a->tls_priorities && *a->tls_priorities
-	                       ? a->tls_priorities
-	                       : TLS_DEFAULT_PRIORITIES;
+	                           ? a->tls_priorities
+	                           : TLS_DEFAULT_PRIORITIES;
 	const char *where = NULL;
 	r = gnutls_priority_set_direct(t->session, prio, &where);
 	if (r < 0)
 		return err_set(e, EX_CONFIG,
-		               "invalid tls_priorities '%s' (at '%s'): %s", prio,
-		               where ? where : "", gnutls_strerror(r));
-	r = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+		               "invalid tls_priorities '%s' (at '%s'): %s",
+		               prio, where ? where : "", gnutls_strerror(r));
+	r = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
+	                           t->cred);
 	if (r < 0)
 		return err_set(e, EX_SOFTWARE, "cannot start TLS: %s",
 		               gnutls_strerror(r));
@@ -555,9 +579,10 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 		r = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name,
 		                           strlen(name));
 		if (r < 0)
-			return err_set(e, EX_CONFIG,
-			               "cannot use '%s' as the TLS server name: %s",
-			               name, gnutls_strerror(r));
+			return err_set(
+			        e, EX_CONFIG,
+				"cannot use '%s' as the TLS server name: %s",
+			        name, gnutls_strerror(r));
 	}
 	if (a->tls_min_dh_prime_bits > 0)
 		gnutls_dh_set_prime_bits(t->session,
@@ -568,7 +593,7 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 }
 
 int tls_start(struct conn *c, const struct account *a,
-              struct tls_peer *peer_out, struct err *e)
+	      struct tls_peer *peer_out, struct err *e)
 {
 	const char *peer = conn_peer_name(c);
 	struct tls_peer info = {0};
@@ -583,7 +608,8 @@ int tls_start(struct conn *c, const struct account *a,
 		size_t len;
 		rc = tls_parse_fingerprint(a->tls_fingerprint, fp, &len, e);
 	}
-	if (rc == EX_OK && gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+	if (rc == EX_OK &&
+	    gnutls_certificate_allocate_credentials(&t->cred) < 0) {
 		t->cred = NULL;
 		rc = err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
 	}

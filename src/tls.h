@@ -47,15 +47,15 @@
 
 /* What --serverinfo shows about the server's certificate and session. */
 struct tls_peer {
-	char *subject;      /* RFC 4514 DN of the end-entity certificate */
-	char *issuer;       /* its issuer's DN */
-	time_t activation;  /* notBefore, (time_t)-1 when unknown */
-	time_t expiration;  /* notAfter */
-	char *sha256;       /* fingerprint of the DER certificate, "AB:CD:.." */
+	char *subject;     /* RFC 4514 DN of the end-entity certificate */
+	char *issuer;      /* its issuer's DN */
+	time_t activation; /* notBefore, (time_t)-1 when unknown */
+	time_t expiration; /* notAfter */
+	char *sha256;      /* fingerprint of the DER certificate, "AB:CD:.." */
 	char *sha1;
-	char *description;  /* protocol, key exchange, cipher, MAC */
-	bool verified;      /* false only with tls_certcheck off */
-	char *warning;      /* non-NULL: a sentence the caller must print */
+	char *description; /* protocol, key exchange, cipher, MAC */
+	bool verified;     /* false only with tls_certcheck off */
+	char *warning;     /* non-NULL: a sentence the caller must print */
 };
 
 /* Handshake on c (whose socket is non-blocking) within a fresh deadline of
@@ -67,7 +67,7 @@ struct tls_peer {
  * tls_peer_free(); pass one whenever tls_certcheck may be off, since the
  * warning is only reported there. */
 int tls_start(struct conn *c, const struct account *a,
-              struct tls_peer *peer_out, struct err *e);
+	      struct tls_peer *peer_out, struct err *e);
 
 void tls_peer_free(struct tls_peer *p);
 
@@ -75,6 +75,6 @@ void tls_peer_free(struct tls_peer *p);
  * colons, any case) into out (at least 32 bytes). Sets *len to 16, 20 or 32;
  * returns EX_CONFIG for anything else. Pure. */
 int tls_parse_fingerprint(const char *text, unsigned char *out, size_t *len,
-                          struct err *e);
+			  struct err *e);
 
 #endif

@@ -263,3 +263,55 @@ assert_auth_used() { # MECHANISM
 	send_v
 	assert_exit 78
 }
+
+# Run outbox inside a private D-Bus session (dbus-run-session); with
+# KEYRING=yes a gnome-keyring Secret Service holding joe's password for
+# 127.0.0.1 (stored as msmtp documents it, with secret-tool) runs there.
+run_in_dbus_session() {
+	command -v dbus-run-session >/dev/null || skip "dbus-run-session missing"
+	if [ "${KEYRING:-no}" = yes ]; then
+		command -v gnome-keyring-daemon >/dev/null &&
+			command -v secret-tool >/dev/null ||
+			skip "gnome-keyring and libsecret-tools are not installed"
+	fi
+	"$OUTBOX" --version | grep -q libsecret || skip "built without libsecret"
+	printf '%s' "$MSG" >"$T/message.in"
+	cat >"$T/session.sh" <<EOS
+if [ "${KEYRING:-no}" = yes ]; then
+	printf unlock | gnome-keyring-daemon --unlock --components=secrets \
+		>/dev/null 2>&1
+	printf '%s' '$AUTH_PW' | secret-tool store --label=msmtp \
+		host 127.0.0.1 service smtp user $AUTH_USER
+fi
+"$OUTBOX" -C "$T/rc" -v rcpt@example.com <"$T/message.in" \
+	>"$T/run.stdout" 2>"$T/run.stderr"
+echo \$? >"$T/status"
+EOS
+	local start end
+	start=$(date +%s%N)
+	timeout 60 dbus-run-session -- bash "$T/session.sh" >/dev/null 2>&1 || true
+	end=$(date +%s%N)
+	elapsed_ms=$(((end - start) / 1000000))
+	status=$(cat "$T/status")
+	output=$(cat "$T/run.stdout")
+	stderr=$(cat "$T/run.stderr")
+}
+
+@test "the password comes from the keyring (secret-tool, msmtp's attributes)" {
+	start_auth_server PLAIN
+	auth_config "auth on"
+	KEYRING=yes run_in_dbus_session
+	assert_auth_used PLAIN
+}
+
+@test "a session bus without a Secret Service falls through silently" {
+	start_auth_server PLAIN
+	printf 'machine 127.0.0.1 login %s password %s\n' "$AUTH_USER" \
+		"$AUTH_PW" >"$HOME/.netrc"
+	chmod 600 "$HOME/.netrc"
+	auth_config "auth on"
+	KEYRING=no run_in_dbus_session
+	assert_auth_used PLAIN
+	refute_contains "$stderr" "ecret"
+	assert_elapsed_below 10000
+}

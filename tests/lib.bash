@@ -56,8 +56,9 @@
 #                             (empty output and status 1 when absent)
 #   received_header_count N NAME  how many NAME fields message N has
 #   received_envelope N FIELD a field of N.json ("mail_from", "rcpt_tos",
-#                             "tls.version" ...): strings raw, lists one
-#                             item per line, true/false/null, else JSON
+#                             "tls.version", "rcpt_options.1" ...): strings
+#                             raw, lists one item per line, true/false/null,
+#                             dicts as JSON; nothing when absent or empty
 #   received_body N           message N after its header block (the bytes
 #                             after the first CRLF CRLF)
 #   wire_log / wire_clear_log every client byte / those sent in the clear
@@ -134,44 +135,40 @@ start_server() {
 	SERVER_SEQ=$((SERVER_SEQ + 1))
 	local dir=$T/spool.$SERVER_SEQ
 	mkdir -p "$dir"
-	rm -f "$dir/port"
+	rm -f "$dir/port" "$dir/ready"
+	mkfifo "$dir/ready"
+	# Opened read-write so the open cannot block; read -t bounds the wait.
+	local fd
+	exec {fd}<>"$dir/ready"
 	# fd 3 is bats' output channel: a background child holding it would
 	# make bats wait for the server.
 	"$PYTHON" "$SERVERS_DIR/smtpd.py" --port-file "$dir/port" \
-		--spool "$dir" --watch-pid "$BASHPID" "$@" \
-		</dev/null >"$dir/stdout" 2>"$dir/stderr" 3>&- &
-	local pid=$!
+		--spool "$dir" --ready-fifo "$dir/ready" --watch-pid "$BASHPID" \
+		"$@" </dev/null >"$dir/stdout" 2>"$dir/stderr" 3>&- {fd}>&- &
+	local pid=$! where=
 	SERVER_PIDS+=("$pid")
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$dir/port" ] && break
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "smtpd.py $* exited before listening:" >&2
-			cat "$dir/stdout" "$dir/stderr" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-	if [ ! -s "$dir/port" ]; then
-		echo "smtpd.py $* did not listen within 10 s:" >&2
+	read -r -t 10 -u "$fd" where || true
+	exec {fd}>&-
+	if [ -z "$where" ] || [ ! -s "$dir/port" ]; then
+		echo "smtpd.py $* did not start listening within 10 s:" >&2
 		cat "$dir/stdout" "$dir/stderr" >&2
 		return 1
 	fi
-	PORT=$(cat "$dir/port")
+	PORT=$where
 	SPOOL=$dir
 	SERVER_PID=$pid
 }
 
+# SIGTERM, then wait for the exit (SIGKILL after 3 s) without polling.
 stop_server() {
-	local pid=${1:-$SERVER_PID} i
+	local pid=${1:-$SERVER_PID}
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	(sleep 3 && kill -KILL "$pid") </dev/null >/dev/null 2>&1 3>&- &
+	local watchdog=$!
 	wait "$pid" 2>/dev/null || true
+	kill "$watchdog" 2>/dev/null || true
+	wait "$watchdog" 2>/dev/null || true
 }
 
 write_config() {
@@ -307,61 +304,59 @@ received_message() {
 	cat "$SPOOL/$1.eml"
 }
 
+# The header block of message $1 through awk (no Python start-up per call).
+header_awk() {
+	LC_ALL=C awk -v name="$2" "$3" "$SPOOL/$1.eml"
+}
+
 received_header() {
-	"$PYTHON" - "$SPOOL/$1.eml" "$2" <<'EOF'
-import sys
-from email import message_from_binary_file, policy
-with open(sys.argv[1], "rb") as f:
-    msg = message_from_binary_file(f, policy=policy.compat32)
-value = msg.get(sys.argv[2])
-if value is None:
-    sys.exit(1)
-sys.stdout.reconfigure(errors="surrogateescape")
-print(" ".join(str(value).split()))
-EOF
+	header_awk "$1" "$2" '
+	BEGIN { want = tolower(name); state = 0 }
+	{
+		sub(/\r$/, "")
+		if ($0 == "") exit
+		if ($0 ~ /^[ \t]/) { if (state == 1) val = val " " $0; next }
+		if (state == 1) { state = 2; exit }
+		i = index($0, ":")
+		if (i > 1 && tolower(substr($0, 1, i - 1)) == want) {
+			state = 1
+			val = substr($0, i + 1)
+		}
+	}
+	END {
+		if (state == 0) exit 1
+		gsub(/[ \t]+/, " ", val)
+		sub(/^ /, "", val)
+		sub(/ $/, "", val)
+		print val
+	}'
 }
 
 received_header_count() {
-	"$PYTHON" - "$SPOOL/$1.eml" "$2" <<'EOF2'
-import sys
-from email import message_from_binary_file, policy
-with open(sys.argv[1], "rb") as f:
-    msg = message_from_binary_file(f, policy=policy.compat32)
-print(len(msg.get_all(sys.argv[2]) or []))
-EOF2
+	header_awk "$1" "$2" '
+	BEGIN { want = tolower(name); n = 0 }
+	{
+		sub(/\r$/, "")
+		if ($0 == "") exit
+		i = index($0, ":")
+		if ($0 !~ /^[ \t]/ && i > 1 &&
+		    tolower(substr($0, 1, i - 1)) == want)
+			n++
+	}
+	END { print n }'
 }
 
+# Values come from N.fields (see smtpd.py): no JSON parser needed. A
+# missing field (or an empty list) prints nothing.
 received_envelope() {
-	"$PYTHON" - "$SPOOL/$1.json" "$2" <<'EOF'
-import json, sys
-sys.stdout.reconfigure(errors="surrogateescape")
-with open(sys.argv[1]) as f:
-    value = json.load(f)
-for key in sys.argv[2].split("."):
-    value = value[key] if isinstance(value, dict) else value[int(key)]
-def show(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    if isinstance(v, (str, int, float)):
-        return str(v)
-    return json.dumps(v, sort_keys=True)
-if isinstance(value, list):
-    for item in value:
-        print(show(item))
-else:
-    print(show(value))
-EOF
+	LC_ALL=C awk -v key="$2" '{
+		i = index($0, "\t")
+		if (substr($0, 1, i - 1) == key) print substr($0, i + 1)
+	}' "$SPOOL/$1.fields"
 }
 
 received_body() {
-	"$PYTHON" - "$SPOOL/$1.eml" <<'EOF2'
-import sys
-data = open(sys.argv[1], "rb").read()
-head, sep, body = data.partition(b"\r\n\r\n")
-sys.stdout.buffer.write(body if sep else b"")
-EOF2
+	LC_ALL=C sed $'1,/^\r$/d' "$SPOOL/$1.eml"
 }
 
 # Every line of FILE ends in CRLF, and no CR or LF appears alone.

@@ -19,6 +19,7 @@
 #   --watch-pid PID    exit when process PID is gone (lib.bash passes the
 #                      test's shell, so no server outlives its test).
 #   --idle-timeout S   close a session idle for S seconds (default 300).
+#   --ready-fifo FIFO  also write the port line to this FIFO when listening.
 #   stdout stays empty except for start-up errors (exit 2).
 #
 # RECORDING (--spool DIR, required; created if missing)
@@ -34,6 +35,8 @@
 #                null)}, auth null|{mechanism, login}, size (bytes), peer;
 #                LMTP adds lmtp_replies {rcpt: reply}; rcpt_tos then lists
 #                only the recipients whose end-of-data reply was 2xx.
+#   N.fields     the same flattened, "key TAB value" per line (what
+#                lib.bash's received_envelope reads).
 #   wire.log     every byte the clients sent, all sessions in arrival order
 #                (after TLS decryption).
 #   wire-clear.log  only the bytes that arrived in the clear (before any
@@ -98,6 +101,9 @@
 #     drop           close the connection without a reply
 #     reset          abort the connection with a TCP RST
 #     silence        never reply, keep the socket open
+#     pass           behave normally (with sleep: a slow but working server;
+#                    note that a 2xx reply action does not run the command,
+#                    so "mail=250 ok" leaves no sender: use sleep:1:pass)
 #     drip:TEXT      send TEXT CRLF one byte per --drip-interval (1 s)
 #     garbage:TEXT   send TEXT CRLF (a malformed reply line)
 #     inject:TEXT    (starttls only) send "220 2.0.0 Ready to start TLS" CRLF
@@ -186,7 +192,7 @@ def parse_action(spec):
             spec = rest
         else:
             break
-    if spec in ("drop", "reset", "silence"):
+    if spec in ("drop", "reset", "silence", "pass"):
         return Action(spec, once=once, delay=delay)
     for kind in ("drip", "garbage", "inject"):
         if spec.startswith(kind + ":"):
@@ -318,9 +324,45 @@ class Recorder:
         n = self.next_message
         self.next_message += 1
         self.write_atomic("%d.eml" % n, content)
+        self.write_atomic("%d.fields" % n, flatten(meta))
         self.write_atomic("%d.json" % n,
                           json.dumps(meta, indent=1).encode() + b"\n")
         return n
+
+
+def flatten(meta):
+    """N.fields: "key TAB value" lines, so shell tests need no JSON parser:
+    scalars as text (true/false/null), a list as one line per item plus
+    key.I lines, a dict as compact JSON plus key.SUBKEY lines."""
+    out = []
+
+    def show(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if v is None:
+            return "null"
+        if isinstance(v, (str, int, float)):
+            return str(v)
+        return json.dumps(v, sort_keys=True)
+
+    def walk(key, v):
+        if isinstance(v, dict):
+            out.append((key, show(v)))
+            for k2, v2 in v.items():
+                walk(key + "." + k2, v2)
+        elif isinstance(v, list):
+            out.extend((key, show(item)) for item in v)
+            for i, item in enumerate(v):
+                walk("%s.%d" % (key, i), item)
+        else:
+            out.append((key, show(v)))
+
+    for k, v in meta.items():
+        walk(k, v)
+    text = "".join("%s\t%s\n" % (k, v.replace("\t", "\\t")
+                                       .replace("\n", "\\n"))
+                   for k, v in out)
+    return text.encode("utf-8", "surrogateescape")
 
 
 # ------------------------------------------------------------ the handler
@@ -458,7 +500,9 @@ class ServerMixin:
             status = status.encode("utf-8", "surrogateescape")
         if not self._greeted:
             act = self.faults.find("greeting", self.k)
-            if act is not None:
+            if act is not None and act.kind == "pass":
+                await asyncio.sleep(act.delay)
+            elif act is not None:
                 return await self._perform(act)
         self._note_reply(status[:3].decode("ascii", "replace"))
         for line in status.split(b"\r\n"):
@@ -528,7 +572,9 @@ class ServerMixin:
                     act = self.faults.find(step, self.k, address)
                 if step == "ehlo" and act is None and self.cfg.no_esmtp:
                     act = Action("reply", b"500 5.5.1 EHLO not supported")
-                if act is not None and act.kind != "inject":
+                if act is not None and act.kind == "pass":
+                    await asyncio.sleep(act.delay)
+                elif act is not None and act.kind != "inject":
                     return await self._perform(act)
                 if verb in ("EHLO", "HELO", "LHLO"):
                     self._helo_verb = verb
@@ -779,6 +825,11 @@ class ServerMixin:
         if isinstance(self, LMTP):
             return self._finish_lmtp()
         act = self.faults.find_any_address("eom", self.k, env.rcpt_tos)
+        if act is not None and act.kind == "pass":
+            n = self.rec.message(env.original_content,
+                                 self._meta(list(env.rcpt_tos)))
+            return Action("reply", b"250 2.0.0 OK queued as %d" % n,
+                          delay=act.delay)
         if act is not None:
             if act.kind == "reply" and 200 <= act.code() < 300:
                 self.rec.message(env.original_content,
@@ -795,10 +846,12 @@ class ServerMixin:
         texts = {}
         for r in env.rcpt_tos:
             act = self.faults.find("eom", self.k, r)
-            if act is None:
+            if act is None or act.kind == "pass":
                 accepted.append(r)
                 texts[r] = "250 2.0.0 <%s> delivered" % r
-                replies.append(texts[r])
+                replies.append(Action("reply", texts[r].encode(
+                    "utf-8", "surrogateescape"),
+                    delay=act.delay if act else 0))
                 continue
             if act.kind == "reply":
                 texts[r] = act.text.decode("utf-8", "surrogateescape")
@@ -1023,6 +1076,7 @@ def parse_args(argv):
     p.add_argument("--drip-interval", type=float, default=1.0)
     p.add_argument("--idle-timeout", type=float, default=300)
     p.add_argument("--watch-pid", type=int, default=0)
+    p.add_argument("--ready-fifo")
     cfg = p.parse_args(argv)
     cfg.pipelining = not cfg.no_pipelining
     cfg.eightbitmime = not cfg.no_8bitmime
@@ -1102,6 +1156,10 @@ async def serve(cfg, faults):
     with open(tmp, "w") as f:
         f.write(where + "\n")
     os.replace(tmp, cfg.port_file)
+    if cfg.ready_fifo:
+        # lib.bash blocks on this instead of polling the port file.
+        with open(cfg.ready_fifo, "w") as f:
+            f.write(where + "\n")
     if cfg.watch_pid:
         loop.create_task(watch(cfg.watch_pid, stop))
     await stop.wait()

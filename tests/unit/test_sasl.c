@@ -20,16 +20,21 @@ static void test_base64_rfc4648_vectors(void **state)
 	(void)state;
 	/* RFC 4648 section 10 */
 	static const char *const vec[][2] = {
-		{"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},
-		{"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+		{"", ""},
+		{"f", "Zg=="},
+		{"fo", "Zm8="},
+		{"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="},
+		{"fooba", "Zm9vYmE="},
 		{"foobar", "Zm9vYmFy"},
 	};
 	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
 		struct buf enc = BUF_INIT, dec = BUF_INIT;
 		sasl_base64_encode(vec[i][0], strlen(vec[i][0]), &enc);
 		assert_string_equal(buf_str(&enc), vec[i][1]);
-		assert_int_equal(sasl_base64_decode(vec[i][1], strlen(vec[i][1]),
-		                                    &dec), 0);
+		assert_int_equal(
+		        sasl_base64_decode(vec[i][1], strlen(vec[i][1]), &dec),
+		        0);
 		assert_int_equal(dec.len, strlen(vec[i][0]));
 		assert_memory_equal(buf_str(&dec), vec[i][0], dec.len);
 		buf_free(&enc);
@@ -47,7 +52,8 @@ static void test_base64_binary_roundtrip(void **state)
 		struct buf enc = BUF_INIT, dec = BUF_INIT;
 		sasl_base64_encode(all, n, &enc);
 		assert_int_equal(enc.len, (n + 2) / 3 * 4);
-		assert_int_equal(sasl_base64_decode(enc.data, enc.len, &dec), 0);
+		assert_int_equal(sasl_base64_decode(enc.data, enc.len, &dec),
+		                 0);
 		assert_int_equal(dec.len, n);
 		if (n)
 			assert_memory_equal(dec.data, all, n);
@@ -74,8 +80,8 @@ static void test_base64_rejects_malformed(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct buf dec = BUF_INIT;
 		buf_add_str(&dec, "keep");
-		assert_int_equal(sasl_base64_decode(bad[i], strlen(bad[i]), &dec),
-		                 -1);
+		assert_int_equal(
+		        sasl_base64_decode(bad[i], strlen(bad[i]), &dec), -1);
 		/* what was there before is kept, nothing half-decoded */
 		assert_string_equal(buf_str(&dec), "keep");
 		buf_free(&dec);
@@ -108,15 +114,17 @@ static void test_cram_md5_rfc2195(void **state)
 		"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
 	assert_int_equal(sasl_base64_decode(challenge_b64,
 	                                    strlen(challenge_b64),
-	                                    &challenge_dec), 0);
+	                                    &challenge_dec),
+	                 0);
 	assert_string_equal(buf_str(&challenge_dec), challenge);
 	sasl_cram_md5_message("tim", "tanstaaftanstaaf", challenge,
 	                      strlen(challenge), &raw);
 	assert_string_equal(buf_str(&raw),
 	                    "tim b913a602c7eda7a495b4e6e7334d3890");
 	sasl_base64_encode(raw.data, raw.len, &enc);
-	assert_string_equal(buf_str(&enc),
-	                    "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+	assert_string_equal(
+	        buf_str(&enc),
+		"dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
 	buf_free(&challenge_dec);
 	buf_free(&raw);
 	buf_free(&enc);
@@ -127,13 +135,14 @@ static void test_xoauth2_message(void **state)
 	(void)state;
 	/* Google's XOAUTH2 documentation example */
 	struct buf raw = BUF_INIT, enc = BUF_INIT;
-	sasl_xoauth2_message("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg",
+	sasl_xoauth2_message("someuser@example.com",
+	                     "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg",
 	                     &raw);
 	sasl_base64_encode(raw.data, raw.len, &enc);
-	assert_string_equal(
-		buf_str(&enc),
-		"dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRm"
-		"dDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
+	static const char want[] =
+		"dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5"
+		"LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==";
+	assert_string_equal(buf_str(&enc), want);
 	buf_free(&raw);
 	buf_free(&enc);
 }
@@ -143,17 +152,19 @@ static void test_oauthbearer_message(void **state)
 	(void)state;
 	/* RFC 7628 section 4.1 (port 587 here), and saslname escaping */
 	struct buf raw = BUF_INIT;
-	sasl_oauthbearer_message("user@example.com", "server.example.com", 587,
-	                         "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
-	                         &raw);
-	assert_string_equal(buf_str(&raw),
-	                    "n,a=user@example.com,\001host=server.example.com"
-	                    "\001port=587\001auth=Bearer "
-	                    "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001");
+	sasl_oauthbearer_message(
+		"user@example.com", "server.example.com", 587,
+		"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==", &raw);
+	assert_string_equal(
+	        buf_str(&raw),
+		"n,a=user@example.com,\001host=server.example.com"
+		"\001port=587\001auth=Bearer "
+		"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001");
 	buf_reset(&raw);
 	sasl_oauthbearer_message("a=b,c", "h", 25, "t", &raw);
-	assert_string_equal(buf_str(&raw), "n,a=a=3Db=2Cc,\001host=h\001port=25"
-	                                   "\001auth=Bearer t\001\001");
+	assert_string_equal(buf_str(&raw),
+	                    "n,a=a=3Db=2Cc,\001host=h\001port=25"
+	                    "\001auth=Bearer t\001\001");
 	buf_free(&raw);
 }
 
@@ -162,7 +173,7 @@ static void test_oauthbearer_message(void **state)
 struct scram_vector {
 	bool sha256;
 	const char *nonce, *client_first, *server_first, *client_final,
-		*server_final;
+	        *server_final;
 };
 
 static const struct scram_vector scram_vectors[] = {
@@ -193,17 +204,19 @@ static void test_scram_rfc_vectors(void **state)
 		struct buf out = BUF_INIT;
 		struct sasl_scram *st = sasl_scram_new(v->sha256);
 		assert_int_equal(sasl_scram_client_first(st, "user", v->nonce,
-		                                         &out, &e), EX_OK);
+		                                         &out, &e),
+		                 EX_OK);
 		assert_string_equal(buf_str(&out), v->client_first);
 		buf_reset(&out);
-		assert_int_equal(sasl_scram_client_final(st, "pencil",
-		                                         v->server_first,
-		                                         strlen(v->server_first),
-		                                         &out, &e), EX_OK);
+		assert_int_equal(sasl_scram_client_final(
+		                         st, "pencil", v->server_first,
+		                         strlen(v->server_first), &out, &e),
+		                 EX_OK);
 		assert_string_equal(buf_str(&out), v->client_final);
 		assert_int_equal(sasl_scram_check_server_final(
-			                 st, v->server_final,
-			                 strlen(v->server_final), &e), EX_OK);
+		                         st, v->server_final,
+		                         strlen(v->server_final), &e),
+		                 EX_OK);
 		sasl_scram_free(st);
 		buf_free(&out);
 		err_clear(&e);
@@ -212,7 +225,7 @@ static void test_scram_rfc_vectors(void **state)
 
 /* Run a SCRAM-SHA-256 exchange up to the server-first message. */
 static int scram_first_two(const char *server_first, struct sasl_scram **st,
-                           struct err *e)
+			   struct err *e)
 {
 	struct buf out = BUF_INIT;
 	*st = sasl_scram_new(true);
@@ -233,26 +246,28 @@ static void test_scram_rejects_bad_server_first(void **state)
 	} cases[] = {
 		/* a nonce that does not extend ours (a replayed exchange) */
 		{"r=XXXXNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		/* the server's nonce adds nothing */
 		{"r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		/* a mandatory extension we do not know */
 		{"m=ext,r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
-		 "i=4096", EX_PROTOCOL},
+		 "i=4096",
+	         EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,i=4096", EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=***,i=4096", EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4k",
-		 EX_PROTOCOL},
+	         EX_PROTOCOL},
 		/* an iteration count meant to burn our CPU */
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
-		 "i=999999999", EX_PROTOCOL},
+		 "i=999999999",
+	         EX_PROTOCOL},
 		{"", EX_PROTOCOL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -277,14 +292,18 @@ static void test_scram_rejects_bad_server_signature(void **state)
 		"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G8=",
 		/* the same bytes, encoded with a stray padding bit */
 		"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5=",
-		"v=", "v=!!!!", "", "x=1",
+		"v=",
+		"v=!!!!",
+		"",
+		"x=1",
 	};
 	for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
 		struct err e = ERR_INIT;
 		struct sasl_scram *st;
-		assert_int_equal(scram_first_two(v->server_first, &st, &e), EX_OK);
+		assert_int_equal(scram_first_two(v->server_first, &st, &e),
+		                 EX_OK);
 		assert_int_equal(sasl_scram_check_server_final(
-			                 st, finals[i], strlen(finals[i]), &e),
+		                         st, finals[i], strlen(finals[i]), &e),
 		                 EX_NOPERM);
 		assert_non_null(strstr(err_msg(&e), "signature"));
 		sasl_scram_free(st);
@@ -294,8 +313,9 @@ static void test_scram_rejects_bad_server_signature(void **state)
 	struct err e = ERR_INIT;
 	struct sasl_scram *st;
 	assert_int_equal(scram_first_two(v->server_first, &st, &e), EX_OK);
-	assert_int_equal(sasl_scram_check_server_final(st, "e=invalid-proof",
-	                                               15, &e), EX_NOPERM);
+	assert_int_equal(
+	        sasl_scram_check_server_final(st, "e=invalid-proof", 15, &e),
+	        EX_NOPERM);
 	assert_non_null(strstr(err_msg(&e), "invalid-proof"));
 	sasl_scram_free(st);
 	err_clear(&e);
@@ -303,7 +323,8 @@ static void test_scram_rejects_bad_server_signature(void **state)
 	st = sasl_scram_new(true);
 	assert_int_equal(sasl_scram_check_server_final(st, v->server_final,
 	                                               strlen(v->server_final),
-	                                               &e), EX_NOPERM);
+	                                               &e),
+	                 EX_NOPERM);
 	sasl_scram_free(st);
 	err_clear(&e);
 }
@@ -313,7 +334,8 @@ static void test_scram_random_nonce_and_escaping(void **state)
 	(void)state;
 	struct err e = ERR_INIT;
 	struct buf a = BUF_INIT, b = BUF_INIT;
-	struct sasl_scram *s1 = sasl_scram_new(true), *s2 = sasl_scram_new(true);
+	struct sasl_scram *s1 = sasl_scram_new(true),
+	                  *s2 = sasl_scram_new(true);
 	assert_int_equal(sasl_scram_client_first(s1, "a=b,c", NULL, &a, &e),
 	                 EX_OK);
 	assert_int_equal(sasl_scram_client_first(s2, "a=b,c", NULL, &b, &e),
@@ -339,9 +361,10 @@ static void test_scram_random_nonce_and_escaping(void **state)
 	buf_reset(&a);
 	sasl_scram_client_first(st, "user", "rOprNGfwEbeRWgbNEkqO", &a, &e);
 	buf_reset(&a);
-	assert_int_equal(sasl_scram_client_final(st, "pen\ncil", v->server_first,
-	                                         strlen(v->server_first), &a,
-	                                         &e), EX_CONFIG);
+	assert_int_equal(
+	        sasl_scram_client_final(st, "pen\ncil", v->server_first,
+	                                strlen(v->server_first), &a, &e),
+	        EX_CONFIG);
 	assert_int_equal(a.len, 0);
 	sasl_scram_free(st);
 	buf_free(&a);
@@ -366,7 +389,8 @@ static const struct choice_case choices[] = {
 	 EX_OK, SASL_SCRAM_SHA_256, false},
 	{"PLAIN LOGIN SCRAM-SHA-1", "on", true, false, EX_OK, SASL_SCRAM_SHA_1,
 	 false},
-	{"LOGIN PLAIN CRAM-MD5", "on", true, false, EX_OK, SASL_CRAM_MD5, false},
+	{"LOGIN PLAIN CRAM-MD5", "on", true, false, EX_OK, SASL_CRAM_MD5,
+	 false},
 	{"LOGIN PLAIN", "on", true, false, EX_OK, SASL_PLAIN, false},
 	{"LOGIN", "on", true, false, EX_OK, SASL_LOGIN, false},
 	{"  LOGIN   PLAIN ", "on", true, false, EX_OK, SASL_PLAIN, false},
@@ -396,11 +420,13 @@ static const struct choice_case choices[] = {
 	{"XOAUTH2 OAUTHBEARER", "oauthbearer", true, false, EX_OK,
 	 SASL_OAUTHBEARER, false},
 	/* EXTERNAL: when named, or with a client certificate over TLS */
-	{"PLAIN EXTERNAL", "external", true, false, EX_OK, SASL_EXTERNAL, false},
-	{"PLAIN EXTERNAL SCRAM-SHA-256", "on", true, true, EX_OK, SASL_EXTERNAL,
+	{"PLAIN EXTERNAL", "external", true, false, EX_OK, SASL_EXTERNAL,
 	 false},
+	{"PLAIN EXTERNAL SCRAM-SHA-256", "on", true, true, EX_OK,
+	 SASL_EXTERNAL, false},
 	{"PLAIN EXTERNAL", "on", true, false, EX_OK, SASL_PLAIN, false},
-	{"PLAIN SCRAM-SHA-1", "on", true, true, EX_OK, SASL_SCRAM_SHA_1, false},
+	{"PLAIN SCRAM-SHA-1", "on", true, true, EX_OK, SASL_SCRAM_SHA_1,
+	 false},
 	{"EXTERNAL", "on", false, true, EX_UNAVAILABLE, SASL_NONE, false},
 	/* off */
 	{"PLAIN", "off", true, false, EX_OK, SASL_NONE, false},
@@ -418,7 +444,8 @@ static void test_choose_mech_table(void **state)
 		int rc = sasl_choose_mech(c->server, c->auth, c->encrypted,
 		                          c->client_cert, &mech, &warning, &e);
 		if (rc != c->rc || mech != c->mech || warning != c->warning)
-			fail_msg("case %zu (%s / %s): rc %d mech %s warning %d: %s",
+			fail_msg("case %zu (%s / %s): rc %d mech %s "
+				 "warning %d: %s",
 			         i, c->server ? c->server : "(null)",
 			         c->auth ? c->auth : "(null)", rc,
 			         sasl_mech_name(mech), warning, err_msg(&e));
@@ -434,11 +461,13 @@ static void test_choose_mech_messages(void **state)
 	struct err e = ERR_INIT;
 	enum sasl_mech mech;
 	bool warning;
-	sasl_choose_mech("PLAIN LOGIN", "on", false, false, &mech, &warning, &e);
+	sasl_choose_mech("PLAIN LOGIN", "on", false, false, &mech, &warning,
+	                 &e);
 	assert_non_null(strstr(err_msg(&e), "not encrypted"));
 	assert_non_null(strstr(err_msg(&e), "tls on"));
 	sasl_choose_mech(NULL, "on", false, false, &mech, &warning, &e);
-	assert_non_null(strstr(err_msg(&e), "does not support authentication"));
+	assert_non_null(
+	        strstr(err_msg(&e), "does not support authentication"));
 	assert_non_null(strstr(err_msg(&e), "STARTTLS"));
 	sasl_choose_mech(NULL, "on", true, false, &mech, &warning, &e);
 	assert_null(strstr(err_msg(&e), "STARTTLS"));

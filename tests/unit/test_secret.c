@@ -41,7 +41,8 @@ static const struct netrc_case netrc_cases[] = {
 	 "joe", NULL},
 	/* the first matching entry wins; other users and hosts are skipped */
 	{"machine a login x password 1\nmachine a login joe password 2\n"
-	 "machine a login joe password 3\n", "a", "joe", "2"},
+	 "machine a login joe password 3\n",
+	 "a", "joe", "2"},
 	{"machine b login joe password 1\n", "a", "joe", NULL},
 	/* user/passwd synonyms, account ignored */
 	{"machine a account acct user joe passwd p2\n", "a", "joe", "p2"},
@@ -62,12 +63,15 @@ static const struct netrc_case netrc_cases[] = {
 	{"machine a login joe password \"\"\n", "a", "joe", ""},
 	/* comments */
 	{"# machine a login joe password c\nmachine a login joe password p "
-	 "# trailing\n", "a", "joe", "p"},
+	 "# trailing\n",
+	 "a", "joe", "p"},
 	/* a macdef body is skipped up to the empty line */
 	{"machine a login joe macdef init\nmachine a login joe password bad\n"
-	 "\npassword good\n", "a", "joe", "good"},
+	 "\npassword good\n",
+	 "a", "joe", "good"},
 	{"macdef init\nmachine a login joe password bad\n\r\n"
-	 "machine a login joe password good\n", "a", "joe", "good"},
+	 "machine a login joe password good\n",
+	 "a", "joe", "good"},
 	/* CRLF files */
 	{"machine a\r\nlogin joe\r\npassword p\r\n", "a", "joe", "p"},
 	/* truncated files never match half an entry */
@@ -88,8 +92,9 @@ static void test_netrc_table(void **state)
 		                                 c->host, c->user, &pw);
 		if (found != (c->want != NULL) ||
 		    (found && strcmp(pw, c->want) != 0))
-			fail_msg("case %zu: found %d '%s', want '%s'", i, found,
-			         pw ? pw : "(null)", c->want ? c->want : "(null)");
+			fail_msg("case %zu: found %d '%s', want '%s'", i,
+			         found, pw ? pw : "(null)",
+			         c->want ? c->want : "(null)");
 		free_secret(pw);
 	}
 }
@@ -100,7 +105,8 @@ static void test_netrc_not_nul_terminated(void **state)
 	/* the text is (text, len): nothing past len is read */
 	static const char text[] = "machine a login joe password abcdef";
 	char *pw = NULL;
-	assert_true(secret_netrc_lookup(text, strlen(text) - 3, "a", "joe", &pw));
+	assert_true(
+	        secret_netrc_lookup(text, strlen(text) - 3, "a", "joe", &pw));
 	assert_string_equal(pw, "abc");
 	free_secret(pw);
 }
@@ -110,7 +116,7 @@ static void test_netrc_not_nul_terminated(void **state)
 struct eval_case {
 	const char *cmd;
 	int rc;
-	const char *want;   /* password, or a part of the error message */
+	const char *want; /* password, or a part of the error message */
 };
 
 static const struct eval_case eval_cases[] = {
@@ -149,7 +155,8 @@ static void test_passwordeval_table(void **state)
 			assert_null(pw);
 			if (!strstr(err_msg(&e), c->want) ||
 			    !strstr(err_msg(&e), c->cmd))
-				fail_msg("case %zu: message '%s'", i, err_msg(&e));
+				fail_msg("case %zu: message '%s'", i,
+				         err_msg(&e));
 		}
 		free_secret(pw);
 		err_clear(&e);
@@ -164,13 +171,30 @@ static long long elapsed_ms(const struct timespec *start)
 	       (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+static void test_passwordeval_daemon_holding_the_pipe(void **state)
+{
+	(void)state;
+	/* The command answers and exits, but something it started keeps
+	 * its standard output open (an agent): do not wait for that. */
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct err e = ERR_INIT;
+	char *pw = NULL;
+	int rc = secret_run_passwordeval("exec 2>/dev/null; sleep 5 & echo pw",
+	                                 10, &pw, &e);
+	assert_int_equal(rc, EX_OK);
+	assert_string_equal(pw, "pw");
+	assert_true(elapsed_ms(&start) < 2000);
+	free_secret(pw);
+}
+
 static void test_passwordeval_timeout(void **state)
 {
 	(void)state;
 	static const char *const cmds[] = {
-		"exec sleep 30",             /* silent */
-		"echo pw; exec sleep 30",    /* answers, never exits */
-		"exec >&-; exec sleep 30",   /* closes stdout, never exits */
+		"exec sleep 30",           /* silent */
+		"echo pw; exec sleep 30",  /* answers, never exits */
+		"exec >&-; exec sleep 30", /* closes stdout, never exits */
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		struct timespec start;
@@ -181,7 +205,8 @@ static void test_passwordeval_timeout(void **state)
 		long long ms = elapsed_ms(&start);
 		assert_int_equal(rc, EX_CONFIG);
 		assert_null(pw);
-		assert_non_null(strstr(err_msg(&e), "did not finish within 1 s"));
+		assert_non_null(
+		        strstr(err_msg(&e), "did not finish within 1 s"));
 		if (ms > 3000)
 			fail_msg("'%s' took %lld ms", cmds[i], ms);
 		err_clear(&e);
@@ -326,19 +351,25 @@ static void test_chain_netrc_user_then_system(void **state)
 	(void)state;
 	struct account *a = test_account();
 	struct buf out = BUF_INIT;
-	write_file("etc/netrc", "machine mail.example.org login joe password "
-	                        "system\n", 0600);
+	write_file("etc/netrc",
+	           "machine mail.example.org login joe password "
+	           "system\n",
+	           0600);
 	assert_int_equal(get_password_detached(a, &out), EX_OK);
 	assert_string_equal(buf_str(&out), "system");
 	buf_reset(&out);
-	write_file(".netrc", "machine mail.example.org login joe password "
-	                     "user\n", 0600);
+	write_file(".netrc",
+	           "machine mail.example.org login joe password "
+	           "user\n",
+	           0600);
 	assert_int_equal(get_password_detached(a, &out), EX_OK);
 	assert_string_equal(buf_str(&out), "user");
 	buf_reset(&out);
 	/* a netrc that others can read is ignored, and the error says so */
-	write_file(".netrc", "machine mail.example.org login joe password "
-	                     "user\n", 0644);
+	write_file(".netrc",
+	           "machine mail.example.org login joe password "
+	           "user\n",
+	           0644);
 	remove_file("etc/netrc");
 	assert_int_equal(get_password_detached(a, &out), EX_CONFIG);
 	assert_non_null(strstr(buf_str(&out), "no password for joe at "
@@ -370,15 +401,20 @@ int main(void)
 		cmocka_unit_test(test_netrc_table),
 		cmocka_unit_test(test_netrc_not_nul_terminated),
 		cmocka_unit_test(test_passwordeval_table),
+		cmocka_unit_test(test_passwordeval_daemon_holding_the_pipe),
 		cmocka_unit_test(test_passwordeval_timeout),
-		cmocka_unit_test_setup_teardown(test_chain_password_wins,
-		                                setup_home, teardown_home),
-		cmocka_unit_test_setup_teardown(test_chain_passwordeval_before_netrc,
-		                                setup_home, teardown_home),
-		cmocka_unit_test_setup_teardown(test_chain_netrc_user_then_system,
-		                                setup_home, teardown_home),
-		cmocka_unit_test_setup_teardown(test_chain_nothing_no_terminal,
-		                                setup_home, teardown_home),
+		cmocka_unit_test_setup_teardown(
+			test_chain_password_wins, setup_home,
+			teardown_home),
+		cmocka_unit_test_setup_teardown(
+			test_chain_passwordeval_before_netrc, setup_home,
+			teardown_home),
+		cmocka_unit_test_setup_teardown(
+			test_chain_netrc_user_then_system, setup_home,
+			teardown_home),
+		cmocka_unit_test_setup_teardown(
+			test_chain_nothing_no_terminal, setup_home,
+			teardown_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

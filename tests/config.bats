@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# config.bats - which configuration files are read (outbox's own before
+# msmtp's, user over system, -C alone), account selection and inheritance,
+# errors that name file and line (78), the permission rule for files that
+# hold a password, and --pretend.
+
+load lib
+
+setup() {
+	setup_common
+	start_server
+}
+
+MSG=$'Subject: config\n\nbody\n'
+
+# account_for FROM [LINES...]: an account "default" for the server whose
+# envelope sender tells which file or account was used.
+account_for() {
+	local from=$1 line
+	shift
+	echo "account default"
+	echo "host 127.0.0.1"
+	echo "port $PORT"
+	echo "from $from"
+	for line in "$@"; do printf '%s\n' "$line"; done
+}
+
+# send without -C and report which sender the server saw
+send_default() {
+	send_message "$MSG" "$@" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+}
+
+@test "~/.msmtprc is used when outbox has no file of its own" {
+	account_for msmtprc@example.com | write_config "$HOME/.msmtprc"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" msmtprc@example.com
+}
+
+@test "\$XDG_CONFIG_HOME/msmtp/config is used when it is the only file" {
+	account_for xdg-msmtp@example.com |
+		write_config "$XDG_CONFIG_HOME/msmtp/config"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" xdg-msmtp@example.com
+}
+
+@test "~/.msmtprc wins over \$XDG_CONFIG_HOME/msmtp/config (msmtp's order)" {
+	account_for msmtprc@example.com | write_config "$HOME/.msmtprc"
+	account_for xdg-msmtp@example.com |
+		write_config "$XDG_CONFIG_HOME/msmtp/config"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" msmtprc@example.com
+}
+
+@test "~/.outboxrc wins over ~/.msmtprc" {
+	account_for msmtprc@example.com | write_config "$HOME/.msmtprc"
+	account_for outboxrc@example.com | write_config "$HOME/.outboxrc"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" outboxrc@example.com
+}
+
+@test "\$XDG_CONFIG_HOME/outbox/config is used and wins over msmtp's files" {
+	account_for msmtprc@example.com | write_config "$HOME/.msmtprc"
+	account_for xdg-outbox@example.com |
+		write_config "$XDG_CONFIG_HOME/outbox/config"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" xdg-outbox@example.com
+}
+
+@test "the system file is read from OUTBOX_SYSCONFDIR" {
+	account_for system@example.com | write_config "$T/etc/outboxrc"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" system@example.com
+}
+
+@test "the system msmtprc is the fallback at system level" {
+	account_for system-msmtprc@example.com | write_config "$T/etc/msmtprc"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" \
+		system-msmtprc@example.com
+}
+
+@test "a user account overrides the system account of the same name" {
+	account_for system@example.com | write_config "$T/etc/outboxrc"
+	account_for user@example.com | write_config "$HOME/.outboxrc"
+	send_default
+	assert_equal "$(received_envelope 1 mail_from)" user@example.com
+}
+
+@test "-C reads that file only" {
+	account_for system@example.com | write_config "$T/etc/outboxrc"
+	account_for user@example.com | write_config "$HOME/.outboxrc"
+	account_for explicit@example.com | write_config "$T/explicit.rc"
+	send_default -C "$T/explicit.rc"
+	assert_equal "$(received_envelope 1 mail_from)" explicit@example.com
+}
+
+@test "-C with a missing file is a configuration error" {
+	send_message "$MSG" -C "$T/does-not-exist" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/does-not-exist"
+	assert_no_session
+}
+
+@test "no configuration at all and no --host -> 78 before connecting" {
+	send_message "$MSG" rcpt@example.com
+	assert_exit 78
+	assert_no_session
+}
+
+@test "--host alone needs no configuration file" {
+	send_message "$MSG" --host=127.0.0.1 --port="$PORT" \
+		-f cli@example.com rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(received_envelope 1 mail_from)" cli@example.com
+}
+
+@test "-a selects an account; without it 'default' is used" {
+	write_config "$T/cfg" <<-EOF
+	defaults
+	host 127.0.0.1
+	port $PORT
+	account first
+	from first@example.com
+	account second
+	from second@example.com
+	account default : first
+	EOF
+	send_message "$MSG" -C "$T/cfg" -a second rcpt@example.com
+	assert_exit 0
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 0
+	assert_received 2
+	assert_equal "$(received_envelope 1 mail_from)" second@example.com
+	assert_equal "$(received_envelope 2 mail_from)" first@example.com
+}
+
+@test "-a with an unknown account -> 78 naming it" {
+	account_for a@example.com | write_config "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" -a nosuch rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" nosuch
+	assert_no_session
+}
+
+@test "inheritance: account CHILD : PARENT, defaults, account default : NAME" {
+	write_config "$T/cfg" <<-EOF
+	# comments and blank lines are fine
+
+	defaults
+	port $PORT
+	domain defaults.example
+
+	account base
+	host 127.0.0.1
+	from base@example.com
+
+	account child : base
+	from child@example.com
+	domain child.example
+
+	account default : child
+	EOF
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(received_envelope 1 mail_from)" child@example.com
+	assert_equal "$(received_envelope 1 helo)" child.example
+	send_message "$MSG" -C "$T/cfg" -a base rcpt@example.com
+	assert_exit 0
+	assert_equal "$(received_envelope 2 mail_from)" base@example.com
+	assert_equal "$(received_envelope 2 helo)" defaults.example
+}
+
+@test "-f chooses the account whose from matches (wildcards too)" {
+	write_config "$T/cfg" <<-EOF
+	defaults
+	host 127.0.0.1
+	port $PORT
+	account one
+	from one@example.com
+	domain one.example
+	account two
+	from *@two.example
+	domain two.example
+	account default : one
+	EOF
+	send_message "$MSG" -C "$T/cfg" -f someone@two.example rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(received_envelope 1 helo)" two.example
+	assert_equal "$(received_envelope 1 mail_from)" someone@two.example
+}
+
+@test "--read-envelope-from chooses the account of the From header" {
+	write_config "$T/cfg" <<-EOF
+	defaults
+	host 127.0.0.1
+	port $PORT
+	account one
+	from one@example.com
+	domain one.example
+	account two
+	from two@example.com
+	domain two.example
+	account default : one
+	EOF
+	send_message $'From: Two <two@example.com>\nSubject: x\n\nbody\n' \
+		-C "$T/cfg" --read-envelope-from rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(received_envelope 1 helo)" two.example
+	assert_equal "$(received_envelope 1 mail_from)" two@example.com
+}
+
+@test "command-line options override the account's settings" {
+	account_for a@example.com "domain file.example" | write_config "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" --domain=cli.example rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(received_envelope 1 helo)" cli.example
+}
+
+@test "an unknown directive -> 78 naming file and line" {
+	write_config "$T/cfg" <<-EOF
+	account default
+	host 127.0.0.1
+	bogus_directive yes
+	port $PORT
+	EOF
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg:3"
+	assert_contains "$stderr" bogus_directive
+	assert_no_session
+}
+
+@test "an invalid value -> 78 naming file and line" {
+	write_config "$T/cfg" <<-EOF
+	account default
+	host 127.0.0.1
+
+	port not-a-number
+	EOF
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg:4"
+	assert_no_session
+}
+
+@test "inheriting from an undefined account -> 78 naming file and line" {
+	write_config "$T/cfg" <<-EOF
+	account default : nowhere
+	host 127.0.0.1
+	EOF
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg:1"
+	assert_contains "$stderr" nowhere
+	assert_no_session
+}
+
+@test "a file holding a password readable by others is refused (78), even for root" {
+	account_for a@example.com "auth plain" "user me" "password s3cret" \
+		| write_config "$T/cfg"
+	chmod 644 "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg"
+	refute_contains "$stderr" s3cret
+	assert_no_session
+	chmod 640 "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+}
+
+@test "a ~/.msmtprc holding a password must be private too" {
+	account_for a@example.com "auth plain" "user me" "password s3cret" \
+		| write_config "$HOME/.msmtprc"
+	chmod 604 "$HOME/.msmtprc"
+	send_message "$MSG" rcpt@example.com
+	assert_exit 78
+	assert_no_session
+}
+
+@test "a file without secrets may be world-readable" {
+	account_for a@example.com | write_config "$T/cfg"
+	chmod 644 "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+}
+
+@test "--pretend shows the settings (host, port) and masks the password" {
+	account_for a@example.com "auth plain" "user me" \
+		"password pretend-secret-123" | write_config "$T/cfg"
+	run_outbox -C "$T/cfg" --pretend </dev/null
+	assert_exit 0
+	assert_contains "$output" "host = 127.0.0.1"
+	assert_contains "$output" "port = $PORT"
+	assert_contains "$output" "from = a@example.com"
+	assert_contains "$output" "user = me"
+	assert_contains "$output" "$T/cfg"
+	refute_contains "$output$stderr" pretend-secret-123
+	assert_no_session
+}
+
+@test "a 100 KB password line parses and never shows up in --pretend" {
+	local secret
+	secret=$("$PYTHON" -c 'print("Pw" + "x7Q" * 34133)')
+	account_for a@example.com "auth plain" "user me" "password $secret" \
+		| write_config "$T/cfg"
+	[ "$(wc -c <"$T/cfg")" -gt 102400 ]
+	run_outbox -C "$T/cfg" --pretend </dev/null
+	assert_exit 0
+	assert_contains "$output" "host = 127.0.0.1"
+	assert_contains "$output" "password = *"
+	refute_contains "$output$stderr" "x7Qx7Qx7Q"
+	assert_no_session
+}

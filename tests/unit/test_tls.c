@@ -1,0 +1,427 @@
+/* test_tls.c - fingerprint parsing, and tls_start against an in-process
+ * GnuTLS server (a forked child on a unix socket) with a certificate made
+ * at test time: pinning, verification failures, certcheck off, the
+ * handshake timeout, and bulk data through the non-blocking transport. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "conn.h"
+#include "err.h"
+#include "tls.h"
+#include "util.h"
+
+/* ---- fingerprints ----------------------------------------------------- */
+
+static void test_parse_fingerprint(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		size_t len; /* 0: invalid */
+	} cases[] = {
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+		 "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff",
+		 32},
+		{"00112233445566778899AABBCCDDEEFF"
+		 "00112233445566778899aabbccddeeff",
+		 32},
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33",
+		 20},
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", 16},
+		{"", 0},
+		{"AB:CD:EF", 0},
+		/* 33 bytes */
+		{"00112233445566778899AABBCCDDEEFF"
+		 "00112233445566778899aabbccddeeff00",
+		 0},
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:F", 0},
+		{"0:011:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", 0},
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FG", 0},
+		{"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:", 0},
+		{"00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		unsigned char out[32];
+		size_t len = 0;
+		struct err e = ERR_INIT;
+		int rc = tls_parse_fingerprint(cases[i].text, out, &len, &e);
+		if (cases[i].len) {
+			if (rc != EX_OK || len != cases[i].len)
+				fail_msg("case %zu: rc %d len %zu: %s", i, rc,
+				         len, err_msg(&e));
+			assert_int_equal(out[0], 0x00);
+			assert_int_equal(out[1], 0x11);
+			assert_int_equal(out[10], 0xaa);
+		} else if (rc != EX_CONFIG) {
+			fail_msg("case %zu ('%s') accepted", i, cases[i].text);
+		}
+		err_clear(&e);
+	}
+}
+
+/* ---- a test server ---------------------------------------------------- */
+
+struct fixture {
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	char sha256[32 * 3];
+	char path[108];
+	char dir[64];
+};
+
+static void fingerprint_hex(gnutls_x509_crt_t crt, char *out)
+{
+	unsigned char fp[32];
+	size_t len = sizeof fp;
+	assert_int_equal(gnutls_x509_crt_get_fingerprint(
+	                         crt, GNUTLS_DIG_SHA256, fp, &len),
+	                 0);
+	for (size_t i = 0; i < len; i++)
+		sprintf(out + i * 3, "%02X%s", fp[i], i + 1 < len ? ":" : "");
+}
+
+/* A self-signed ECDSA certificate for "localhost", made now. */
+static int setup_fixture(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof *f);
+	if (gnutls_x509_privkey_init(&f->key) < 0 ||
+	    gnutls_x509_privkey_generate(
+	            f->key, GNUTLS_PK_ECDSA,
+	            GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	    gnutls_x509_crt_init(&f->crt) < 0)
+		return -1;
+	time_t now = time(NULL);
+	unsigned char serial[8];
+	gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial);
+	serial[0] &= 0x7f;
+	gnutls_x509_crt_set_version(f->crt, 3);
+	gnutls_x509_crt_set_serial(f->crt, serial, sizeof serial);
+	gnutls_x509_crt_set_activation_time(f->crt, now - 3600);
+	gnutls_x509_crt_set_expiration_time(f->crt, now + 86400);
+	gnutls_x509_crt_set_dn_by_oid(f->crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+	                              "localhost", 9);
+	gnutls_x509_crt_set_subject_alt_name(f->crt, GNUTLS_SAN_DNSNAME,
+	                                     "localhost", 9, GNUTLS_FSAN_SET);
+	gnutls_x509_crt_set_key(f->crt, f->key);
+	gnutls_x509_crt_set_key_usage(f->crt, GNUTLS_KEY_DIGITAL_SIGNATURE);
+	if (gnutls_x509_crt_sign2(f->crt, f->crt, f->key, GNUTLS_DIG_SHA256,
+	                          0) < 0)
+		return -1;
+	fingerprint_hex(f->crt, f->sha256);
+	snprintf(f->dir, sizeof f->dir, "/tmp/outbox-test-tls-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/sock", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown_fixture(void **state)
+{
+	struct fixture *f = *state;
+	unlink(f->path);
+	rmdir(f->dir);
+	gnutls_x509_crt_deinit(f->crt);
+	gnutls_x509_privkey_deinit(f->key);
+	free(f);
+	return 0;
+}
+
+enum server_mode {
+	SERVE_ECHO_HASH, /* read until "END\n", reply with its SHA-256 */
+	SERVE_SILENT,    /* accept, never speak */
+};
+
+/* Server loop of the child: one connection, then _exit. */
+static void serve(struct fixture *f, int listener, enum server_mode mode)
+{
+	int fd = accept(listener, NULL, NULL);
+	if (fd < 0)
+		_exit(2);
+	if (mode == SERVE_SILENT) {
+		sleep(30);
+		_exit(0);
+	}
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t s;
+	gnutls_certificate_allocate_credentials(&cred);
+	gnutls_certificate_set_x509_key(cred, &f->crt, 1, f->key);
+	gnutls_init(&s, GNUTLS_SERVER);
+	gnutls_set_default_priority(s);
+	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+	gnutls_transport_set_int(s, fd);
+	int r;
+	do
+		r = gnutls_handshake(s);
+	while (r < 0 && !gnutls_error_is_fatal(r));
+	if (r < 0)
+		_exit(3);
+	/* Let the client's socket buffer fill: its sends must block (and
+	 * be retried) before this side reads anything. */
+	usleep(300 * 1000);
+	gnutls_hash_hd_t h;
+	gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
+	struct buf in = BUF_INIT;
+	char chunk[16384];
+	for (;;) {
+		ssize_t n = gnutls_record_recv(s, chunk, sizeof chunk);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n <= 0)
+			_exit(4);
+		buf_add(&in, chunk, (size_t)n);
+		if (in.len >= 4 &&
+		    memcmp(in.data + in.len - 4, "END\n", 4) == 0)
+			break;
+		if (in.len > 1024 * 1024) {
+			gnutls_hash(h, in.data, in.len);
+			buf_reset(&in);
+		}
+	}
+	gnutls_hash(h, in.data, in.len - 4);
+	unsigned char digest[32];
+	gnutls_hash_deinit(h, digest);
+	char line[80];
+	for (int i = 0; i < 32; i++)
+		sprintf(line + i * 2, "%02x", digest[i]);
+	strcat(line, "\r\n");
+	gnutls_record_send(s, line, strlen(line));
+	gnutls_bye(s, GNUTLS_SHUT_WR);
+	_exit(0);
+}
+
+static pid_t start_server(struct fixture *f, enum server_mode mode)
+{
+	unlink(f->path);
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = {0};
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, f->path);
+	assert_int_equal(bind(listener, (struct sockaddr *)&sun, sizeof sun),
+	                 0);
+	assert_int_equal(listen(listener, 1), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		serve(f, listener, mode);
+	close(listener);
+	return pid;
+}
+
+static void stop_server(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static struct account *pinned_account(const struct fixture *f)
+{
+	struct account *a = account_new("t");
+	a->host = xstrdup("localhost");
+	a->tls = true;
+	a->tls_fingerprint = xstrdup(f->sha256);
+	return a;
+}
+
+/* ---- tls_start -------------------------------------------------------- */
+
+static void test_pinned_bulk_transfer(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_server(f, SERVE_ECHO_HASH);
+	struct account *a = pinned_account(f);
+	struct err e = ERR_INIT;
+	struct conn *c = NULL;
+	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
+	struct tls_peer peer = {0};
+	int rc = tls_start(c, a, &peer, &e);
+	if (rc != EX_OK)
+		fail_msg("tls_start: %s", err_msg(&e));
+	assert_true(conn_is_encrypted(c));
+	assert_true(peer.verified);
+	assert_null(peer.warning);
+	assert_string_equal(peer.sha256, f->sha256);
+	assert_string_equal(peer.subject, "CN=localhost");
+	assert_non_null(strstr(peer.description, "TLS1."));
+	assert_true(peer.expiration > time(NULL));
+
+	/* 8 MiB in odd-sized writes: far more than the socket buffers, so
+	 * GnuTLS returns AGAIN mid-record and conn must retry correctly. */
+	gnutls_hash_hd_t h;
+	gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
+	char block[7777];
+	size_t total = 0;
+	for (unsigned i = 0; total < 8u * 1024 * 1024; i++) {
+		for (size_t k = 0; k < sizeof block; k++)
+			block[k] = (char)('a' + (i + k) % 26);
+		gnutls_hash(h, block, sizeof block);
+		assert_int_equal(conn_write(c, block, sizeof block, &e),
+		                 EX_OK);
+		total += sizeof block;
+	}
+	assert_int_equal(conn_write(c, "END\n", 4, &e), EX_OK);
+	assert_int_equal(conn_flush(c, &e), EX_OK);
+	unsigned char digest[32];
+	gnutls_hash_deinit(h, digest);
+	char want[65];
+	for (int i = 0; i < 32; i++)
+		sprintf(want + i * 2, "%02x", digest[i]);
+	struct buf line = BUF_INIT;
+	conn_start_deadline(c);
+	assert_int_equal(conn_read_line(c, &line, &e), EX_OK);
+	assert_string_equal(buf_str(&line), want);
+	buf_free(&line);
+	tls_peer_free(&peer);
+	conn_close(c);
+	account_free(a);
+	stop_server(pid);
+}
+
+static void test_pin_mismatch(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_server(f, SERVE_ECHO_HASH);
+	struct account *a = pinned_account(f);
+	/* flip one hex digit of the pin */
+	a->tls_fingerprint[0] = a->tls_fingerprint[0] == '0' ? '1' : '0';
+	struct err e = ERR_INIT;
+	struct conn *c = NULL;
+	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
+	struct tls_peer peer = {0};
+	assert_int_equal(tls_start(c, a, &peer, &e), EX_NOPERM);
+	assert_non_null(strstr(err_msg(&e), "does not match tls_fingerprint"));
+	assert_non_null(strstr(err_msg(&e), f->sha256));
+	assert_false(conn_is_encrypted(c));
+	assert_null(peer.sha256); /* nothing handed out on failure */
+	conn_close(c);
+	account_free(a);
+	err_clear(&e);
+	stop_server(pid);
+}
+
+static void test_untrusted_and_certcheck_off(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = ERR_INIT;
+	/* system trust (the default): a self-signed certificate fails */
+	pid_t pid = start_server(f, SERVE_ECHO_HASH);
+	struct account *a = account_new("t");
+	a->host = xstrdup("localhost");
+	a->tls = true;
+	struct conn *c = NULL;
+	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
+	struct tls_peer peer = {0};
+	assert_int_equal(tls_start(c, a, &peer, &e), EX_NOPERM);
+	assert_non_null(strstr(err_msg(&e), "not trusted"));
+	conn_close(c);
+	stop_server(pid);
+	err_clear(&e);
+
+	/* tls_certcheck off: accepted, unverified, with a warning */
+	pid = start_server(f, SERVE_ECHO_HASH);
+	a->tls_certcheck = false;
+	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
+	assert_int_equal(tls_start(c, a, &peer, &e), EX_OK);
+	assert_false(peer.verified);
+	assert_non_null(peer.warning);
+	assert_non_null(strstr(peer.warning, "not verified"));
+	assert_non_null(strstr(peer.warning, f->sha256));
+	tls_peer_free(&peer);
+	conn_close(c);
+	stop_server(pid);
+	account_free(a);
+}
+
+static void test_handshake_timeout(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_server(f, SERVE_SILENT);
+	struct account *a = pinned_account(f);
+	struct err e = ERR_INIT;
+	struct conn *c = NULL;
+	assert_int_equal(conn_open_unix(&c, f->path, 1, &e), EX_OK);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(tls_start(c, a, NULL, &e), EX_TEMPFAIL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	          (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 900 && ms < 2500);
+	assert_non_null(strstr(err_msg(&e), "TLS handshake"));
+	conn_close(c);
+	account_free(a);
+	err_clear(&e);
+	stop_server(pid);
+}
+
+static void test_config_errors_before_handshake(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *directive, *value, *needle;
+	} cases[] = {
+		{"tls_fingerprint", "AB:CD", "tls_fingerprint"},
+		{"tls_priorities", "NORMAL:+BOGUS", "tls_priorities"},
+		{"tls_trust_file", "/nonexistent/ca.pem",
+		 "/nonexistent/ca.pem"},
+		{"tls_cert_file", "/nonexistent/c.pem", "tls_key_file"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		/* a server that never answers: a config error must not wait */
+		pid_t pid = start_server(f, SERVE_SILENT);
+		struct account *a = account_new("t");
+		a->host = xstrdup("localhost");
+		a->tls = true;
+		if (strcmp(cases[i].directive, "tls_fingerprint") == 0)
+			a->tls_fingerprint = xstrdup(cases[i].value);
+		else if (strcmp(cases[i].directive, "tls_priorities") == 0)
+			a->tls_priorities = xstrdup(cases[i].value);
+		else if (strcmp(cases[i].directive, "tls_trust_file") == 0)
+			a->tls_trust_file = xstrdup(cases[i].value);
+		else
+			a->tls_cert_file = xstrdup(cases[i].value);
+		struct err e = ERR_INIT;
+		struct conn *c = NULL;
+		assert_int_equal(conn_open_unix(&c, f->path, 5, &e), EX_OK);
+		int rc = tls_start(c, a, NULL, &e);
+		if (rc != EX_CONFIG || !strstr(err_msg(&e), cases[i].needle))
+			fail_msg("case %zu: rc %d: %s", i, rc, err_msg(&e));
+		conn_close(c);
+		account_free(a);
+		err_clear(&e);
+		stop_server(pid);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_fingerprint),
+		cmocka_unit_test(test_pinned_bulk_transfer),
+		cmocka_unit_test(test_pin_mismatch),
+		cmocka_unit_test(test_untrusted_and_certcheck_off),
+		cmocka_unit_test(test_handshake_timeout),
+		cmocka_unit_test(test_config_errors_before_handshake),
+	};
+	/* a server child that dies must not kill the test with SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
+}
