@@ -42,8 +42,10 @@ int addr_parse_mailbox(const char *text, char **mailbox, struct err *e);
 /* Check that a mailbox may be placed inside an SMTP command: no CR, LF, NUL,
  * other control bytes, '<' or '>' outside quotes, length limits of RFC 5321.
  * The empty string (null reverse-path) is allowed only when allow_empty.
- * Returns EX_DATAERR (or EX_USAGE when from_command_line) with a message
- * naming the address. */
+ * Returns EX_DATAERR with a message naming the address (sanitized); a
+ * caller checking a command-line argument may turn the code into EX_USAGE.
+ * The path (256) and domain (255) limits are enforced; the local-part limit
+ * (64) deliberately is not (see addr.c). */
 int addr_check_smtp_safe(const char *mailbox, bool allow_empty,
                          struct err *e);
 
@@ -68,7 +70,10 @@ int aliases_parse(const char *text, size_t len, const char *filename,
 /* Read and parse the file (~ already expanded by the caller). */
 int aliases_load(const char *path, struct aliases **out, struct err *e);
 /* Replace every recipient without '@' by its aliases (recursively, with loop
- * protection); a local name with no alias and no default is kept. */
+ * protection); a local name with no alias and no default is kept. Names
+ * match case-insensitively; the "default" entry is not applied again to the
+ * local names it yields. A loop, a chain deeper than 16 or more than 10000
+ * results is EX_CONFIG, and the list is then left unchanged. */
 int aliases_expand(const struct aliases *aliases, struct addr_list *list,
                    struct err *e);
 void aliases_free(struct aliases *aliases);

@@ -595,6 +595,10 @@ int dkim_sign(struct dkim_signer_ctx *ctx, struct message *m, time_t now,
               struct err *e)
 {
 	drop_sign_warnings(ctx);
+	dkim_body_hash(ctx);
+	if (ctx->body_failed)
+		return err_set(e, EX_SOFTWARE, "GnuTLS failed to hash the body "
+		               "for DKIM");
 	if (ctx->body_after_finish)
 		return err_set(e, EX_SOFTWARE, "internal error: DKIM body data "
 		               "arrived after the body hash was finished");
@@ -616,12 +620,8 @@ int dkim_sign(struct dkim_signer_ctx *ctx, struct message *m, time_t now,
 	if (ctx->identity)
 		rc = check_identity_domain(ctx->identity, domain, e);
 	if (rc == EX_OK && ctx->expire > LLONG_MAX - (long long)now)
-		rc = err_set(e, EX_CONFIG, "dkim expire %ld is too large",
+		rc = err_set(e, EX_CONFIG, "dkim_expire %ld is too large",
 		             ctx->expire);
-	dkim_body_hash(ctx);
-	if (rc == EX_OK && ctx->body_failed)
-		rc = err_set(e, EX_SOFTWARE, "GnuTLS failed to hash the body "
-		             "for DKIM");
 
 	struct name_list h = {NULL, 0};
 	struct buf value = BUF_INIT, b64 = BUF_INIT;

@@ -23,7 +23,9 @@
 static int read_key_file(const char *path, struct buf *data,
                          bool *readable_by_others, struct err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in place of the key must not hang us before
+	 * the regular-file check (it does nothing for regular files). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return err_set(e, EX_CONFIG, "cannot open DKIM key file %s: %s",
 		               path, strerror(errno));

@@ -22,7 +22,8 @@
 
 struct flush_stats {
 	size_t delivered, deferred, dead, config, io, unreadable;
-	struct buf last_error; /* the most recent failure, for the summary */
+	/* the most recent reason of each kind, for the summary */
+	struct buf last_config, last_dead, last_deferred;
 };
 
 /* One due entry and the account it is to be sent with. */
@@ -139,10 +140,10 @@ static void flush_add_item(struct flush *f, const char *id,
 
 /* ---- outcomes ---------------------------------------------------------- */
 
-static void note_error(struct flush *f, const char *error)
+static void note_error(struct buf *last, const char *error)
 {
-	buf_reset(&f->stats->last_error);
-	buf_add_str(&f->stats->last_error, error);
+	buf_reset(last);
+	buf_add_str(last, error);
 }
 
 static void report_line(struct flush *f, const char *id, const char *what,
@@ -332,7 +333,7 @@ static void kill_entry(struct flush *f, struct group *g,
 		return;
 	}
 	f->stats->dead++;
-	note_error(f, reason);
+	note_error(&f->stats->last_dead, reason);
 	report_line(f, h->entry.id, "moved to the dead letters", reason);
 	queue_bounce(f, g, h, a, reason);
 }
@@ -377,7 +378,7 @@ static void defer_entry(struct flush *f, struct group *g,
 	}
 	err_clear(&e);
 	f->stats->deferred++;
-	note_error(f, error);
+	note_error(&f->stats->last_deferred, error);
 	struct buf what = BUF_INIT;
 	time_t next = (time_t)st->next_attempt;
 	struct tm tm;
@@ -468,6 +469,8 @@ static void deliver_locked(struct flush *f, struct group *g,
 		err_clear(&rm);
 		f->stats->delivered++;
 	} else if (is_permanent(rc)) {
+		if (en->state.attempts < QUEUE_MAX_ATTEMPTS)
+			en->state.attempts++;
 		kill_entry(f, g, h, a, err_msg(&e));
 	} else {
 		defer_entry(f, g, h, a, err_msg(&e));
@@ -532,7 +535,7 @@ static void note_config_error(struct flush *f, const char *id,
 		queue_handle_save_state(&h, &e);
 		queue_handle_release(&h);
 		f->stats->config++;
-		note_error(f, error);
+		note_error(&f->stats->last_config, error);
 		report_line(f, id, "not sent (configuration error)", error);
 	}
 	err_clear(&e);
@@ -599,11 +602,11 @@ int flush_run(const struct conf *conf, const struct options *opts,
 		rc = flush_dir(conf, opts, dirs[i], &stats, report, e);
 	queue_dirs_free(dirs, count);
 	if (rc == EX_OK) {
-		const char *last = buf_str(&stats.last_error);
 		if (stats.config)
 			rc = err_set(e, EX_CONFIG, "%zu queued message(s) "
 			             "could not be sent because of the "
-			             "configuration: %s", stats.config, last);
+			             "configuration: %s", stats.config,
+			             buf_str(&stats.last_config));
 		else if (stats.io)
 			rc = err_set(e, EX_IOERR, "the queue could not be "
 			             "updated on disk (see above)");
@@ -613,12 +616,16 @@ int flush_run(const struct conf *conf, const struct options *opts,
 		else if (stats.dead)
 			rc = err_set(e, EX_UNAVAILABLE, "%zu message(s) moved to "
 			             "the dead letters (outbox --list-queue "
-			             "shows them): %s", stats.dead, last);
+			             "shows them): %s", stats.dead,
+			             buf_str(&stats.last_dead));
 		else if (stats.deferred)
 			rc = err_set(e, EX_TEMPFAIL, "%zu message(s) deferred, "
 			             "to be retried by a later flush: %s",
-			             stats.deferred, last);
+			             stats.deferred,
+			             buf_str(&stats.last_deferred));
 	}
-	buf_free(&stats.last_error);
+	buf_free(&stats.last_config);
+	buf_free(&stats.last_dead);
+	buf_free(&stats.last_deferred);
 	return rc;
 }

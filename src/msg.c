@@ -563,7 +563,7 @@ int msg_read_header(int fd, struct message **out, struct err *e)
 	int rc = EX_OK;
 	*out = NULL;
 	while (rc == EX_OK && !hr.done) {
-		size_t got;
+		size_t got = 0;
 		rc = read_some(fd, chunk, MSG_READ_CHUNK, &got, e);
 		if (rc != EX_OK)
 			break;
@@ -603,7 +603,7 @@ int msg_read_header(int fd, struct message **out, struct err *e)
 		msg_free(m);
 		return rc;
 	}
-	buf_add(&m->pending, text.data + hr.body_start,
+	buf_add(&m->pending, buf_str(&text) + hr.body_start,
 	        text.len - hr.body_start);
 	buf_free(&text);
 	for (size_t i = 0; i < m->count; i++)
@@ -641,7 +641,7 @@ int msg_read_body(struct message *m, int fd, msg_body_sink sink, void *ctx,
 	char *chunk = xmalloc(MSG_READ_CHUNK);
 	struct buf normal = BUF_INIT;
 	while (rc == EX_OK && !m->eof) {
-		size_t got;
+		size_t got = 0;
 		rc = read_some(fd, chunk, MSG_READ_CHUNK, &got, e);
 		if (rc != EX_OK)
 			break;

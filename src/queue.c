@@ -1382,39 +1382,38 @@ static void describe_entry(const struct queue_entry *en, int64_t now,
 {
 	buf_printf(out, "%s  %" PRIu64 " bytes  age ", en->id, en->size);
 	add_duration(out, now - en->created);
-	buf_add_str(out, "  from <");
+	buf_add_str(out, "  account ");
+	add_clean(out, en->account ? en->account : "(command line)");
+	buf_add_str(out, "\n  from <");
 	add_clean(out, en->from);
-	buf_add_str(out, ">\n  to");
+	buf_add_str(out, "> to");
 	for (size_t i = 0; i < en->rcpt.count; i++) {
 		buf_add_str(out, " <");
 		add_clean(out, en->rcpt.items[i].mailbox);
 		buf_add_char(out, '>');
 	}
 	const struct queue_state *st = &en->state;
-	buf_printf(out, "\n  attempts %u; ", st->attempts);
+	buf_add_str(out, "\n  ");
 	if (en->dead) {
 		buf_add_str(out, "dead letter since ");
 		add_time(out, st->dead_since ? st->dead_since : now);
-		buf_add_str(out, ": ");
-		add_clean(out, st->dead_reason ? st->dead_reason
-		                               : "(reason not recorded)");
 	} else if (st->next_attempt > now) {
 		buf_add_str(out, "deferred until ");
 		add_time(out, st->next_attempt);
 	} else {
-		buf_add_str(out, "queued (due now)");
+		buf_add_str(out, "queued, due now");
+	}
+	buf_printf(out, ", %u attempt%s", st->attempts,
+	           st->attempts == 1 ? "" : "s");
+	if (en->dead) {
+		buf_add_str(out, ": ");
+		add_clean(out, st->dead_reason ? st->dead_reason
+		                               : "(reason not recorded)");
+	} else if (st->last_error) {
+		buf_add_str(out, "; last error: ");
+		add_clean(out, st->last_error);
 	}
 	buf_add_char(out, '\n');
-	if (st->last_error && !en->dead) {
-		buf_add_str(out, "  last error: ");
-		add_clean(out, st->last_error);
-		buf_add_char(out, '\n');
-	}
-	if (en->setting_count || en->account) {
-		buf_add_str(out, "  account ");
-		add_clean(out, en->account ? en->account : "(command line)");
-		buf_add_char(out, '\n');
-	}
 }
 
 int queue_list(const char *path, struct buf *out, struct err *e)

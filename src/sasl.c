@@ -97,11 +97,11 @@ static int choose_auto(const char *list, bool encrypted, bool have_client_cert,
 	if (withheld)
 		return err_set(
 		        e, EX_NOPERM,
-			"the server offers only methods that reveal the "
-			"password (%s) and the connection is not "
-			"encrypted; turn TLS on (tls on, with "
-			"tls_starttls on for port 587) so the password "
-			"is protected",
+		        "the server offers only methods that reveal the "
+		        "password (%s) and the connection is not "
+		        "encrypted; turn TLS on (tls on, with "
+		        "tls_starttls on for port 587) so the password "
+		        "is protected",
 		        list);
 	return err_set(e, EX_UNAVAILABLE,
 	               "no authentication method in common: the server "
@@ -135,8 +135,8 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
 	if (list_is_empty(server_list))
 		return err_set(
 		        e, EX_UNAVAILABLE,
-			"the server does not support authentication (its "
-			"EHLO reply announces no AUTH)%s",
+		        "the server does not support authentication (its "
+		        "EHLO reply announces no AUTH)%s",
 		        encrypted ? ""
 		                  : "; many servers offer AUTH only after "
 		                    "STARTTLS: turn TLS on (tls on)");
@@ -146,8 +146,8 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
 	if (!server_offers(server_list, named->name))
 		return err_set(
 		        e, EX_UNAVAILABLE,
-			"the server does not offer authentication method "
-			"%s (it offers %s)",
+		        "the server does not offer authentication method "
+		        "%s (it offers %s)",
 		        named->name, server_list);
 	/* Named explicitly: the user asked for it; say loudly what it
 	 * means on a clear channel (security invariant 3). */
@@ -422,8 +422,8 @@ static int scram_parse_first(struct sasl_scram *st, const char *msg,
 	if (n > SASL_MAX_SCRAM_ITERATIONS)
 		return err_set(
 		        e, EX_PROTOCOL,
-			"the server asks for %ld SCRAM iterations; more "
-			"than %d are refused",
+		        "the server asks for %ld SCRAM iterations; more "
+		        "than %d are refused",
 		        n, SASL_MAX_SCRAM_ITERATIONS);
 	*iterations = n;
 	buf_reset(&st->nonce);
@@ -438,8 +438,8 @@ int sasl_scram_client_final(struct sasl_scram *st, const char *password,
 	if (has_control(password))
 		return err_set(
 		        e, EX_CONFIG,
-			"the password contains control characters, which "
-			"SCRAM does not allow");
+		        "the password contains control characters, which "
+		        "SCRAM does not allow");
 	struct buf salt = BUF_INIT, auth_message = BUF_INIT,
 	           without = BUF_INIT;
 	unsigned char salted[SCRAM_MAX_HASH], client_key[SCRAM_MAX_HASH];
@@ -531,9 +531,9 @@ int sasl_scram_check_server_final(struct sasl_scram *st,
 	    memcmp(got.data, st->server_signature, st->hash_len) != 0)
 		rc = err_set(
 		        e, EX_NOPERM,
-			"the server's SCRAM signature does not verify: it "
-			"does not know the password, so it may not be the "
-			"server it claims to be");
+		        "the server's SCRAM signature does not verify: it "
+		        "does not know the password, so it may not be the "
+		        "server it claims to be");
 	buf_wipe(&got);
 	return rc;
 }
@@ -567,15 +567,18 @@ static void auth_scrub(struct auth *x, struct err *e)
 		const char *needle = x->needles.data + off;
 		size_t n = strlen(needle);
 		off += n + 1;
-		char *hit;
-		while ((hit = strstr(e->msg, needle)) != NULL) {
-			struct buf clean = BUF_INIT;
-			buf_add(&clean, e->msg, (size_t)(hit - e->msg));
+		/* Scan left to right, never inside a replacement (the
+		 * needle could be part of "<redacted>"). */
+		struct buf clean = BUF_INIT;
+		const char *p = e->msg, *hit;
+		while ((hit = strstr(p, needle)) != NULL) {
+			buf_add(&clean, p, (size_t)(hit - p));
 			buf_add_str(&clean, "<redacted>");
-			buf_add_str(&clean, hit + n);
-			free_secret(e->msg);
-			e->msg = buf_steal(&clean);
+			p = hit + n;
 		}
+		buf_add_str(&clean, p);
+		free_secret(e->msg);
+		e->msg = buf_steal(&clean);
 	}
 }
 
@@ -765,8 +768,8 @@ static int check_token(const char *token, struct err *e)
 		if (*p < 0x21 || *p > 0x7e)
 			return err_set(
 			        e, EX_CONFIG,
-				"the OAuth access token (password) contains "
-				"spaces or control characters");
+			        "the OAuth access token (password) contains "
+			        "spaces or control characters");
 	return EX_OK;
 }
 

@@ -311,7 +311,7 @@ static bool eval_child_exited(struct eval_child *ch)
  * the rest is drained so the command does not die of SIGPIPE. Returns 0,
  * ETIMEDOUT, or EFBIG when the first line is too long. */
 static int drain_output(int fd, struct eval_child *ch, long long deadline_ms,
-                        struct buf *first)
+			struct buf *first)
 {
 	char chunk[4096];
 	bool have_line = false;
@@ -323,7 +323,8 @@ static int drain_output(int fd, struct eval_child *ch, long long deadline_ms,
 			break;
 		}
 		struct pollfd p = {fd, POLLIN, 0};
-		int r = poll(&p, 1, left < EVAL_POLL_MS ? (int)left : EVAL_POLL_MS);
+		int r = poll(&p, 1,
+		             left < EVAL_POLL_MS ? (int)left : EVAL_POLL_MS);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -358,7 +359,7 @@ static int drain_output(int fd, struct eval_child *ch, long long deadline_ms,
 }
 
 static int eval_error(const char *cmd, int drained, bool exited, int status,
-                      const struct buf *first, int timeout_s, struct err *e)
+		      const struct buf *first, int timeout_s, struct err *e)
 {
 	const char *what = "passwordeval command";
 	if (drained == EFBIG)
@@ -366,8 +367,9 @@ static int eval_error(const char *cmd, int drained, bool exited, int status,
 		               "%s '%s' printed a line longer than %d bytes",
 		               what, cmd, SECRET_MAX_LEN);
 	if (!exited)
-		return err_set(e, EX_CONFIG, "%s '%s' did not finish within %d s",
-		               what, cmd, timeout_s);
+		return err_set(e, EX_CONFIG,
+		               "%s '%s' did not finish within %d s", what, cmd,
+		               timeout_s);
 	if (WIFSIGNALED(status))
 		return err_set(e, EX_CONFIG, "%s '%s' was killed by signal %d",
 		               what, cmd, WTERMSIG(status));
@@ -376,13 +378,13 @@ static int eval_error(const char *cmd, int drained, bool exited, int status,
 		               "%s '%s' failed with exit status %d", what, cmd,
 		               WEXITSTATUS(status));
 	if (first->len == 0)
-		return err_set(e, EX_CONFIG, "%s '%s' printed no password", what,
-		               cmd);
+		return err_set(e, EX_CONFIG, "%s '%s' printed no password",
+		               what, cmd);
 	return EX_OK;
 }
 
 int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
-                            struct err *e)
+			    struct err *e)
 {
 	int pipe_fd[2];
 	if (pipe(pipe_fd) != 0)
@@ -533,6 +535,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 		tcsetattr(fd, TCSAFLUSH, &quiet);
 	}
 	struct buf prompt = BUF_INIT, line = BUF_INIT;
+	buf_reserve(&line, 256); /* few reallocs: fewer stray copies */
 	buf_printf(&prompt, "password for %s at %s: ", user, host);
 	ssize_t ignored = write(fd, prompt.data, prompt.len);
 	(void)ignored;
@@ -554,7 +557,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 		if (line.len >= SECRET_MAX_LEN) {
 			rc = err_set(
 			        e, EX_CONFIG,
-				"the password typed is longer than %d bytes",
+			        "the password typed is longer than %d bytes",
 			        SECRET_MAX_LEN);
 			break;
 		}
@@ -569,8 +572,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 		buf_wipe(&line);
 		raise(prompt_signal); /* now with echo restored */
 		return err_set(e, EX_NOPERM,
-		               "the password prompt was "
-		               "interrupted");
+		               "the password prompt was interrupted");
 	}
 	if (rc == EX_OK && !got_eol && line.len == 0)
 		rc = err_set(e, EX_NOPERM,

@@ -61,7 +61,7 @@ static ssize_t tls_recv(void *ctx, void *buf, size_t len, struct err *e)
 			if (!gnutls_error_is_fatal((int)n))
 				continue; /* a warning alert */
 			err_set(e, EX_TEMPFAIL,
-				"TLS error receiving from %s: %s", t->peer,
+			        "TLS error receiving from %s: %s", t->peer,
 			        gnutls_strerror((int)n));
 			return CONN_FAILED;
 		}
@@ -77,7 +77,7 @@ static ssize_t tls_send(void *ctx, const void *buf, size_t len, struct err *e)
 	if (t->pending_send) {
 		if (len < t->pending_send) {
 			err_set(e, EX_SOFTWARE,
-				"TLS send retried with fewer bytes");
+			        "TLS send retried with fewer bytes");
 			return CONN_FAILED;
 		}
 		len = t->pending_send;
@@ -198,18 +198,18 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 		if (trust && !*trust)
 			return err_set(
 			        e, EX_CONFIG,
-				"tls_trust_file is empty and tls_fingerprint "
-				"is not set: there is nothing to verify the "
-				"server's certificate with");
+			        "tls_trust_file is empty and tls_fingerprint "
+			        "is not set: there is nothing to verify the "
+			        "server's certificate with");
 		if (!trust || strcmp(trust, "system") == 0) {
 			r = gnutls_certificate_set_x509_system_trust(cred);
 			if (r <= 0)
 				return err_set(
 				        e, EX_CONFIG,
-					"cannot load the system's trusted "
-					"certificates (%s): install "
-					"ca-certificates or set "
-					"tls_trust_file",
+				        "cannot load the system's trusted "
+				        "certificates (%s): install "
+				        "ca-certificates or set "
+				        "tls_trust_file",
 				        r < 0 ? gnutls_strerror(r)
 				              : "none found");
 		} else {
@@ -221,8 +221,8 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 			if (r <= 0)
 				return err_set(
 				        e, EX_CONFIG,
-					"tls_trust_file '%s' holds no usable "
-					"PEM certificate%s%s",
+				        "tls_trust_file '%s' holds no usable "
+				        "PEM certificate%s%s",
 				        trust, r < 0 ? ": " : "",
 				        r < 0 ? gnutls_strerror(r) : "");
 		}
@@ -235,7 +235,7 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 			if (r < 0)
 				return err_set(
 				        e, EX_CONFIG,
-					"cannot load tls_crl_file '%s': %s",
+				        "cannot load tls_crl_file '%s': %s",
 				        a->tls_crl_file, gnutls_strerror(r));
 		}
 	}
@@ -255,9 +255,9 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 		if (r < 0)
 			return err_set(
 			        e, EX_CONFIG,
-				"cannot load the client certificate "
-				"tls_cert_file '%s' with tls_key_file '%s': "
-				"%s",
+			        "cannot load the client certificate "
+			        "tls_cert_file '%s' with tls_key_file '%s': "
+			        "%s",
 			        a->tls_cert_file, a->tls_key_file,
 			        gnutls_strerror(r));
 	}
@@ -318,7 +318,7 @@ static int handshake_error(gnutls_session_t session, int r, const char *peer,
 		        e,
 		        alert == GNUTLS_A_INTERNAL_ERROR ? EX_TEMPFAIL
 		                                         : EX_UNAVAILABLE,
-			"the server %s refused the TLS handshake: %s%s", peer,
+		        "the server %s refused the TLS handshake: %s%s", peer,
 		        name ? name : "unknown alert",
 		        alert == GNUTLS_A_PROTOCOL_VERSION ||
 		                        alert == GNUTLS_A_HANDSHAKE_FAILURE
@@ -354,8 +354,8 @@ static int handshake_error(gnutls_session_t session, int r, const char *peer,
 	case GNUTLS_E_NO_COMMON_KEY_SHARE:
 		return err_set(
 		        e, EX_UNAVAILABLE,
-			"cannot agree on TLS parameters with %s: %s (see "
-			"tls_priorities)",
+		        "cannot agree on TLS parameters with %s: %s (see "
+		        "tls_priorities)",
 		        peer, gnutls_strerror(r));
 	default:
 		return err_set(e, EX_PROTOCOL,
@@ -443,8 +443,8 @@ static int check_pin(const gnutls_datum_t *der, const char *pin,
 	struct buf hex = BUF_INIT;
 	format_fingerprint(got, got_len, &hex);
 	err_set(e, EX_NOPERM,
-		"the TLS certificate of %s does not match tls_fingerprint: its "
-		"%s fingerprint is %s",
+	        "the TLS certificate of %s does not match tls_fingerprint: its "
+	        "%s fingerprint is %s",
 	        peer, gnutls_digest_get_name(alg), buf_str(&hex));
 	buf_free(&hex);
 	return EX_NOPERM;
@@ -455,9 +455,9 @@ static int check_chain(gnutls_session_t session, const char *peer,
 {
 	/* Chain, validity dates, revocation, and the serverAuth purpose. */
 	gnutls_typed_vdata_st purpose = {
-	        GNUTLS_DT_KEY_PURPOSE_OID,
-	        (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
-	        0,
+		GNUTLS_DT_KEY_PURPOSE_OID,
+		(unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
+		0,
 	};
 	unsigned status = 0;
 	int r = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
@@ -476,9 +476,9 @@ static int check_chain(gnutls_session_t session, const char *peer,
 	while (n && why[n - 1] == ' ')
 		why[--n] = '\0';
 	err_set(e, EX_NOPERM,
-		"the TLS certificate of %s is not trusted: %s (set "
-		"tls_trust_file to the authority that signed it, or pin it "
-		"with tls_fingerprint)",
+	        "the TLS certificate of %s is not trusted: %s (set "
+	        "tls_trust_file to the authority that signed it, or pin it "
+	        "with tls_fingerprint)",
 	        peer, why ? why : "verification failed");
 	free(why);
 	return EX_NOPERM;
@@ -508,7 +508,7 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		gnutls_x509_crt_deinit(crt);
 		return err_set(
 		        e, EX_NOPERM,
-			"the TLS certificate of %s cannot be parsed: %s", peer,
+		        "the TLS certificate of %s cannot be parsed: %s", peer,
 		        gnutls_strerror(r));
 	}
 	fill_peer(session, crt, &certs[0], info);
@@ -530,16 +530,16 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		if (rc == EX_OK && !name)
 			rc = err_set(
 			        e, EX_CONFIG,
-				"no host name to check the TLS certificate of "
-				"%s against: set tls_host_override",
+			        "no host name to check the TLS certificate of "
+			        "%s against: set tls_host_override",
 			        peer);
 		if (rc == EX_OK &&
 		    !gnutls_x509_crt_check_hostname2(crt, name, 0))
 			rc = err_set(
 			        e, EX_NOPERM,
-				"the TLS certificate of %s is not valid for "
-				"the name '%s' (its subject is %s; see "
-				"tls_host_override)",
+			        "the TLS certificate of %s is not valid for "
+			        "the name '%s' (its subject is %s; see "
+			        "tls_host_override)",
 			        peer, name, info->subject);
 	}
 	info->verified = rc == EX_OK && info->warning == NULL;
@@ -581,7 +581,7 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 		if (r < 0)
 			return err_set(
 			        e, EX_CONFIG,
-				"cannot use '%s' as the TLS server name: %s",
+			        "cannot use '%s' as the TLS server name: %s",
 			        name, gnutls_strerror(r));
 	}
 	if (a->tls_min_dh_prime_bits > 0)

@@ -315,3 +315,46 @@ EOS
 	refute_contains "$stderr" "ecret"
 	assert_elapsed_below 10000
 }
+
+@test "with a terminal and no other source, the password is asked for" {
+	start_auth_server PLAIN
+	auth_config "auth on"
+	printf '%s' "$MSG" >"$T/message.in"
+	# A pseudo-terminal becomes outbox's controlling terminal; the
+	# message still comes from standard input.
+	"$PYTHON" - "$OUTBOX" "$T/rc" "$T/message.in" "$AUTH_PW" \
+		>"$T/tty.out" 2>&1 <<'PY'
+import os, pty, select, sys, time
+outbox, rc, msg, password = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.dup2(os.open(msg, os.O_RDONLY), 0)
+    os.execv(outbox, [outbox, "-C", rc, "rcpt@example.com"])
+seen = b""
+deadline = time.time() + 20
+answered = False
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    if not answered and b"password for joe at 127.0.0.1: " in seen:
+        os.write(fd, password.encode() + b"\n")
+        answered = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode("utf-8", "replace"))
+sys.stdout.write("\nEXIT %d\n" % os.waitstatus_to_exitcode(status))
+PY
+	local out
+	out=$(cat "$T/tty.out")
+	assert_contains "$out" "password for joe at 127.0.0.1: "
+	assert_contains "$out" "EXIT 0"
+	# echo was off: what was typed never appeared on the terminal
+	refute_contains "$out" "$AUTH_PW"
+	assert_equal "$(received_envelope 1 auth.mechanism)" PLAIN
+}

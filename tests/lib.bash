@@ -109,6 +109,7 @@ setup_common() {
 	export LC_ALL=C.UTF-8
 	unset EMAIL SMTPSERVER MAIL NAME MSMTP_CONFIG
 	SERVER_PIDS=()
+	SERVER_CHILDREN=()
 	SERVER_SEQ=0
 	PORT= SPOOL= SERVER_PID=
 	if [ ! -x "$OUTBOX" ]; then
@@ -119,9 +120,10 @@ setup_common() {
 }
 
 teardown_common() {
+	# No need to wait: each server also exits when the test's shell is gone.
 	local pid
 	for pid in "${SERVER_PIDS[@]}"; do
-		stop_server "$pid"
+		kill -TERM "$pid" 2>/dev/null || true
 	done
 	SERVER_PIDS=()
 }
@@ -131,6 +133,40 @@ teardown() { teardown_common; }
 
 # ------------------------------------------------------------------ servers
 
+# Python and aiosmtpd take a few hundred ms of CPU to load; a per-file
+# "zygote" (smtpd.py --zygote) loads them once and forks each server, which
+# keeps the suites fast. OUTBOX_TEST_NO_ZYGOTE=1 starts every server as a
+# fresh process instead.
+ensure_zygote() {
+	[ -z "${OUTBOX_TEST_NO_ZYGOTE:-}" ] && [ -n "${BATS_FILE_TMPDIR:-}" ] ||
+		return 1
+	local d=$BATS_FILE_TMPDIR/smtpd-zygote pid
+	if [ -p "$d/fifo" ] && pid=$(cat "$d/pid" 2>/dev/null) &&
+		kill -0 "$pid" 2>/dev/null; then
+		ZYGOTE_FIFO=$d/fifo
+		return 0
+	fi
+	rm -rf "$d"
+	mkdir -p "$d"
+	mkfifo "$d/fifo" "$d/up"
+	local fd up=
+	exec {fd}<>"$d/up"
+	(
+		cd / && exec "$PYTHON" "$SERVERS_DIR/smtpd.py" \
+			--zygote "$d/fifo" --zygote-dir "$d" \
+			</dev/null >"$d/log" 2>&1 3>&- {fd}>&- &
+		echo $! >"$d/pid"
+	)
+	read -r -t 10 -u "$fd" up || true
+	exec {fd}>&-
+	if [ "$up" != ready ]; then
+		echo "the smtpd.py zygote did not start:" >&2
+		cat "$d/log" >&2
+		return 1
+	fi
+	ZYGOTE_FIFO=$d/fifo
+}
+
 start_server() {
 	SERVER_SEQ=$((SERVER_SEQ + 1))
 	local dir=$T/spool.$SERVER_SEQ
@@ -138,37 +174,56 @@ start_server() {
 	rm -f "$dir/port" "$dir/ready"
 	mkfifo "$dir/ready"
 	# Opened read-write so the open cannot block; read -t bounds the wait.
-	local fd
+	local fd pid= where= spid=
 	exec {fd}<>"$dir/ready"
-	# fd 3 is bats' output channel: a background child holding it would
-	# make bats wait for the server.
-	"$PYTHON" "$SERVERS_DIR/smtpd.py" --port-file "$dir/port" \
-		--spool "$dir" --ready-fifo "$dir/ready" --watch-pid "$BASHPID" \
-		"$@" </dev/null >"$dir/stdout" 2>"$dir/stderr" 3>&- {fd}>&- &
-	local pid=$! where=
-	SERVER_PIDS+=("$pid")
-	read -r -t 10 -u "$fd" where || true
+	local args=(--port-file "$dir/port" --spool "$dir"
+		--ready-fifo "$dir/ready" --watch-pid "$BASHPID" "$@")
+	if ensure_zygote; then
+		printf '%s\0' "$PWD" "${args[@]}" >"$dir/request"
+		local w
+		exec {w}<>"$ZYGOTE_FIFO"
+		printf '%s\n' "$dir" >&"$w"
+		exec {w}>&-
+	else
+		# fd 3 is bats' output channel: a background child holding it
+		# would make bats wait for the server.
+		"$PYTHON" "$SERVERS_DIR/smtpd.py" "${args[@]}" </dev/null \
+			>"$dir/stdout" 2>"$dir/stderr" 3>&- {fd}>&- &
+		pid=$!
+		SERVER_CHILDREN+=("$pid")
+	fi
+	read -r -t 10 -u "$fd" where spid || true
 	exec {fd}>&-
 	if [ -z "$where" ] || [ ! -s "$dir/port" ]; then
 		echo "smtpd.py $* did not start listening within 10 s:" >&2
-		cat "$dir/stdout" "$dir/stderr" >&2
+		cat "$dir/stdout" "$dir/stderr" >&2 2>/dev/null
 		return 1
 	fi
+	SERVER_PIDS+=("$spid")
 	PORT=$where
 	SPOOL=$dir
-	SERVER_PID=$pid
+	SERVER_PID=$spid
 }
 
-# SIGTERM, then wait for the exit (SIGKILL after 3 s) without polling.
+# SIGTERM, then wait (at most 3 s, then SIGKILL) until the server is gone.
 stop_server() {
-	local pid=${1:-$SERVER_PID}
+	local pid=${1:-$SERVER_PID} child
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	(sleep 3 && kill -KILL "$pid") </dev/null >/dev/null 2>&1 3>&- &
-	local watchdog=$!
-	wait "$pid" 2>/dev/null || true
-	kill "$watchdog" 2>/dev/null || true
-	wait "$watchdog" 2>/dev/null || true
+	for child in "${SERVER_CHILDREN[@]}"; do
+		if [ "$child" = "$pid" ]; then
+			(sleep 3 && kill -KILL "$pid") </dev/null >/dev/null \
+				2>&1 3>&- &
+			local watchdog=$!
+			wait "$pid" 2>/dev/null || true
+			kill "$watchdog" 2>/dev/null || true
+			wait "$watchdog" 2>/dev/null || true
+			return 0
+		fi
+	done
+	# Not our child (forked by the zygote): watch it from outside.
+	timeout 3 tail --pid="$pid" -s 0.02 -f /dev/null 2>/dev/null ||
+		kill -KILL "$pid" 2>/dev/null || true
 }
 
 write_config() {

@@ -454,3 +454,11 @@ for i in range(120000):
 	got=$(received_body 1 | tr -d '\r' | sha256sum)
 	assert_equal "$got" "$sent"
 }
+
+@test "an IPv6 literal host is checked against the certificate's IP address" {
+	start_tls_server "$SERVER_CERT" "$SERVER_KEY" --ipv6
+	server_config "$T/rc" "tls on" "tls_trust_file $CA_CERT" "host ::1"
+	send_message "$MSG" -C "$T/rc" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+}

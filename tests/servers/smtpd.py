@@ -19,7 +19,15 @@
 #   --watch-pid PID    exit when process PID is gone (lib.bash passes the
 #                      test's shell, so no server outlives its test).
 #   --idle-timeout S   close a session idle for S seconds (default 300).
-#   --ready-fifo FIFO  also write the port line to this FIFO when listening.
+#   --ready-fifo FIFO  also write "PORT PID" to this FIFO when listening.
+#
+# ZYGOTE (what lib.bash uses to start servers cheaply)
+#   smtpd.py --zygote FIFO --zygote-dir DIR: load Python and aiosmtpd once,
+#   then for each line "REQDIR" read from FIFO fork a server whose arguments
+#   are REQDIR/request (NUL-terminated strings: the working directory, then
+#   the options above), with stdout/stderr in REQDIR/stdout, REQDIR/stderr.
+#   Writes "ready" to DIR/up once listening on FIFO; exits when DIR is gone
+#   or after --zygote-idle seconds (default 120) without a request.
 #   stdout stays empty except for start-up errors (exit 2).
 #
 # RECORDING (--spool DIR, required; created if missing)
@@ -126,6 +134,7 @@ import logging
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import ssl
@@ -1159,7 +1168,7 @@ async def serve(cfg, faults):
     if cfg.ready_fifo:
         # lib.bash blocks on this instead of polling the port file.
         with open(cfg.ready_fifo, "w") as f:
-            f.write(where + "\n")
+            f.write("%s %d\n" % (where, os.getpid()))
     if cfg.watch_pid:
         loop.create_task(watch(cfg.watch_pid, stop))
     await stop.wait()
@@ -1179,7 +1188,70 @@ async def watch(pid, stop):
         await asyncio.sleep(0.5)
 
 
+def zygote(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument("--zygote", required=True)
+    p.add_argument("--zygote-dir", required=True)
+    p.add_argument("--zygote-idle", type=float, default=120)
+    z = p.parse_args(argv)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
+    fd = os.open(z.zygote, os.O_RDWR)  # never sees EOF, never blocks
+    with open(os.path.join(z.zygote_dir, "up"), "w") as f:
+        f.write("ready\n")
+    pending = b""
+    last = time.monotonic()
+    while True:
+        readable, _, _ = select.select([fd], [], [], 1.0)
+        if not readable:
+            if (not os.path.isdir(z.zygote_dir) or
+                    time.monotonic() - last > z.zygote_idle):
+                return 0
+            continue
+        pending += os.read(fd, 65536)
+        last = time.monotonic()
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            spawn(os.fsdecode(line), fd)
+
+
+def spawn(reqdir, zygote_fd):
+    try:
+        with open(os.path.join(reqdir, "request"), "rb") as f:
+            parts = [os.fsdecode(x) for x in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return
+    if os.fork():
+        return
+    code = 2
+    try:
+        os.close(zygote_fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        for target, name in ((1, "stdout"), (2, "stderr")):
+            out = os.open(os.path.join(reqdir, name), flags, 0o644)
+            os.dup2(out, target)
+            os.close(out)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.chdir(parts[0])
+        code = main(parts[1:])
+    except SystemExit as error:
+        code = error.code if isinstance(error.code, int) else 2
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
 def main(argv):
+    if argv[:1] == ["--zygote"]:
+        return zygote(argv)
     cfg = parse_args(argv)
     try:
         faults = Faults(cfg.fault)

@@ -108,10 +108,10 @@ static void test_cram_md5_rfc2195(void **state)
 	(void)state;
 	/* RFC 2195 section 2, the example exchange */
 	static const char challenge[] =
-		"<1896.697170952@postoffice.reston.mci.net>";
+	        "<1896.697170952@postoffice.reston.mci.net>";
 	struct buf challenge_dec = BUF_INIT, raw = BUF_INIT, enc = BUF_INIT;
 	static const char challenge_b64[] =
-		"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
+	        "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
 	assert_int_equal(sasl_base64_decode(challenge_b64,
 	                                    strlen(challenge_b64),
 	                                    &challenge_dec),
@@ -124,7 +124,7 @@ static void test_cram_md5_rfc2195(void **state)
 	sasl_base64_encode(raw.data, raw.len, &enc);
 	assert_string_equal(
 	        buf_str(&enc),
-		"dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+	        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
 	buf_free(&challenge_dec);
 	buf_free(&raw);
 	buf_free(&enc);
@@ -140,8 +140,8 @@ static void test_xoauth2_message(void **state)
 	                     &raw);
 	sasl_base64_encode(raw.data, raw.len, &enc);
 	static const char want[] =
-		"dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5"
-		"LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==";
+	        "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5"
+	        "LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==";
 	assert_string_equal(buf_str(&enc), want);
 	buf_free(&raw);
 	buf_free(&enc);
@@ -153,13 +153,13 @@ static void test_oauthbearer_message(void **state)
 	/* RFC 7628 section 4.1 (port 587 here), and saslname escaping */
 	struct buf raw = BUF_INIT;
 	sasl_oauthbearer_message(
-		"user@example.com", "server.example.com", 587,
-		"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==", &raw);
+	        "user@example.com", "server.example.com", 587,
+	        "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==", &raw);
 	assert_string_equal(
 	        buf_str(&raw),
-		"n,a=user@example.com,\001host=server.example.com"
-		"\001port=587\001auth=Bearer "
-		"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001");
+	        "n,a=user@example.com,\001host=server.example.com"
+	        "\001port=587\001auth=Bearer "
+	        "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001");
 	buf_reset(&raw);
 	sasl_oauthbearer_message("a=b,c", "h", 25, "t", &raw);
 	assert_string_equal(buf_str(&raw),
@@ -246,28 +246,28 @@ static void test_scram_rejects_bad_server_first(void **state)
 	} cases[] = {
 		/* a nonce that does not extend ours (a replayed exchange) */
 		{"r=XXXXNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		/* the server's nonce adds nothing */
 		{"r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		/* a mandatory extension we do not know */
 		{"m=ext,r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
 		 "i=4096",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,i=4096", EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=***,i=4096", EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4k",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		/* an iteration count meant to burn our CPU */
 		{"r=rOprNGfwEbeRWgbNEkqO%hvY,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
 		 "i=999999999",
-	         EX_PROTOCOL},
+		 EX_PROTOCOL},
 		{"", EX_PROTOCOL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -445,7 +445,7 @@ static void test_choose_mech_table(void **state)
 		                          c->client_cert, &mech, &warning, &e);
 		if (rc != c->rc || mech != c->mech || warning != c->warning)
 			fail_msg("case %zu (%s / %s): rc %d mech %s "
-				 "warning %d: %s",
+			         "warning %d: %s",
 			         i, c->server ? c->server : "(null)",
 			         c->auth ? c->auth : "(null)", rc,
 			         sasl_mech_name(mech), warning, err_msg(&e));

@@ -403,18 +403,16 @@ int main(void)
 		cmocka_unit_test(test_passwordeval_table),
 		cmocka_unit_test(test_passwordeval_daemon_holding_the_pipe),
 		cmocka_unit_test(test_passwordeval_timeout),
+		cmocka_unit_test_setup_teardown(test_chain_password_wins,
+		                                setup_home, teardown_home),
 		cmocka_unit_test_setup_teardown(
-			test_chain_password_wins, setup_home,
-			teardown_home),
+		        test_chain_passwordeval_before_netrc, setup_home,
+		        teardown_home),
 		cmocka_unit_test_setup_teardown(
-			test_chain_passwordeval_before_netrc, setup_home,
-			teardown_home),
-		cmocka_unit_test_setup_teardown(
-			test_chain_netrc_user_then_system, setup_home,
-			teardown_home),
-		cmocka_unit_test_setup_teardown(
-			test_chain_nothing_no_terminal, setup_home,
-			teardown_home),
+		        test_chain_netrc_user_then_system, setup_home,
+		        teardown_home),
+		cmocka_unit_test_setup_teardown(test_chain_nothing_no_terminal,
+		                                setup_home, teardown_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
