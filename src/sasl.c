@@ -18,8 +18,8 @@
 /* ---- mechanisms ------------------------------------------------------- */
 
 struct mech_info {
-	enum sasl_mech mech;
 	const char *name;
+	enum sasl_mech mech;
 	bool reveals;        /* the password crosses the wire readable */
 	bool needs_password; /* password or token */
 	bool needs_user;
@@ -27,14 +27,14 @@ struct mech_info {
 
 /* In the order `auth on` prefers them (EXTERNAL and OAuth excepted). */
 static const struct mech_info mechs[] = {
-	{SASL_SCRAM_SHA_256, "SCRAM-SHA-256", false, true, true},
-	{SASL_SCRAM_SHA_1, "SCRAM-SHA-1", false, true, true},
-	{SASL_CRAM_MD5, "CRAM-MD5", false, true, true},
-	{SASL_PLAIN, "PLAIN", true, true, true},
-	{SASL_LOGIN, "LOGIN", true, true, true},
-	{SASL_EXTERNAL, "EXTERNAL", false, false, false},
-	{SASL_XOAUTH2, "XOAUTH2", true, true, true},
-	{SASL_OAUTHBEARER, "OAUTHBEARER", true, true, true},
+	{"SCRAM-SHA-256", SASL_SCRAM_SHA_256, false, true, true},
+	{"SCRAM-SHA-1", SASL_SCRAM_SHA_1, false, true, true},
+	{"CRAM-MD5", SASL_CRAM_MD5, false, true, true},
+	{"PLAIN", SASL_PLAIN, true, true, true},
+	{"LOGIN", SASL_LOGIN, true, true, true},
+	{"EXTERNAL", SASL_EXTERNAL, false, false, false},
+	{"XOAUTH2", SASL_XOAUTH2, true, true, true},
+	{"OAUTHBEARER", SASL_OAUTHBEARER, true, true, true},
 };
 #define MECH_COUNT (sizeof mechs / sizeof mechs[0])
 #define MECH_AUTO_COUNT 5 /* the first five take part in `auth on` */

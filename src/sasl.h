@@ -5,7 +5,9 @@
  *
  * Every AUTH line and every continuation is sent as a secret command, so
  * the debug trace shows "<redacted>"; every buffer that held a credential
- * is wiped before it is freed (security invariant 3). */
+ * is wiped before it is freed; a server that echoes what we sent in its
+ * refusal has it replaced by "<redacted>" in the error message (security
+ * invariant 3). */
 #ifndef OUTBOX_SASL_H
 #define OUTBOX_SASL_H
 

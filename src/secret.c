@@ -521,8 +521,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 	struct termios saved, quiet;
 	bool have_termios = tcgetattr(fd, &saved) == 0;
 	struct sigaction old[PROMPT_SIGNAL_COUNT];
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
+	struct sigaction sa = {0};
 	sa.sa_handler = prompt_on_signal; /* no SA_RESTART: read returns */
 	sigemptyset(&sa.sa_mask);
 	prompt_signal = 0;

@@ -4,9 +4,11 @@
  *   1. `password` from the configuration;
  *   2. `passwordeval`: /bin/sh -c CMD with standard input from /dev/null,
  *      standard error inherited (so gpg/pass can talk to the user), the
- *      first line of standard output without its line ending; a failing
- *      command (non-zero status, signal, no output, timeout) is an error,
- *      never a reason to try the next source;
+ *      first line of standard output without its line ending (once the
+ *      command has exited, output of daemons it left behind is not
+ *      waited for); a failing command (non-zero status, signal, no
+ *      output, SECRET_EVAL_TIMEOUT_S) is an error, never a reason to try
+ *      the next source;
  *   3. the Secret Service keyring (when built with libsecret), with msmtp's
  *      schema, so `secret-tool store --label=msmtp host HOST service smtp
  *      user USER` entries and msmtp's own entries are found; skipped

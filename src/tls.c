@@ -652,5 +652,5 @@ void tls_peer_free(struct tls_peer *p)
 	free(p->sha1);
 	free(p->description);
 	free(p->warning);
-	memset(p, 0, sizeof *p);
+	*p = (struct tls_peer){0};
 }

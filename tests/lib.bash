@@ -14,7 +14,8 @@
 #   HOME=$T/home, XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME,
 #   XDG_CACHE_HOME, XDG_RUNTIME_DIR under it, TMPDIR=$T/tmp: no user file
 #   leaks in; OUTBOX_SYSCONFDIR=$T/etc so /etc is never read (empty dir).
-#   USER=LOGNAME=outboxtest; EMAIL, SMTPSERVER and friends unset.
+#   USER=LOGNAME=outboxtest; EMAIL, SMTPSERVER, DBUS_SESSION_BUS_ADDRESS
+#   (no real keyring) and friends unset; LC_ALL=C.UTF-8.
 #   OUTBOX         the binary (default: ./outbox of this tree; set OUTBOX in
 #                  the environment to run the suites against another build,
 #                  e.g. OUTBOX=/usr/bin/msmtp to compare).
@@ -27,7 +28,10 @@
 #                  variables to the newest one; all are stopped by
 #                  teardown_common, and each exits by itself when the test
 #                  process dies.
-#   stop_server [PID]        stop one (default $SERVER_PID), SIGTERM first.
+#                  Servers are forked from a per-file preloaded smtpd.py
+#                  (fast); OUTBOX_TEST_NO_ZYGOTE=1 starts fresh processes.
+#   stop_server [PID]        stop one (default $SERVER_PID) and wait until it
+#                  is gone (SIGTERM, SIGKILL after 3 s): its port is free.
 #   server_config FILE [LINE...]  write (mode 600) an account "test" for the
 #                  current server, made the default: host 127.0.0.1, port
 #                  $PORT, from sender@example.com, tls off, auth off,
@@ -47,6 +51,8 @@
 #   assert_contains TEXT NEEDLE / refute_contains TEXT NEEDLE   fixed-string
 #                  search; the failure message shows both.
 #   assert_equal ACTUAL EXPECTED
+#   show_context             print the last run and the server's view
+#                  (what assert_exit prints on failure), for own asserts.
 #
 # WHAT THE SERVER SAW (of the current $SPOOL, or SPOOL=... to choose)
 #   received_count            messages accepted
@@ -107,7 +113,8 @@ setup_common() {
 	export TMPDIR=$T/tmp
 	export USER=outboxtest LOGNAME=outboxtest
 	export LC_ALL=C.UTF-8
-	unset EMAIL SMTPSERVER MAIL NAME MSMTP_CONFIG
+	unset EMAIL SMTPSERVER MAIL NAME MSMTP_CONFIG DBUS_SESSION_BUS_ADDRESS \
+		SSH_AUTH_SOCK GPG_AGENT_INFO
 	SERVER_PIDS=()
 	SERVER_CHILDREN=()
 	SERVER_SEQ=0

@@ -307,6 +307,18 @@ assert_no_secret() {
 	assert_delivered_as "${DELIVERED[0]}" "$T/expected"
 }
 
+@test "plain SMTP to a relay that trusts loopback: no TLS, no AUTH" {
+	pf_config "$PORT_PLAIN" "tls off" "auth off"
+	send_message "$MSG" -C "$T/rc" rcpt@example.test
+	assert_exit 0
+	wait_delivered 1
+	assert_contains "$(received_of "${DELIVERED[0]}")" \
+		"with ESMTP id $(queue_id_of "${DELIVERED[0]}")"
+	refute_contains "$(received_of "${DELIVERED[0]}")" "using TLS"
+	printf '%s' "$MSG" >"$T/expected"
+	assert_delivered_as "${DELIVERED[0]}" "$T/expected"
+}
+
 @test "two recipients: one transaction, both maildirs" {
 	submission_config "auth plain" "password $SASL_PASSWORD"
 	send_message "$MSG" -C "$T/rc" rcpt@example.test second@example.test

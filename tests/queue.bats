@@ -13,6 +13,12 @@ load lib
 setup() {
 	setup_common
 	Q=$T/queue
+	USER_TREE=
+}
+
+teardown() {
+	teardown_common
+	if [ -n "$USER_TREE" ]; then rm -rf "$USER_TREE"; fi
 }
 
 MSG=$'Subject: queued\n\nbody line\n'
@@ -563,4 +569,64 @@ EOF
 	[ ! -e "$Q/tmp-20200101T000000Z-0000000000000000" ]
 	[ -e "$Q/tmp-20200101T000000Z-1111111111111111" ]
 	assert_contains "$output" "1 message(s)"
+}
+
+@test "a refused session defers the whole group after ONE connection" {
+	start_server --fault 'greeting=421 4.3.2 too busy'
+	qconfig "queue always"
+	queue_numbered 3
+	run_outbox -C "$T/cfg" --flush
+	assert_exit 75
+	[ "$(grep -c 'deferred until' <<<"$output")" = 3 ]
+	assert_contains "$stderr" "3 message(s) deferred"
+	[ "$(session_count)" = 1 ]
+	run_outbox -C "$T/cfg" --list-queue
+	[ "$(grep -c ', 1 attempt; last error: .*421 4.3.2 too busy' \
+		<<<"$output")" = 3 ]
+}
+
+@test "a connection dropped at the end of data: that message deferred, the rest sent in a new session" {
+	start_server --fault 'eom=once:drop'
+	qconfig "queue always"
+	queue_numbered 5
+	run_outbox -C "$T/cfg" --flush
+	assert_exit 75
+	[ "$(grep -c ': delivered' <<<"$output")" = 4 ]
+	assert_received 4
+	[ "$(session_count)" = 2 ]
+	[ "$(queue_ids | wc -l)" = 1 ]
+	make_due
+	run_outbox -C "$T/cfg" --flush
+	assert_exit 0
+	assert_equal "$(received_markers)" "$(seq 1 5)"
+}
+
+@test "as a normal user the default queue is \$XDG_STATE_HOME/outbox/queue" {
+	[ "$(id -u)" = 0 ] || skip "needs root to switch to an unprivileged user"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) missing"
+	start_server
+	# a tree the unprivileged user (nobody, 65534) may use
+	local u
+	u=$(mktemp -d /tmp/outbox-queue-user-XXXXXX)
+	USER_TREE=$u
+	chmod 755 "$u"
+	mkdir -p "$u/home/.local/state"
+	server_config "$u/cfg" "queue always"
+	chown -R 65534:65534 "$u"
+	as_nobody() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env HOME="$u/home" XDG_STATE_HOME="$u/state" \
+			"$OUTBOX" -C "$u/cfg" "$@"
+	}
+	printf 'Subject: user\n\nbody\n' | as_nobody rcpt@example.com
+	[ -d "$u/state/outbox/queue/dead" ]
+	[ "$(stat -c '%u %a' "$u/state/outbox/queue")" = "65534 700" ]
+	[ "$(ls "$u/state/outbox/queue" | grep -c '\.msg$')" = 1 ]
+	# without XDG_STATE_HOME: ~/.local/state
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env -u XDG_STATE_HOME HOME="$u/home" "$OUTBOX" -C "$u/cfg" \
+		rcpt@example.com <<<"Subject: x"
+	[ "$(ls "$u/home/.local/state/outbox/queue" | grep -c '\.msg$')" = 1 ]
+	as_nobody --flush
+	assert_received 1
 }

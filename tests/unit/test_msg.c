@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,12 +37,18 @@ struct feeder {
 
 static void pipe_wait_empty(int fd)
 {
-	for (;;) {
+	/* Give up after 10 s or when the reader is gone (a failed test), so
+	 * no feeder outlives the test binary. */
+	for (int i = 0; i < 50000; i++) {
 		int pending = 0;
+		struct pollfd pfd = {fd, POLLOUT, 0};
 		if (ioctl(fd, FIONREAD, &pending) < 0 || pending == 0)
 			return;
+		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR))
+			_exit(1);
 		usleep(200);
 	}
+	_exit(1);
 }
 
 static struct feeder feed_chunks(const char *const *chunks, size_t n,
