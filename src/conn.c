@@ -480,6 +480,8 @@ int conn_flush(struct conn *c, struct err *e)
 		if (rc != EX_OK)
 			return rc;
 	}
+	/* The buffer may have held an AUTH line: do not leave it behind. */
+	secure_zero(c->out.data, c->out.len);
 	buf_reset(&c->out);
 	return EX_OK;
 }

@@ -1056,6 +1056,8 @@ int queue_submit(const struct account *a, const struct options *opts,
 	free(path);
 	if (rc != EX_OK)
 		return rc;
+	if (!d) /* cannot happen with create: for the static analyser */
+		return err_set(e, EX_SOFTWARE, "no queue directory");
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct queue_entry en = {0};
@@ -1222,7 +1224,9 @@ static int write_state(int dirfd, const char *path, const char *id,
                        const struct queue_state *st, bool durable,
                        struct err *e)
 {
-	char *tmp = entry_name(QUEUE_TMP_PREFIX, id);
+	struct buf tmp_name = BUF_INIT;
+	buf_printf(&tmp_name, "%s%s.state", QUEUE_TMP_PREFIX, id);
+	char *tmp = buf_steal(&tmp_name);
 	char *final = entry_name(id, ".state");
 	struct buf text = BUF_INIT;
 	queue_format_state(st, &text);

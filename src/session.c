@@ -30,8 +30,10 @@ static int start_tls(struct session *s, const struct account *a,
                      struct err *e)
 {
 	int rc = tls_start(s->conn, a, &s->peer, e);
-	if (rc != EX_OK)
+	if (rc != EX_OK) {
+		s->tls_failed = true;
 		return rc;
+	}
 	s->tls = true;
 	if (s->peer.warning) {
 		buf_add_str(&s->warnings, s->peer.warning);
@@ -118,8 +120,11 @@ int session_open(struct session *s, const struct account *a, int debug,
 	                           debug > 0 ? trace_to_stderr : NULL, NULL);
 	rc = open_steps(s, a, skip_auth, e);
 	if (rc != EX_OK) {
-		/* A polite QUIT only where the conversation is still sane. */
-		bool polite = rc == EX_NOPERM || rc == EX_UNAVAILABLE;
+		/* A polite QUIT only where the conversation is still sane: the
+		 * server refused something. Not after a failed handshake (the
+		 * stream is broken) nor after a timeout or a dropped line. */
+		bool polite = (rc == EX_UNAVAILABLE || rc == EX_NOPERM) &&
+		              !s->tls_failed;
 		session_close(s, polite);
 	}
 	return rc;

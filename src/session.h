@@ -24,6 +24,7 @@ struct session {
 	struct smtp_session *smtp;
 	bool tls;           /* the channel is encrypted */
 	bool authenticated;
+	bool tls_failed;    /* the handshake failed: the stream is unusable */
 	struct tls_peer peer; /* filled when TLS was used */
 	struct buf warnings;  /* lines for the user (e.g. tls_certcheck off) */
 };

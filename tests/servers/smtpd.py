@@ -423,7 +423,6 @@ class ServerMixin:
         self._greeted = False
         self._open = False       # a command is being answered
         self._verb = None
-        self._after_data = False
         self._ended = False
         self._auth_info = None
         self._helo_verb = None
