@@ -1,6 +1,7 @@
 /* buf.c - growable byte buffer; see buf.h. */
 #include "buf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,11 @@ void buf_reserve(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+	bool first = b->data == NULL;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+	if (first)
+		b->data[0] = '\0'; /* buf_str() promises a C string */
 }
 
 void buf_add(struct buf *b, const void *data, size_t len)

@@ -198,9 +198,11 @@ for line in open(sys.argv[1], "rb").read().split(b"\r\n"):
 		assert_exit 0
 		# one body byte
 		sed 's/Pay 100/Pay 900/' "$SPOOL/1.eml" >"$T/body.eml"
-		# a second From above the signed one (the oversigned From)
+		# a second From above the signed one, and below it. (python3-dkim
+		# would catch these even without our extra "from" in h=: it adds
+		# one itself, Debian bug #644046; the h= check in the test above
+		# is what shows the From is oversigned for every verifier.)
 		{ printf 'From: Attacker <attacker@example.com>\r\n'; cat "$SPOOL/1.eml"; } >"$T/from.eml"
-		# ... and below it
 		sed 's/^To: to@example.net\r$/To: to@example.net\r\nFrom: Attacker <attacker@example.com>\r/' \
 			"$SPOOL/1.eml" >"$T/from2.eml"
 		sed 's/^Subject: original/Subject: changed!/' "$SPOOL/1.eml" >"$T/subject.eml"
