@@ -440,14 +440,7 @@ static void deliver_locked(struct flush *f, struct group *g,
 		return;
 	}
 	struct smtp_outcome outcome = {0, BUF_INIT};
-	struct smtp_envelope env = {
-		.from = en->from,
-		.rcpt = &en->rcpt,
-		.dsn_notify = a->dsn_notify && *a->dsn_notify ? a->dsn_notify
-		                                              : NULL,
-		.dsn_return = a->dsn_return && *a->dsn_return ? a->dsn_return
-		                                              : NULL,
-	};
+	struct smtp_envelope env = smtp_envelope_for(a, en->from, &en->rcpt);
 	rc = smtp_send_mail(f->s.smtp, &env, m, &outcome, &e);
 	msg_free(m);
 	log_attempt(a, en, &outcome, f->s.tls, rc, err_msg(&e), f);

@@ -15,25 +15,6 @@
 #include "smtp.h"
 #include "util.h"
 
-/* DSN keywords as SMTP wants them (RFC 3461): dsn_notify is "never" or a
- * list of success,failure,delay; dsn_return is "headers" or "full". */
-static char *dsn_notify_param(const char *value)
-{
-	if (!value || ascii_casecmp(value, "off") == 0)
-		return NULL;
-	struct buf b = BUF_INIT;
-	for (const char *p = value; *p; p++)
-		buf_add_char(&b, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
-	return buf_steal(&b);
-}
-
-static const char *dsn_return_param(const char *value)
-{
-	if (!value || ascii_casecmp(value, "off") == 0)
-		return NULL;
-	return ascii_casecmp(value, "full") == 0 ? "FULL" : "HDRS";
-}
-
 static int edit_header(struct message *m, const struct options *opts,
                        const struct account *a, const struct envelope *env,
                        struct err *e)
@@ -101,13 +82,8 @@ static int deliver(const struct options *opts, const struct account *a,
 {
 	struct session s;
 	struct smtp_outcome outcome = {0, BUF_INIT};
-	char *notify = dsn_notify_param(a->dsn_notify);
-	struct smtp_envelope smtp_env = {
-		.from = env->from,
-		.rcpt = &env->rcpt,
-		.dsn_notify = notify,
-		.dsn_return = dsn_return_param(a->dsn_return),
-	};
+	struct smtp_envelope smtp_env =
+	        smtp_envelope_for(a, env->from, &env->rcpt);
 	int rc = session_open(&s, a, opts->debug, false, e);
 	if (rc == EX_OK) {
 		buf_add(warnings, s.warnings.data, s.warnings.len);
@@ -135,7 +111,6 @@ static int deliver(const struct options *opts, const struct account *a,
 		buf_printf(warnings, "%s\n", err_msg(&log_err));
 	err_clear(&log_err);
 	smtp_outcome_free(&outcome);
-	free(notify);
 	return rc;
 }
 

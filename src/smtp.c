@@ -554,6 +554,24 @@ static int send_envelope(struct smtp_session *s,
 	return EX_OK;
 }
 
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+struct smtp_envelope smtp_envelope_for(const struct account *a,
+                                       const char *from,
+                                       const struct addr_list *rcpt)
+{
+	struct smtp_envelope env = {
+		.from = from,
+		.rcpt = rcpt,
+		.dsn_notify = nonempty(a->dsn_notify),
+		.dsn_return = nonempty(a->dsn_return),
+	};
+	return env;
+}
+
 static int write_to_conn(void *ctx, const char *data, size_t len,
                          struct err *e)
 {

@@ -101,6 +101,12 @@ struct smtp_envelope {
 	const char *envid;            /* NULL or an ENVID xtext-safe value */
 };
 
+/* An envelope for sender and recipients with the account's DSN settings
+ * (stored by conf.c as SMTP keywords; "" = explicitly off). */
+struct smtp_envelope smtp_envelope_for(const struct account *a,
+                                       const char *from,
+                                       const struct addr_list *rcpt);
+
 /* What the server said for the transaction, for logs and --pretend. */
 struct smtp_outcome {
 	int code;         /* last reply's code */
