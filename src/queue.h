@@ -4,7 +4,7 @@
  *   ID.msg    the entry itself, written once: a text header (format below)
  *             then the final message bytes exactly as they go on the wire
  *             before dot-stuffing (header edits and DKIM already applied).
- *             It appears by rename(2) after fsync(2): its name appearing is
+ *             It appears by link(2) after fsync(2): its name appearing is
  *             the commit point, so a crash leaves the whole entry or none.
  *   ID.state  optional, replaced by rename: the mutable delivery state
  *             (attempts, next attempt, last error, dead-letter reason).
