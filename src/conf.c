@@ -620,17 +620,6 @@ static const char *set_auth(struct account *a, const struct directive *d,
 	       "ntlm, oauthbearer, xoauth2";
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "AB:CD:..." (or msmtp's "AB CD ...") of 32, 20 or 16 bytes, stored as
  * upper case with colons. */
 static const char *set_fingerprint(struct account *a,
@@ -651,8 +640,8 @@ static const char *set_fingerprint(struct account *a,
 		return NULL;
 	}
 	for (;;) {
-		int hi = hex_value(p[0]);
-		int lo = hi < 0 ? -1 : hex_value(p[1]);
+		int hi = ascii_hex_value(p[0]);
+		int lo = hi < 0 ? -1 : ascii_hex_value(p[1]);
 		if (lo < 0 || bytes == 32) {
 			buf_free(&b);
 			return expected;

@@ -50,17 +50,6 @@ static void add_escaped(struct buf *out, const char *s)
 	}
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Undo add_escaped. NULL on success (*out is heap), else the problem. */
 static const char *unescape(const char *s, size_t len, char **out)
 {
@@ -77,8 +66,8 @@ static const char *unescape(const char *s, size_t len, char **out)
 		}
 		int hi = -1, lo = -1;
 		if (i + 3 < len && s[i + 1] == 'x') {
-			hi = hex_value(s[i + 2]);
-			lo = hex_value(s[i + 3]);
+			hi = ascii_hex_value(s[i + 2]);
+			lo = ascii_hex_value(s[i + 3]);
 		}
 		if (hi < 0 || lo < 0) {
 			buf_free(&b);

@@ -123,25 +123,14 @@ static const struct conn_transport tls_transport = {
 
 /* ---- configuration ---------------------------------------------------- */
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 int tls_parse_fingerprint(const char *text, unsigned char *out, size_t *len,
 			  struct err *e)
 {
 	size_t n = 0;
 	const char *p = text;
 	while (*p) {
-		int hi = hex_value(p[0]);
-		int lo = hi >= 0 ? hex_value(p[1]) : -1;
+		int hi = ascii_hex_value(p[0]);
+		int lo = hi >= 0 ? ascii_hex_value(p[1]) : -1;
 		if (lo < 0 || n == FINGERPRINT_MAX)
 			goto bad;
 		out[n++] = (unsigned char)(hi << 4 | lo);

@@ -93,3 +93,14 @@ int ascii_casecmp(const char *a, const char *b)
 {
 	return ascii_ncasecmp(a, b, (size_t)-1);
 }
+
+int ascii_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -28,4 +28,7 @@ void free_secret(char *s);
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
 
+/* The value of a hexadecimal digit, or -1. */
+int ascii_hex_value(char c);
+
 #endif
