@@ -463,6 +463,18 @@ static int note_refusal(const struct smtp_reply *r, const char *what,
 	return code;
 }
 
+static int note_rcpt_refusal(const struct smtp_reply *r, const char *rcpt,
+                             struct smtp_outcome *out, int so_far,
+                             struct err *e)
+{
+	outcome_set(out, r);
+	struct buf what = BUF_INIT;
+	buf_printf(&what, "the server refused recipient <%s>", rcpt);
+	int code = note_refusal(r, buf_str(&what), so_far, e);
+	buf_free(&what);
+	return code;
+}
+
 /* MAIL and RCPT, pipelined when the server allows it (RFC 2920). DATA is
  * never pipelined: if a recipient is refused the transaction must be
  * abandoned before any message byte is sent. */
@@ -482,6 +494,9 @@ static int send_envelope(struct smtp_session *s,
 		sent++;
 	int refused = EX_OK;
 	bool mail_ok = true;
+	/* After a 421 the server closes (RFC 5321 3.8): the refusal is the
+	 * news, not the end of the stream that follows it. */
+	bool closing = false;
 	if (rc == EX_OK && !s->caps.pipelining) {
 		rc = smtp_read_reply(s, &r, e);
 		sent--;
@@ -491,7 +506,8 @@ static int send_envelope(struct smtp_session *s,
 			                      e);
 		}
 	}
-	for (size_t i = 0; rc == EX_OK && i < env->rcpt->count; i++) {
+	for (size_t i = 0; rc == EX_OK && !closing && i < env->rcpt->count;
+	     i++) {
 		const char *rcpt = env->rcpt->items[i].mailbox;
 		buf_reset(&cmd);
 		buf_add_str(&cmd, "RCPT TO:");
@@ -506,20 +522,24 @@ static int send_envelope(struct smtp_session *s,
 			rc = smtp_read_reply(s, &r, e);
 			sent--;
 			if (rc == EX_OK && r.code != 250 && r.code != 251) {
-				outcome_set(out, &r);
-				struct buf what = BUF_INIT;
-				buf_printf(&what, "the server refused recipient <%s>",
-				           rcpt);
-				refused = note_refusal(&r, buf_str(&what), refused, e);
-				buf_free(&what);
+				refused = note_rcpt_refusal(&r, rcpt, out, refused, e);
+				closing = r.code == 421;
 			}
 		}
 	}
 	/* Pipelined: the replies come in command order. */
-	for (size_t i = 0; rc == EX_OK && sent > 0; i++, sent--) {
-		rc = smtp_read_reply(s, &r, e);
-		if (rc != EX_OK)
+	for (size_t i = 0; rc == EX_OK && sent > 0 && !closing; i++, sent--) {
+		struct err read_err = ERR_INIT;
+		rc = smtp_read_reply(s, &r, &read_err);
+		if (rc != EX_OK) {
+			if (refused == EX_OK)
+				err_set(e, rc, "%s", err_msg(&read_err));
+			else
+				rc = EX_OK; /* keep the refusal already noted */
+			err_clear(&read_err);
 			break;
+		}
+		closing = r.code == 421;
 		if (i == 0) {
 			if (r.code != 250) {
 				outcome_set(out, &r);
@@ -530,14 +550,9 @@ static int send_envelope(struct smtp_session *s,
 			}
 			continue;
 		}
-		if (r.code != 250 && r.code != 251 && mail_ok) {
-			const char *rcpt = env->rcpt->items[i - 1].mailbox;
-			outcome_set(out, &r);
-			struct buf what = BUF_INIT;
-			buf_printf(&what, "the server refused recipient <%s>", rcpt);
-			refused = note_refusal(&r, buf_str(&what), refused, e);
-			buf_free(&what);
-		}
+		if (r.code != 250 && r.code != 251 && mail_ok)
+			refused = note_rcpt_refusal(
+			        &r, env->rcpt->items[i - 1].mailbox, out, refused, e);
 	}
 	buf_free(&cmd);
 	smtp_reply_free(&r);
@@ -547,7 +562,8 @@ static int send_envelope(struct smtp_session *s,
 		/* All or nothing: abandon so nobody gets it and a retry cannot
 		 * deliver twice. RSET failing changes nothing about the cause. */
 		struct err ignored = ERR_INIT;
-		smtp_reset(s, &ignored);
+		if (!closing)
+			smtp_reset(s, &ignored);
 		err_clear(&ignored);
 		return refused;
 	}

@@ -27,7 +27,8 @@
 #                  Several servers per test are fine: each call sets the
 #                  variables to the newest one; all are stopped by
 #                  teardown_common, and each exits by itself when the test
-#                  process dies.
+#                  process dies. Call it in the test's own shell (not in
+#                  $(...), a pipeline or `run`): that shell is watched.
 #                  Servers are forked from a per-file preloaded smtpd.py
 #                  (fast); OUTBOX_TEST_NO_ZYGOTE=1 starts fresh processes.
 #   stop_server [PID]        stop one (default $SERVER_PID) and wait until it

@@ -157,7 +157,7 @@ sys.exit(email.utils.parsedate_to_datetime(sys.argv[1]) is None)' "$date"
 	assert_contains "$(received_header 1 From)" outboxtest@example.com
 }
 
-# A 1500-octet line (with 8-bit text) in $1's body; prints the body.
+# Prints a 1500-octet line of UTF-8 text (no newline).
 long_line() {
 	local i
 	for ((i = 0; i < 150; i++)); do printf 'caf\xc3\xa9 word'; done

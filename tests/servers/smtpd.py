@@ -20,6 +20,7 @@
 #                      test's shell, so no server outlives its test).
 #   --idle-timeout S   close a session idle for S seconds (default 300).
 #   --ready-fifo FIFO  also write "PORT PID" to this FIFO when listening.
+#   stdout stays empty except for start-up errors (exit 2).
 #
 # ZYGOTE (what lib.bash uses to start servers cheaply)
 #   smtpd.py --zygote FIFO --zygote-dir DIR: load Python and aiosmtpd once,
@@ -28,7 +29,6 @@
 #   the options above), with stdout/stderr in REQDIR/stdout, REQDIR/stderr.
 #   Writes "ready" to DIR/up once listening on FIFO; exits when DIR is gone
 #   or after --zygote-idle seconds (default 120) without a request.
-#   stdout stays empty except for start-up errors (exit 2).
 #
 # RECORDING (--spool DIR, required; created if missing)
 #   N.eml        message N (1, 2, ...) exactly as received after SMTP
@@ -103,9 +103,10 @@
 #         recipient.)  Addresses compare case-insensitively.
 #   ACTION:
 #     "NNN text"     send this reply instead (escapes: \r \n \t \\ \xHH, so
-#                    "550-a\r\n550 b" is a multi-line reply); a 421 reply also
-#                    closes the connection.  A non-2xx reply at eom records
-#                    nothing.
+#                    "550-a\r\n550 b" is a multi-line reply).  After a 421
+#                    the server half-closes and ends the session when the
+#                    client closes (so the 421 is never lost to a RST).  A
+#                    non-2xx reply at eom records nothing.
 #     drop           close the connection without a reply
 #     reset          abort the connection with a TCP RST
 #     silence        never reply, keep the socket open
@@ -117,7 +118,7 @@
 #     inject:TEXT    (starttls only) send "220 2.0.0 Ready to start TLS" CRLF
 #                    followed by the plaintext TEXT in the same write, then
 #                    start TLS: a STARTTLS response injection attack
-#     sleep:S:ACTION wait S seconds, then ACTION ("sleep:1:250 ok" is slow)
+#     sleep:S:ACTION wait S seconds, then ACTION ("sleep:1:pass": slow)
 #     once:ACTION    only in session 1; later sessions behave normally
 #
 # Example: smtpd.py --port-file p --spool s --fault 'rcpt:b@x=550 5.1.1 no'
@@ -520,6 +521,25 @@ class ServerMixin:
     async def _hang(self):
         await self.loop.create_future()
 
+    async def _close_gracefully(self):
+        """End the session after a 421 (RFC 5321 3.8) without losing it:
+        closing with pipelined client bytes unread makes the kernel send a
+        RST, which can destroy the 421 before the client reads it. So
+        half-close, discard input until the client closes (<= 5 s), then
+        close."""
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+
+        async def drain():
+            while await self._reader.read(65536):
+                pass
+        try:
+            await asyncio.wait_for(drain(), 5)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        self.transport.close()
+        await self._hang()
+
     async def _perform(self, act):
         """Carry out a fault action in place of a reply."""
         if act.delay:
@@ -530,8 +550,7 @@ class ServerMixin:
                 self.rec.line(self.k, b"S", line)
             await self._write(act.text + b"\r\n")
             if act.code() == 421:
-                self.transport.close()
-                await self._hang()
+                await self._close_gracefully()
         elif act.kind == "garbage":
             self.rec.line(self.k, b"S", act.text)
             await self._write(act.text + b"\r\n")
