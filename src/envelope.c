@@ -125,10 +125,7 @@ static int choose_sender(const struct options *opts, const struct account *a,
 			               "From header");
 		return EX_OK;
 	}
-	if (a->from) {
-		*from = envelope_expand_from(a->from);
-		return EX_OK;
-	}
+	/* msmtp: the obsolete auto_from replaces `from` when on. */
 	if (a->auto_from) {
 		char *user = user_name();
 		struct buf b = BUF_INIT;
@@ -137,6 +134,10 @@ static int choose_sender(const struct options *opts, const struct account *a,
 			buf_printf(&b, "@%s", a->maildomain);
 		free(user);
 		*from = buf_steal(&b);
+		return EX_OK;
+	}
+	if (a->from) {
+		*from = envelope_expand_from(a->from);
 		return EX_OK;
 	}
 	return err_set(e, EX_USAGE,

@@ -16,8 +16,9 @@ struct envelope {
 
 /* Build the envelope (before any network activity):
  * - sender: -f unless allow_from_override is off, else --read-envelope-from
- *   (the From header), else the account's `from` (with %U %H %C %M
- *   substituted), else auto_from (user@maildomain);
+ *   (the From header), else auto_from (user@maildomain) when on, as msmtp
+ *   gives it precedence, else the account's `from` (with %U %H %C %M
+ *   substituted);
  * - recipients: the command-line operands plus, with -t, those of the
  *   To/Cc/Bcc (or first Resent-) headers; the aliases file applied; local
  *   names completed with maildomain; duplicates removed; each checked safe
