@@ -19,8 +19,8 @@
 
 /* Output is collected up to this size before a send: one syscall per
  * buffer, never one per line (DESIGN.md, performance budget). */
-#define CONN_WRITE_CHUNK (64 * 1024)
-#define CONN_READ_CHUNK (16 * 1024)
+#define CONN_WRITE_CHUNK ((size_t)64 * 1024)
+#define CONN_READ_CHUNK ((size_t)16 * 1024)
 
 struct conn {
 	int fd;
