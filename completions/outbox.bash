@@ -50,7 +50,9 @@ _outbox_config_files()
         return
     fi
     # At each level outbox's own file wins over msmtp's when it exists.
-    local config=${XDG_CONFIG_HOME:-$HOME/.config}
+    # outbox ignores an XDG_CONFIG_HOME that is not an absolute path.
+    local config=$HOME/.config
+    [[ ${XDG_CONFIG_HOME-} == /* ]] && config=$XDG_CONFIG_HOME
     local sysconf=${OUTBOX_SYSCONFDIR:-/etc}
     for file in "$sysconf/outboxrc" "$sysconf/msmtprc"; do
         [[ -e $file ]] && printf '%s\n' "$file" && break
@@ -174,7 +176,7 @@ _outbox()
         _outbox_value "$prev"
         return
         ;;
-    -f | -r | -F | -B | -h | -L | -O | -o | -V | -b)
+    -f | -r | -F | -A | -B | -h | -L | -O | -o | -V | -b)
         return
         ;;
     --*)
@@ -197,8 +199,9 @@ _outbox()
         return
     fi
     if [[ $cur == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W '-a -C -d -f -F -N -P -q -R -S
-            -t -v -X -bp --' -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W '-a -C -d -f -r -F -N -P -q -R
+            -S -t -v -X -bm -bp -A -B -e -G -h -i -L -m -n -O -o -U -V --' \
+            -- "$cur")
         return
     fi
     # Recipients: no useful list to offer (addresses are not files).

@@ -29,7 +29,8 @@ function __outbox_config_files
         return
     end
     set -l config $HOME/.config
-    set -q XDG_CONFIG_HOME; and test -n "$XDG_CONFIG_HOME"; and set config $XDG_CONFIG_HOME
+    # outbox ignores an XDG_CONFIG_HOME that is not an absolute path.
+    set -q XDG_CONFIG_HOME; and string match -q -- '/*' "$XDG_CONFIG_HOME"; and set config $XDG_CONFIG_HOME
     set -l sysconf /etc
     set -q OUTBOX_SYSCONFDIR; and test -n "$OUTBOX_SYSCONFDIR"; and set sysconf $OUTBOX_SYSCONFDIR
     for f in $sysconf/outboxrc $sysconf/msmtprc
@@ -151,3 +152,13 @@ complete -c outbox -s b -x -a 'm\t"deliver mail (default)" p\t"list the queue"' 
 complete -c outbox -s i -d 'Ignored: a lone dot never ends the input'
 complete -c outbox -s o -x -d 'sendmail option (ignored)'
 complete -c outbox -s B -x -a '7BIT 8BITMIME' -d 'Body type (ignored)'
+complete -c outbox -s A -x -a 'c m' -d 'sendmail configuration (ignored)'
+complete -c outbox -s e -d 'Old form of -oe (ignored)'
+complete -c outbox -s G -d 'Gateway submission (ignored)'
+complete -c outbox -s h -x -d 'Hop count (ignored)'
+complete -c outbox -s L -x -d 'Syslog tag (ignored)'
+complete -c outbox -s m -d 'Me too (ignored)'
+complete -c outbox -s n -d 'No aliasing (ignored)'
+complete -c outbox -s O -x -d 'sendmail option=value (ignored)'
+complete -c outbox -s U -d 'Initial user submission (ignored)'
+complete -c outbox -s V -x -d 'DSN envelope id (ignored)'

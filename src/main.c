@@ -1,6 +1,7 @@
 /* main.c - mode dispatch: the one place that prints errors and exits. */
 #include <gnutls/gnutls.h>
 #include <idn2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,8 @@ static void print_version(void)
 	printf("System configuration file: %s/outboxrc (fallback %s/msmtprc)\n",
 	       SYSCONFDIR, SYSCONFDIR);
 	printf("User configuration file: $XDG_CONFIG_HOME/outbox/config or "
-	       "~/.outboxrc (fallback $XDG_CONFIG_HOME/msmtp/config or "
-	       "~/.msmtprc)\n");
+	       "~/.outboxrc (fallback ~/.msmtprc or "
+	       "$XDG_CONFIG_HOME/msmtp/config)\n");
 	printf("\nCopyright (C) 2026 the outbox authors.\n"
 	       "License GPLv3+: GNU GPL version 3 or later "
 	       "<https://gnu.org/licenses/gpl.html>.\n"
@@ -130,6 +131,20 @@ static int run_mode(const struct options *opts, struct buf *warnings,
 	return rc;
 }
 
+/* Each collected line once, with the program name like every message. */
+static void print_warnings(const char *lines)
+{
+	while (*lines) {
+		const char *nl = strchr(lines, '\n');
+		size_t len = nl ? (size_t)(nl - lines) : strlen(lines);
+		bool prefixed = strncmp(lines, "outbox:", 7) == 0;
+		if (len)
+			fprintf(stderr, "%s%.*s\n", prefixed ? "" : "outbox: ",
+			        (int)len, lines);
+		lines += len + (nl ? 1 : 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -142,8 +157,7 @@ int main(int argc, char **argv)
 		print_version();
 	else if (rc == EX_OK)
 		rc = run_mode(&opts, &warnings, &e);
-	if (warnings.len)
-		fprintf(stderr, "%s", buf_str(&warnings));
+	print_warnings(buf_str(&warnings));
 	if (rc != EX_OK)
 		fprintf(stderr, "outbox: %s\n", err_msg(&e));
 	buf_free(&warnings);
