@@ -114,6 +114,42 @@ static int deliver(const struct options *opts, const struct account *a,
 	return rc;
 }
 
+/* queue always: store without touching the network. queue on-failure:
+ * deliver, and store what failed temporarily, as an MTA that accepted it
+ * would. Otherwise deliver and report. */
+static int deliver_or_queue(const struct options *opts,
+                            const struct account *a,
+                            const struct envelope *env,
+                            const struct message *m, struct buf *warnings,
+                            struct err *e)
+{
+	char *id = NULL;
+	int rc;
+	if (a->queue == QUEUE_ALWAYS) {
+		rc = queue_submit(a, opts, env, m, NULL, &id, e);
+		if (rc == EX_OK && opts->debug)
+			buf_printf(warnings, "queued as %s\n", id);
+		free(id);
+		return rc;
+	}
+	rc = deliver(opts, a, env, m, warnings, e);
+	if (rc != EX_TEMPFAIL || a->queue != QUEUE_ON_FAILURE)
+		return rc;
+	struct err qe = ERR_INIT;
+	if (queue_submit(a, opts, env, m, err_msg(e), &id, &qe) == EX_OK) {
+		buf_printf(warnings, "%s; the message was queued as %s for a "
+		           "later outbox --flush\n", err_msg(e), id);
+		err_clear(e);
+		rc = EX_OK;
+	} else {
+		err_set(e, rc, "%s; and it could not be queued: %s", err_msg(e),
+		        err_msg(&qe));
+	}
+	err_clear(&qe);
+	free(id);
+	return rc;
+}
+
 int send_run(const struct options *opts, const struct conf *conf,
              struct buf *warnings, struct err *e)
 {
@@ -121,32 +157,8 @@ int send_run(const struct options *opts, const struct conf *conf,
 	struct account *a = NULL;
 	struct envelope env = {0};
 	int rc = prepare_message(opts, conf, &m, &a, &env, warnings, e);
-	/* queue glue (queue.h): `queue always` stores without touching the
-	 * network; `queue on-failure` stores what failed temporarily. */
-	char *id = NULL;
-	if (rc == EX_OK && a->queue == QUEUE_ALWAYS) {
-		rc = queue_submit(a, opts, &env, m, NULL, &id, e);
-		if (rc == EX_OK && opts->debug)
-			buf_printf(warnings, "queued as %s\n", id);
-	} else if (rc == EX_OK) {
-		rc = deliver(opts, a, &env, m, warnings, e);
-		struct err qe = ERR_INIT;
-		if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
-			if (queue_submit(a, opts, &env, m, err_msg(e), &id, &qe) ==
-			    EX_OK) {
-				buf_printf(warnings, "outbox: %s; the message "
-				           "was queued as %s for a later "
-				           "outbox --flush\n", err_msg(e), id);
-				err_clear(e);
-				rc = EX_OK;
-			} else {
-				err_set(e, rc, "%s; and it could not be queued: "
-				        "%s", err_msg(e), err_msg(&qe));
-			}
-		}
-		err_clear(&qe);
-	}
-	free(id);
+	if (rc == EX_OK)
+		rc = deliver_or_queue(opts, a, &env, m, warnings, e);
 	envelope_free(&env);
 	account_free(a);
 	msg_free(m);
