@@ -72,8 +72,10 @@ $(BUILD):
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka
 
-check: outbox $(UNIT_BINS)
-	BUILD=$(BUILD) tests/run-all $(UNIT_BINS)
+# The suites run the binary of this build ($(BUILD)/outbox), so the
+# sanitizer build never replaces ./outbox.
+check: $(BUILD)/outbox $(UNIT_BINS)
+	OUTBOX=$(abspath $(BUILD)/outbox) BUILD=$(BUILD) tests/run-all $(UNIT_BINS)
 
 unit-check: $(UNIT_BINS)
 	BUILD=$(BUILD) tests/run-all --unit-only $(UNIT_BINS)

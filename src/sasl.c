@@ -11,6 +11,10 @@
 #include "secret.h"
 #include "util.h"
 
+/* A hostile server may announce thousands of mechanisms: error messages
+ * show this many characters of its list. */
+#define SASL_SHOWN_LIST 200
+
 #define SCRAM_MAX_HASH 32    /* SHA-256 */
 #define SCRAM_NONCE_BYTES 18 /* 24 base64 characters, no padding */
 #define MD5_LEN 16
@@ -105,10 +109,11 @@ static int choose_auto(const char *list, bool encrypted, bool have_client_cert,
 		        list);
 	return err_set(e, EX_UNAVAILABLE,
 	               "no authentication method in common: the server "
-	               "offers %s; outbox speaks SCRAM-SHA-256, SCRAM-SHA-1, "
-	               "CRAM-MD5, PLAIN, LOGIN, EXTERNAL, XOAUTH2 and "
-	               "OAUTHBEARER (set 'auth' to name one)",
-	               list);
+	               "offers %.*s%s; outbox speaks SCRAM-SHA-256, "
+	               "SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, EXTERNAL, "
+	               "XOAUTH2 and OAUTHBEARER (set 'auth' to name one)",
+	               SASL_SHOWN_LIST, list,
+	               strlen(list) > SASL_SHOWN_LIST ? " ..." : "");
 }
 
 int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
@@ -147,8 +152,9 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
 		return err_set(
 		        e, EX_UNAVAILABLE,
 		        "the server does not offer authentication method "
-		        "%s (it offers %s)",
-		        named->name, server_list);
+		        "%s (it offers %.*s%s)",
+		        named->name, SASL_SHOWN_LIST, server_list,
+		        strlen(server_list) > SASL_SHOWN_LIST ? " ..." : "");
 	/* Named explicitly: the user asked for it; say loudly what it
 	 * means on a clear channel (security invariant 3). */
 	*clear_warning = named->reveals && !encrypted;

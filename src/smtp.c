@@ -9,6 +9,15 @@
 #include "sanitize.h"
 #include "util.h"
 
+/* A whole reply (every line's text together) longer than this is an
+ * error: SMTP_MAX_REPLY_LINES lines of CONN_MAX_LINE bytes would be 64 MiB,
+ * which a hostile server could make us hold, parse (AUTH lists merge line
+ * by line) and print. Real replies are a few kilobytes. */
+#define SMTP_MAX_REPLY_SIZE ((size_t)256 * 1024)
+/* At most this much of the server's text is shown in an error message;
+ * the rest is counted, never silently dropped. */
+#define SMTP_MAX_SHOWN_REPLY ((size_t)2048)
+
 struct smtp_session {
 	struct conn *conn;
 	enum protocol proto;
@@ -17,6 +26,10 @@ struct smtp_session {
 	struct smtp_caps caps;
 	struct buf ehlo_text;
 	struct buf line; /* scratch for reply lines */
+	/* A read or write failed (timeout, closed, nonsense): the stream is
+	 * out of step, so RSET and QUIT would only wait out another timeout
+	 * each for a reply that cannot be trusted or will not come. */
+	bool broken;
 };
 
 /* ---- replies ---------------------------------------------------------- */
@@ -67,8 +80,8 @@ static void trace_line(struct smtp_session *s, char direction,
 	buf_free(&clean);
 }
 
-int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
-                    struct err *e)
+static int read_reply_lines(struct smtp_session *s, struct smtp_reply *r,
+                            struct err *e)
 {
 	int rc = conn_flush(s->conn, e);
 	if (rc != EX_OK)
@@ -96,6 +109,12 @@ int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
 			buf_free(&clean);
 			return EX_PROTOCOL;
 		}
+		if (r->text.len + s->line.len > SMTP_MAX_REPLY_SIZE)
+			return err_set(e, EX_PROTOCOL,
+			               "the server %s sent a reply of more "
+			               "than %zu bytes",
+			               conn_peer_name(s->conn),
+			               SMTP_MAX_REPLY_SIZE);
 		r->code = code;
 		if (r->text.len)
 			buf_add_char(&r->text, '\n');
@@ -111,17 +130,32 @@ int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
 	               conn_peer_name(s->conn), SMTP_MAX_REPLY_LINES);
 }
 
+int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
+                    struct err *e)
+{
+	int rc = read_reply_lines(s, r, e);
+	if (rc != EX_OK)
+		s->broken = true;
+	return rc;
+}
+
 int smtp_reply_error(const struct smtp_reply *r, const char *what,
                      struct err *e)
 {
 	/* Every line of a multi-line reply, joined by spaces, made harmless
 	 * for the terminal that will show it. */
 	struct buf joined = BUF_INIT, clean = BUF_INIT;
-	buf_add(&joined, buf_str(&r->text), r->text.len);
+	size_t shown = r->text.len;
+	if (shown > SMTP_MAX_SHOWN_REPLY)
+		shown = SMTP_MAX_SHOWN_REPLY;
+	buf_add(&joined, buf_str(&r->text), shown);
 	for (size_t i = 0; i < joined.len; i++)
 		if (joined.data[i] == '\n')
 			joined.data[i] = ' ';
 	sanitize_append(&clean, buf_str(&joined), joined.len);
+	if (shown < r->text.len)
+		buf_printf(&clean, " [... %zu more bytes]",
+		           r->text.len - shown);
 	int code = r->code >= 400 && r->code < 500   ? EX_TEMPFAIL
 	           : r->code >= 500 && r->code < 600 ? EX_UNAVAILABLE
 	                                             : EX_PROTOCOL;
@@ -164,6 +198,8 @@ int smtp_send_command(struct smtp_session *s, const char *line, bool secret,
 	int rc = conn_write(s->conn, line, len, e);
 	if (rc == EX_OK)
 		rc = conn_write(s->conn, "\r\n", 2, e);
+	if (rc != EX_OK)
+		s->broken = true;
 	return rc;
 }
 
@@ -228,6 +264,24 @@ static bool keyword_is(const char *line, size_t len, const char *word)
 	return strlen(word) == len && ascii_ncasecmp(line, word, len) == 0;
 }
 
+/* RFC 1870 4: "SIZE" [SP 1*20DIGIT]. Only this line's digits count
+ * (strtoull skipped the line break and read the next line's text as the
+ * limit, and took signs and trailing junk); anything else, or a value too
+ * large to hold, is 0: no known limit, so nothing is refused up front. */
+static uint64_t parse_size_limit(const char *arg, size_t len)
+{
+	uint64_t limit = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (arg[i] < '0' || arg[i] > '9')
+			return 0;
+		unsigned digit = (unsigned)(arg[i] - '0');
+		if (limit > (UINT64_MAX - digit) / 10)
+			return 0;
+		limit = limit * 10 + digit;
+	}
+	return limit;
+}
+
 static void parse_cap_line(const char *line, size_t len,
                            struct smtp_caps *caps)
 {
@@ -240,7 +294,7 @@ static void parse_cap_line(const char *line, size_t len,
 		caps->pipelining = true;
 	} else if (keyword_is(line, kw, "SIZE")) {
 		caps->size = true;
-		caps->size_limit = strtoull(arg, NULL, 10);
+		caps->size_limit = parse_size_limit(arg, arg_len);
 	} else if (keyword_is(line, kw, "8BITMIME")) {
 		caps->eightbitmime = true;
 	} else if (keyword_is(line, kw, "DSN")) {
@@ -654,6 +708,8 @@ int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
 	rc = msg_write(m, true, write_to_conn, s->conn, e);
 	if (rc == EX_OK)
 		rc = conn_write(s->conn, ".\r\n", 3, e);
+	if (rc != EX_OK)
+		s->broken = true;
 	if (rc == EX_OK && s->trace)
 		s->trace(s->trace_ctx, '>', ".");
 	if (rc == EX_OK)
@@ -663,6 +719,9 @@ int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
 
 int smtp_reset(struct smtp_session *s, struct err *e)
 {
+	if (s->broken)
+		return err_set(e, EX_TEMPFAIL, "the connection to %s is no "
+		               "longer usable", conn_peer_name(s->conn));
 	struct smtp_reply r;
 	smtp_reply_init(&r);
 	int rc = smtp_command(s, "RSET", false, &r, e);
@@ -674,6 +733,8 @@ int smtp_reset(struct smtp_session *s, struct err *e)
 
 void smtp_quit(struct smtp_session *s)
 {
+	if (s->broken)
+		return;
 	struct smtp_reply r;
 	struct err ignored = ERR_INIT;
 	smtp_reply_init(&r);

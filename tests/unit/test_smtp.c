@@ -73,6 +73,13 @@ static void test_caps(void **state)
 	assert_false(caps.starttls);
 	assert_true(caps.size);
 	assert_int_equal(caps.size_limit, 0);
+	/* A bare SIZE does not take the next line's number (RFC 1870:
+	 * the argument is 1*20DIGIT on the same line). */
+	smtp_parse_caps("x\nSIZE\n10 X", &caps);
+	assert_true(caps.size);
+	assert_int_equal(caps.size_limit, 0);
+	smtp_parse_caps("x\nSIZE -1\nSIZE 99999999999999999999999", &caps);
+	assert_int_equal(caps.size_limit, 0);
 	/* Prefixes are not keywords. */
 	smtp_parse_caps("x\nSTARTTLSX\nPIPELININGS", &caps);
 	assert_false(caps.starttls);
