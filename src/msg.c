@@ -14,8 +14,10 @@
  *    as sendmail and Postfix do (msg_write then puts the empty line in).
  *    When the very first line is not a field, there is no header at all.
  *  - The body is counted, hashed through the sink and stored while reading,
- *    in MSG_READ_CHUNK pieces; beyond MSG_SPOOL_THRESHOLD it goes to an
- *    unlinked temporary file written in MSG_WRITE_CHUNK pieces. */
+ *    in MSG_READ_CHUNK pieces; beyond MSG_SPOOL_THRESHOLD it goes to a
+ *    temporary file without a name, written in MSG_WRITE_CHUNK pieces. */
+/* O_TMPFILE is Linux-specific: glibc declares it for _GNU_SOURCE only. */
+#define _GNU_SOURCE
 #include "msg.h"
 
 #include <errno.h>
@@ -53,7 +55,7 @@ struct normalizer {
 	uint64_t line;   /* 1-based number of the current input line */
 };
 
-/* The body: in memory up to MSG_SPOOL_THRESHOLD, else an unlinked file for
+/* The body: in memory up to MSG_SPOOL_THRESHOLD, else a nameless file for
  * which mem is the write-behind buffer. Receives CRLF-normalised data only,
  * and never splits a CRLF across two appends. */
 struct spool {
@@ -281,31 +283,48 @@ static void spool_track(struct spool *sp, const char *data, size_t len)
 	sp->size += len;
 }
 
-/* mkstemp, not O_TMPFILE or mkostemp, to stay within POSIX; the file is
- * unlinked and marked close-on-exec before anything else happens (this
- * process runs no other thread that could fork in between). */
+/* The spool never has a name: O_TMPFILE makes an inode in dir that no
+ * directory entry points to, so a crash (even kill -9) at any moment
+ * leaves nothing behind, and O_EXCL keeps linkat(2) from ever giving it
+ * one. File systems without O_TMPFILE (EOPNOTSUPP; EISDIR or EINVAL from
+ * kernels before 3.11, which do not know the flag) get mkstemp with the
+ * name unlinked at once: a window of two system calls instead of none. */
 static int spool_open_file(struct spool *sp, struct err *e)
 {
 	const char *dir = getenv("TMPDIR");
 	if (!dir || !*dir)
 		dir = "/tmp";
-	struct buf path = BUF_INIT;
-	buf_printf(&path, "%s/outbox-body-XXXXXX", dir);
-	int fd = mkstemp(path.data);
+	int fd = -1;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != EINVAL)
+		return err_set(e, EX_IOERR,
+		               "cannot create a temporary file in %s for "
+		               "the message: %s (set TMPDIR)",
+		               dir, strerror(errno));
+#endif
 	if (fd < 0) {
-		int rc = err_set(e, EX_IOERR,
-		                 "cannot create a temporary file in %s for "
-		                 "the message: %s (set TMPDIR)",
-		                 dir, strerror(errno));
+		struct buf path = BUF_INIT;
+		buf_printf(&path, "%s/outbox-body-XXXXXX", dir);
+		fd = mkstemp(path.data);
+		int saved = errno;
+		if (fd >= 0)
+			unlink(path.data);
 		buf_free(&path);
-		return rc;
-	}
-	unlink(path.data);
-	buf_free(&path);
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		close(fd);
-		return err_set(e, EX_OSERR, "fcntl on a temporary file: %s",
-		               strerror(errno));
+		if (fd < 0)
+			return err_set(e, EX_IOERR,
+			               "cannot create a temporary file in %s "
+			               "for the message: %s (set TMPDIR)",
+			               dir, strerror(saved));
+		/* No other thread can fork between mkstemp and this. */
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			saved = errno;
+			close(fd);
+			return err_set(e, EX_OSERR,
+			               "fcntl on a temporary file: %s",
+			               strerror(saved));
+		}
 	}
 	sp->fd = fd;
 	return EX_OK;

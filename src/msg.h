@@ -3,8 +3,9 @@
  * Reading normalises line endings once: the stored body is CRLF lines only
  * (bare LF and bare CR become CRLF), so every later consumer (DKIM, SMTP,
  * queue) sees the exact bytes that go on the wire before dot-stuffing. The
- * body stays in memory up to MSG_SPOOL_THRESHOLD and moves to an unlinked
- * temporary file beyond it, so memory does not grow with the message. */
+ * body stays in memory up to MSG_SPOOL_THRESHOLD and moves to a temporary
+ * file without a name beyond it, so memory does not grow with the message
+ * and a crash leaves no file behind. */
 #ifndef OUTBOX_MSG_H
 #define OUTBOX_MSG_H
 
@@ -34,8 +35,10 @@ int msg_read_header(int fd, struct message **out, struct err *e);
 
 /* Read the rest of fd as the body, normalising line endings and adding a
  * final CRLF when missing (for a non-empty body). Each piece is also passed
- * to sink (may be NULL), which lets DKIM hash while reading. Spools to an
- * unlinked file in $TMPDIR (or /tmp) past the threshold. */
+ * to sink (may be NULL), which lets DKIM hash while reading. Spools past
+ * the threshold to a file in $TMPDIR (or /tmp) that has no name (O_TMPFILE,
+ * or unlinked at once where the file system lacks it); EX_IOERR when it
+ * cannot be made or written. */
 int msg_read_body(struct message *m, int fd, msg_body_sink sink, void *ctx,
                   struct err *e);
 

@@ -262,6 +262,134 @@ EOF
 	cmp "$T/big.eml" "$SPOOL/1.eml"
 }
 
+# Every name that appears in directory $1 from now on, one a line, into $2
+# (inotify through ctypes: nothing beyond Python's standard library). Sets
+# WATCH_PID; stop_watching ends it after it has read every pending event.
+# The watcher also ends when the test's shell is gone.
+watch_names() {
+	rm -f "$2"
+	"$PYTHON" - "$1" "$2" 3>&- <<'EOF' &
+import ctypes, os, select, signal, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+parent = os.getppid()
+ino = libc.inotify_init1(os.O_CLOEXEC)
+if ino < 0 or libc.inotify_add_watch(ino, os.fsencode(sys.argv[1]),
+                                     IN_CREATE | IN_MOVED_TO) < 0:
+    sys.exit("inotify: " + os.strerror(ctypes.get_errno()))
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+out = open(sys.argv[2], "w")  # exists once the watch is in place
+while True:
+    ready, _, _ = select.select([ino], [], [], 0.05)
+    if not ready:
+        if stop or os.getppid() != parent:
+            break
+        continue
+    data = os.read(ino, 65536)
+    at = 0
+    while at < len(data):
+        _, _, _, length = struct.unpack_from("iIII", data, at)
+        out.write(os.fsdecode(data[at + 16:at + 16 + length].rstrip(b"\0")))
+        out.write("\n")
+        at += 16 + length
+    out.flush()
+EOF
+	WATCH_PID=$!
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$2" ] && return 0
+		kill -0 "$WATCH_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "the inotify watcher on $1 did not start" >&2
+	return 1
+}
+
+stop_watching() {
+	kill -TERM "$WATCH_PID" 2>/dev/null || true
+	wait "$WATCH_PID" || true
+}
+
+# What readlink shows for the first descriptor of process $1 that refers
+# to a file in directory $2; nothing when there is none.
+open_file_under() {
+	local fd link
+	for fd in /proc/"$1"/fd/*; do
+		link=$(readlink "$fd") || continue
+		if [[ "$link" == "$2/"* ]]; then
+			printf '%s\n' "$link"
+			return 0
+		fi
+	done
+}
+
+@test "killed mid-read, outbox leaves nothing in TMPDIR: its spool never has a name" {
+	"$PYTHON" -c 'import os, sys
+os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600))' \
+		"$TMPDIR" 2>/dev/null ||
+		skip "the file system of $TMPDIR has no O_TMPFILE"
+	local tmp spool= i
+	tmp=$(realpath "$TMPDIR")
+	watch_names "$tmp" "$T/names"
+	mkfifo "$T/stdin"
+	"$OUTBOX" -C "$T/cfg" rcpt@example.com <"$T/stdin" \
+		>"$T/run.stdout" 2>"$T/run.stderr" 3>&- &
+	local pid=$!
+	exec 5>"$T/stdin"
+	# Well past MSG_SPOOL_THRESHOLD (256 KiB): a pipe holds 64 KiB, so
+	# once this write returns outbox has read over 500 KiB of body. The
+	# write end stays open: outbox is blocked reading the rest.
+	{
+		printf 'Subject: killed\n\n'
+		head -c 600000 /dev/zero | tr '\0' x | fold -w 76
+	} >&5
+	for ((i = 0; i < 200; i++)); do
+		spool=$(open_file_under "$pid" "$tmp")
+		[ -z "$spool" ] || break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec 5>&-
+	stop_watching
+	[ -n "$spool" ] || {
+		echo "outbox had no file open in $tmp: it did not spool" >&2
+		false
+	}
+	assert_contains "$spool" " (deleted)"
+	assert_equal "$status" 137
+	assert_equal "$(ls -A "$tmp")" ""
+	# The fix itself: no name was ever made in TMPDIR, not even for the
+	# moment between mkstemp and unlink that a kill -9 could hit.
+	assert_equal "$(cat "$T/names")" ""
+	assert_no_session
+}
+
+@test "a large mail spooled to TMPDIR arrives intact and leaves TMPDIR empty" {
+	"$PYTHON" - "$T/large.eml" <<'EOF'
+import random, sys
+rnd = random.Random(5321)
+lines = [b"From: large@example.com", b"To: rcpt@example.com",
+         b"Date: Mon, 01 Jan 2024 10:00:00 +0000",
+         b"Message-ID: <large.1@example.com>", b"Subject: large", b""]
+size = 0
+while size < 1024 * 1024:  # four times MSG_SPOOL_THRESHOLD
+    line = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz .")
+                 for _ in range(rnd.randrange(0, 200)))
+    lines.append(line)
+    size += len(line) + 2
+open(sys.argv[1], "wb").write(b"\r\n".join(lines) + b"\r\n")
+EOF
+	run_outbox -C "$T/cfg" rcpt@example.com <"$T/large.eml"
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(sha256sum <"$SPOOL/1.eml")" \
+		"$(sha256sum <"$T/large.eml")"
+	assert_equal "$(ls -A "$TMPDIR")" ""
+}
+
 @test "PIPELINING: MAIL and RCPTs are sent without waiting when offered" {
 	send_message $'Subject: p\n\nbody\n' -C "$T/cfg" a@example.com \
 		b@example.com
