@@ -390,6 +390,51 @@ static void defer_entry(struct flush *f, struct group *g,
 	buf_free(&what);
 }
 
+/* ---- damaged entries ----------------------------------------------------- */
+
+static void report_set_aside(struct flush *f, const char *id, int rc,
+                             const char *reason, const struct err *e)
+{
+	f->stats->unreadable++;
+	if (rc == EX_OK) {
+		struct buf what = BUF_INIT;
+		buf_printf(&what, "damaged, set aside in %s/damaged",
+		           queue_dir_path(f->dir));
+		report_line(f, id, buf_str(&what), reason);
+		buf_free(&what);
+	} else {
+		report_line(f, id, "damaged, and could not be set aside",
+		            err_msg(e));
+		f->stats->io++;
+	}
+}
+
+static void set_aside_locked(struct flush *f, struct queue_handle *h,
+                             const char *reason)
+{
+	struct err e = ERR_INIT;
+	int rc = queue_handle_set_aside(h, reason, &e);
+	report_set_aside(f, h->entry.id, rc, reason, &e);
+	err_clear(&e);
+}
+
+/* Entries the scan could not read: out of the way, so that one bad file
+ * never holds up the others (an entry being delivered by another flush
+ * right now is left to it). */
+static void set_aside_unreadable(struct flush *f,
+                                 const struct queue_problems *problems)
+{
+	for (size_t i = 0; i < problems->count; i++) {
+		const struct queue_problem *p = &problems->items[i];
+		struct err e = ERR_INIT;
+		bool moved = false;
+		int rc = queue_set_aside(f->dir, p, &moved, &e);
+		if (moved || rc != EX_OK)
+			report_set_aside(f, p->id, rc, p->reason, &e);
+		err_clear(&e);
+	}
+}
+
 /* ---- delivery ------------------------------------------------------------ */
 
 static void close_session(struct flush *f, bool send_quit)
@@ -415,9 +460,11 @@ static void deliver_locked(struct flush *f, struct group *g,
 	struct err e = ERR_INIT;
 	int rc = queue_handle_message(h, &m, &e);
 	if (rc != EX_OK) {
-		/* A damaged entry will not heal; an I/O error might. */
+		/* A damaged entry will not heal (and is no reason to bounce:
+		 * the sender's message is still there for a human to look
+		 * at); an I/O error might. */
 		if (rc == EX_DATAERR)
-			kill_entry(f, g, h, a, err_msg(&e));
+			set_aside_locked(f, h, err_msg(&e));
 		else
 			defer_entry(f, g, h, a, err_msg(&e));
 		err_clear(&e);
@@ -548,13 +595,10 @@ static int flush_dir(const struct conf *conf, const struct options *opts,
 		return rc;
 	struct queue_entry *entries = NULL;
 	size_t count = 0;
-	struct buf problems = BUF_INIT;
+	struct queue_problems problems = {0};
 	rc = queue_scan(f.dir, false, &entries, &count, &problems, e);
-	if (problems.len) {
-		buf_add(report, problems.data, problems.len);
-		stats->unreadable++;
-	}
-	buf_free(&problems);
+	set_aside_unreadable(&f, &problems);
+	queue_problems_free(&problems);
 	int64_t now = time(NULL);
 	for (size_t i = 0; rc == EX_OK && i < count; i++) {
 		if (entries[i].state.next_attempt > now)
@@ -604,8 +648,11 @@ int flush_run(const struct conf *conf, const struct options *opts,
 			rc = err_set(e, EX_IOERR, "the queue could not be "
 			             "updated on disk (see above)");
 		else if (stats.unreadable)
-			rc = err_set(e, EX_DATAERR, "some queue entries cannot "
-			             "be read (see above); they are left alone");
+			rc = err_set(e, EX_DATAERR, "%zu queue entr%s damaged "
+			             "and set aside (see above; outbox "
+			             "--list-queue shows them); the others were "
+			             "handled", stats.unreadable,
+			             stats.unreadable == 1 ? "y is" : "ies are");
 		else if (stats.dead)
 			rc = err_set(e, EX_UNAVAILABLE, "%zu message(s) moved to "
 			             "the dead letters (outbox --list-queue "

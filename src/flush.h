@@ -18,7 +18,11 @@
  *    attempt after queue_retry_delay(); given up (dead letter) when that
  *    failure comes queue_max_age after it was queued;
  *  - its account cannot be built (configuration error): left as it is,
- *    with the error recorded, and tried again by the next flush.
+ *    with the error recorded, and tried again by the next flush;
+ *  - it cannot be read (a damaged header, or message bytes that do not
+ *    match the size and SHA-256 recorded with them): set aside in the
+ *    queue's damaged/ folder with the reason, never sent and never
+ *    deleted, so that it no longer holds up the others.
  * An entry locked by a concurrent flush is skipped, so two flushes never
  * deliver the same message twice. */
 #ifndef OUTBOX_FLUSH_H
@@ -33,7 +37,8 @@
  * per entry acted on ("ID: delivered", "ID: deferred until ...", "ID: dead
  * letter: ..."), nothing when nothing was due. Returns, by precedence:
  * EX_CONFIG when an entry's account could not be built, EX_IOERR on a
- * local I/O failure, EX_DATAERR when an entry could not be read,
+ * local I/O failure, EX_DATAERR when an entry was found damaged (and set
+ * aside) during this run,
  * EX_UNAVAILABLE when a message went to the dead letters during this run,
  * EX_TEMPFAIL when one was deferred, else EX_OK (everything due was
  * delivered, or nothing was due); e then summarises. */

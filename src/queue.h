@@ -1,11 +1,14 @@
 /* queue.h - the durable queue: messages kept on disk until delivered.
  *
  * A queue directory holds, per message ID:
- *   ID.msg    the entry itself, written once: a text header (format below)
- *             then the final message bytes exactly as they go on the wire
- *             before dot-stuffing (header edits and DKIM already applied).
- *             It appears by link(2) after fsync(2): its name appearing is
- *             the commit point, so a crash leaves the whole entry or none.
+ *   ID.msg    the entry itself, written once: a text header (the format is
+ *             in queue_format.h) then the final message bytes exactly as
+ *             they go on the wire before dot-stuffing (header edits and
+ *             DKIM already applied). It appears by link(2) after fsync(2):
+ *             its name appearing is the commit point, so a crash leaves the
+ *             whole entry or none. The header records the size and SHA-256
+ *             of the message bytes, checked before every delivery, so a
+ *             body damaged on disk is never sent.
  *   ID.state  optional, replaced by rename: the mutable delivery state
  *             (attempts, next attempt, last error, dead-letter reason).
  *             Without it the initial state in ID.msg applies; a torn or
@@ -15,27 +18,14 @@
  *             than QUEUE_STALE_SECONDS (a writer killed with -9).
  *   dead/     the same layout for dead letters (given up). Moving an entry
  *             between the two is one rename(2) of ID.msg, atomic.
+ *   damaged/  entries that cannot be read (a damaged header or body), set
+ *             aside by a flush so they never stop the others: ID.msg and
+ *             ID.state as they were, and ID.reason saying what is wrong.
+ *             Nothing there is ever deleted by outbox except on request
+ *             (--queue-delete).
  * Delivery locks ID.msg with flock(2) (its inode never changes, even when
  * moved), so two flushes never deliver the same message twice, and a
- * message is deleted only after the server accepted it.
- *
- * The header of ID.msg is "key: value" lines after a version line, ended by
- * an empty line:
- *   outbox-queue 1
- *   id: 20251124T184033Z-9f3ac1d2e4b5a6c7
- *   created: 1763923233.123456789   (seconds.nanoseconds since the epoch)
- *   account: work                   (absent: the command-line account)
- *   setting: host=smtp.example.org  (command-line overrides, in order)
- *   from: me@example.org            (empty: the null reverse-path)
- *   rcpt: you@example.net           (one per recipient, at least one)
- *   size: 1234
- *   queued: 1763923233              (state fields: the initial state)
- *   attempts: 1
- *   next-attempt: 1763923293
- *   last-error: ...
- * ID.state has the version line "outbox-queue-state 1" and only the state
- * fields (queued attempts next-attempt last-error dead-since dead-reason).
- * Values escape every byte below 0x20, DEL and '\' as "\xHH". */
+ * message is deleted only after the server accepted it. */
 #ifndef OUTBOX_QUEUE_H
 #define OUTBOX_QUEUE_H
 
@@ -50,68 +40,13 @@
 #include "envelope.h"
 #include "err.h"
 #include "msg.h"
+#include "queue_format.h"
 
-/* Largest header of an ID.msg (recipients and settings) or ID.state. */
-#define QUEUE_MAX_HEADER (4 * 1024 * 1024)
 /* Age after which a leftover temporary file (or an ID.state without its
  * ID.msg) belongs to a dead writer and is removed. */
 #define QUEUE_STALE_SECONDS 3600
-/* "20251124T184033Z-" + 16 hex digits. */
-#define QUEUE_ID_LEN 33
-/* Attempts counted before the counter stops growing (it only sets the
- * back-off, which is capped long before). */
-#define QUEUE_MAX_ATTEMPTS 1000000
-
-/* The mutable part of an entry. */
-struct queue_state {
-	int64_t queued;       /* entered the queue (submission or requeue):
-	                       * queue_max_age counts from here */
-	unsigned attempts;    /* delivery attempts so far */
-	int64_t next_attempt; /* not retried before this time */
-	char *last_error;     /* NULL: none */
-	int64_t dead_since;   /* 0 unless a dead letter */
-	char *dead_reason;    /* why it was given up; NULL unless dead */
-};
-
-struct queue_entry {
-	char *id;
-	int64_t created; /* seconds since the epoch */
-	long created_nsec;
-	char *account;   /* NULL: the command-line account (no config) */
-	struct cli_setting *settings; /* command-line overrides to rebuild the
-	                               * same account at delivery time */
-	size_t setting_count;
-	char *from;      /* "" for the null reverse-path */
-	struct addr_list rcpt;
-	uint64_t size;   /* message bytes */
-	struct queue_state state;
-	/* Not stored: filled when read from disk. */
-	uint64_t data_offset; /* where the message starts in ID.msg */
-	bool dead;            /* read from dead/ */
-	bool state_ignored;   /* ID.state was unreadable; initial state used */
-};
-
-/* ---- the file format (pure) ------------------------------------------ */
-
-/* Parse the header of an ID.msg: text is everything before the empty line
- * that ends it (so it ends with '\n'). Fills out (queue_entry_free it even
- * on failure). EX_DATAERR with "line N: ..." on anything malformed: a
- * wrong version line, an unknown, duplicated or missing field, a bad
- * number, a bad escape. */
-int queue_parse_header(const char *text, size_t len, struct queue_entry *out,
-                       struct err *e);
-/* Parse an ID.state file over st (fields it has replace st's). */
-int queue_parse_state(const char *text, size_t len, struct queue_state *st,
-                      struct err *e);
-/* The header of ID.msg for entry, ending with the empty line. */
-void queue_format_header(const struct queue_entry *entry, struct buf *out);
-/* The whole ID.state file for st. */
-void queue_format_state(const struct queue_state *st, struct buf *out);
-/* True for a well-formed ID (nothing else can be a path element). */
-bool queue_id_valid(const char *id);
-
-void queue_state_free(struct queue_state *st);
-void queue_entry_free(struct queue_entry *entry);
+/* Longest ID.reason read back for listing. */
+#define QUEUE_MAX_REASON 4096
 
 /* ---- directories ---------------------------------------------------- */
 
@@ -134,14 +69,29 @@ const char *queue_dir_path(const struct queue_dir *d);
 int queue_dir_sync(struct queue_dir *d, struct err *e);
 void queue_dir_close(struct queue_dir *d);
 
+/* An entry that cannot be read, or one set aside in damaged/. */
+struct queue_problem {
+	char *id;     /* its ID (only names shaped like IDs are looked at) */
+	bool dead;    /* found among the dead letters */
+	char *reason; /* one sentence: the file and what is wrong with it */
+};
+struct queue_problems {
+	struct queue_problem *items;
+	size_t count;
+};
+void queue_problems_free(struct queue_problems *p);
+
 /* Every entry of the directory (and of dead/ when with_dead), oldest
  * first. Removes leftovers of killed writers on the way. An entry that
- * cannot be read is skipped and described in problems (one line each),
- * never deleted. *entries is an array of count entries: free with
- * queue_entries_free. */
+ * cannot be read is skipped and added to problems, never deleted.
+ * *entries is an array of count entries: free with queue_entries_free. */
 int queue_scan(struct queue_dir *d, bool with_dead,
                struct queue_entry **entries, size_t *count,
-               struct buf *problems, struct err *e);
+               struct queue_problems *problems, struct err *e);
+/* The entries set aside in damaged/, each with the reason recorded when it
+ * was set aside. A missing damaged/ is an empty list. */
+int queue_scan_damaged(struct queue_dir *d, struct queue_problems *out,
+                       struct err *e);
 void queue_entries_free(struct queue_entry *entries, size_t count);
 
 /* The directories the queue verbs (--flush, --list-queue, --queue-delete,
@@ -190,7 +140,10 @@ enum queue_acquire_result { QUEUE_ACQUIRED, QUEUE_BUSY, QUEUE_GONE };
 int queue_acquire(struct queue_dir *d, const char *id, bool dead,
                   struct queue_handle *h, enum queue_acquire_result *result,
                   struct err *e);
-/* Read the locked entry's message (for smtp_send_mail). */
+/* Read the locked entry's message (for smtp_send_mail), after checking
+ * that its bytes have the size and SHA-256 the header records: EX_DATAERR
+ * "... damaged ..." when not (set it aside), EX_IOERR when it cannot be
+ * read. */
 int queue_handle_message(struct queue_handle *h, struct message **m,
                          struct err *e);
 /* The message's header block (up to its empty line, CRLF lines), at most
@@ -208,6 +161,16 @@ int queue_handle_revive(struct queue_handle *h, struct err *e);
 /* Delete the entry (after delivery, or --queue-delete). The directory is
  * not synced here: queue_dir_sync once after a batch. */
 int queue_handle_remove(struct queue_handle *h, struct err *e);
+/* Move the entry (ID.msg, and ID.state when there is one) into damaged/
+ * with reason written to ID.reason (durable). Never replaces anything
+ * there: EX_IOERR when damaged/ already has an entry of that ID. */
+int queue_handle_set_aside(struct queue_handle *h, const char *reason,
+                           struct err *e);
+/* The same for an entry that cannot be read (a queue_scan problem): it is
+ * locked first, so an entry being delivered is left alone (*moved false,
+ * EX_OK), as is one that is gone or turned out readable after all. */
+int queue_set_aside(struct queue_dir *d, const struct queue_problem *p,
+                    bool *moved, struct err *e);
 /* Unlock and free (after remove or kill too). */
 void queue_handle_release(struct queue_handle *h);
 
@@ -215,10 +178,12 @@ void queue_handle_release(struct queue_handle *h);
 
 /* --list-queue: every entry of dir, one paragraph each (id, size, age,
  * sender, recipients, attempts, state: queued / deferred until TIME /
- * dead letter: reason), then a summary line; "queue DIR is empty" when
+ * dead letter: reason), then one line per unreadable entry and per entry
+ * set aside in damaged/, then a summary line; "queue DIR is empty" when
  * there is nothing. */
 int queue_list(const char *dir, struct buf *out, struct err *e);
-/* --queue-delete=ID: delete one entry, queued or dead. EX_USAGE for a
+/* --queue-delete=ID: delete one entry, queued, dead or set aside in
+ * damaged/ (all its files). EX_USAGE for a
  * malformed ID, EX_NOINPUT when no directory has it, EX_TEMPFAIL when it is
  * being delivered right now. */
 int queue_delete(const char *dir, const char *id, bool *found,

@@ -508,21 +508,37 @@ out.write("the-very-end\n")' >"$T/big"
 	assert_exit 0
 }
 
-@test "a damaged entry is reported and left alone; the others are delivered" {
+@test "a damaged entry is reported and set aside, never deleted; the others are delivered" {
 	start_server
 	qconfig "queue always"
 	queue_numbered 2
 	local id
 	id=$(queue_ids | head -1)
 	sed -i 's/^size: .*/size: lots/' "$Q/$id.msg"
+	cp "$Q/$id.msg" "$T/original"
 	run_outbox -C "$T/cfg" --list-queue
 	assert_exit 0
-	assert_contains "$output" "unreadable queue entry"
-	assert_contains "$output" "$id"
+	assert_contains "$output" "$id  unreadable, the next --flush sets it aside: unreadable queue entry"
+	assert_contains "$output" "1 unreadable"
 	run_outbox -C "$T/cfg" --flush
 	assert_exit 65
+	assert_contains "$output" "$id: damaged, set aside in $Q/damaged"
+	assert_contains "$output" "line 7: size: expected a number"
 	assert_received 1
-	[ -e "$Q/$id.msg" ]
+	[ ! -e "$Q/$id.msg" ]
+	cmp "$Q/damaged/$id.msg" "$T/original"
+	assert_contains "$(cat "$Q/damaged/$id.reason")" "size: expected a number"
+	# Listed as damaged from now on; the next flush has nothing to say.
+	run_outbox -C "$T/cfg" --list-queue
+	assert_exit 0
+	assert_contains "$output" "$id  damaged, set aside in damaged/: unreadable queue entry"
+	run_outbox -C "$T/cfg" --flush
+	assert_exit 0
+	# --queue-delete removes it and everything beside it.
+	run_outbox -C "$T/cfg" --queue-delete="$id"
+	assert_exit 0
+	assert_contains "$output" "deleted $id (damaged entry)"
+	[ -z "$(ls -A "$Q/damaged")" ]
 }
 
 @test "a configuration error keeps the message queued and is retried at once" {

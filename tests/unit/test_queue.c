@@ -123,6 +123,12 @@ static void test_parse_bad_headers(void **state)
 		{"size: 1234\n", "size: 1234\ndead-since: 5\n", "unknown field"},
 		{"size: 1234\n", "size: 1234\nno colon here\n",
 		 "expected \"name: value\""},
+		{"size: 1234\n", "size: 1234\nbody-sha256: 00\n",
+		 "64 hex digits"},
+		{"size: 1234\n",
+		 "size: 1234\nbody-sha256: "
+		 "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n",
+		 "lower-case hex"},
 		{"last-error: refused", "last-error: a\\qb", "backslash"},
 		{"last-error: refused", "last-error: \\x4", "backslash"},
 		{"last-error: refused", "last-error: \\xzz", "backslash"},
@@ -211,7 +217,7 @@ static void test_format_round_trip(void **state)
 	en.state.next_attempt = 1795549300;
 	en.state.last_error = xstrdup("\x01\x1f\x7f\\ end");
 	struct buf text = BUF_INIT;
-	queue_format_header(&en, &text);
+	queue_format_header(&en, &text, NULL);
 	/* The header ends with the empty line; the parser takes the part
 	 * before it. */
 	assert_true(text.len > 2);
@@ -414,7 +420,7 @@ static void test_store_lock_kill_revive(void **state)
 
 	struct queue_entry *list = NULL;
 	size_t count = 0;
-	struct buf problems = BUF_INIT;
+	struct queue_problems problems = {0};
 	assert_int_equal(queue_scan(d, true, &list, &count, &problems, &e),
 	                 EX_OK);
 	assert_int_equal(count, 1);
@@ -490,10 +496,10 @@ static void test_store_lock_kill_revive(void **state)
 	                 EX_OK);
 	assert_int_equal(count, 0);
 	free(list);
-	assert_int_equal(problems.len, 0);
+	assert_int_equal(problems.count, 0);
 
 	buf_free(&state_path);
-	buf_free(&problems);
+	queue_problems_free(&problems);
 	free(id);
 	queue_dir_close(d);
 	buf_free(&path);
@@ -517,12 +523,14 @@ static void test_scan_reports_damage(void **state)
 	fclose(f);
 	struct queue_entry *list = NULL;
 	size_t count = 9;
-	struct buf problems = BUF_INIT;
+	struct queue_problems problems = {0};
 	assert_int_equal(queue_scan(d, true, &list, &count, &problems, &e),
 	                 EX_OK);
 	assert_int_equal(count, 0);
-	assert_non_null(strstr(buf_str(&problems), ID ".msg"));
-	assert_non_null(strstr(buf_str(&problems), "line 3"));
+	assert_int_equal(problems.count, 1);
+	assert_string_equal(problems.items[0].id, ID);
+	assert_non_null(strstr(problems.items[0].reason, ID ".msg"));
+	assert_non_null(strstr(problems.items[0].reason, "line 3"));
 	/* never deleted */
 	assert_int_equal(access(buf_str(&name), F_OK), 0);
 	free(list);
@@ -533,8 +541,222 @@ static void test_scan_reports_damage(void **state)
 	assert_int_equal(queue_dir_open(root, false, &d, &e), EX_CONFIG);
 	assert_non_null(strstr(err_msg(&e), "written by group or others"));
 	assert_null(d);
-	buf_free(&problems);
+	queue_problems_free(&problems);
 	buf_free(&name);
+	remove_tree(root);
+	free(root);
+	err_clear(&e);
+}
+
+/* Write bytes to root/name (replacing it). */
+static void put_file(const char *root, const char *name, const void *data,
+                     size_t len)
+{
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", root, name);
+	FILE *f = fopen(buf_str(&path), "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	buf_free(&path);
+}
+
+static bool exists(const char *root, const char *name)
+{
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", root, name);
+	bool there = access(buf_str(&path), F_OK) == 0;
+	buf_free(&path);
+	return there;
+}
+
+/* Files that are not entries at all, or stop before the header ends, are
+ * problems with a reason (the read used to free an uninitialised entry
+ * for them: a crash of --list-queue and --flush). */
+static void test_scan_survives_garbage(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *reason;
+	} cases[] = {
+#define BYTES(s) s, sizeof s - 1
+		{BYTES(""), "no end"},
+		{BYTES("\x8f\x01garbage\n\n"), "not a queue file"},
+		{BYTES("outbox-queue 1\nid: " ID "\nsize: 3\n"), "no end"},
+		{BYTES("o\n\n"), "line 1: expected"},
+		{BYTES("outbox-queue 1\n\n"), "is missing"},
+		{BYTES("outbox-queue 1\nid: " ID "\n\0\n\n"), "line 3"},
+#undef BYTES
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *root = temp_dir();
+		struct queue_dir *d = NULL;
+		struct err e = ERR_INIT;
+		assert_int_equal(queue_dir_open(root, true, &d, &e), EX_OK);
+		put_file(root, ID ".msg", cases[i].data, cases[i].len);
+		put_file(root, ID ".state", "\xff\xfe", 2);
+		struct queue_entry *list = NULL;
+		size_t count = 0;
+		struct queue_problems problems = {0};
+		assert_int_equal(queue_scan(d, true, &list, &count, &problems,
+		                            &e),
+		                 EX_OK);
+		assert_int_equal(count, 0);
+		assert_int_equal(problems.count, 1);
+		if (!strstr(problems.items[0].reason, cases[i].reason))
+			fail_msg("case %zu: '%s', wanted '%s'", i,
+			         problems.items[0].reason, cases[i].reason);
+		/* Acquiring it reports the same, and leaves nothing held. */
+		struct queue_handle h;
+		enum queue_acquire_result res;
+		assert_int_equal(queue_acquire(d, ID, false, &h, &res, &e),
+		                 EX_DATAERR);
+		assert_int_not_equal(res, QUEUE_ACQUIRED);
+		err_clear(&e);
+		/* Set aside with its state; the reason is kept beside it. */
+		bool moved = false;
+		assert_int_equal(queue_set_aside(d, &problems.items[0], &moved,
+		                                 &e),
+		                 EX_OK);
+		assert_true(moved);
+		assert_false(exists(root, ID ".msg"));
+		assert_false(exists(root, ID ".state"));
+		assert_true(exists(root, "damaged/" ID ".msg"));
+		assert_true(exists(root, "damaged/" ID ".state"));
+		struct queue_problems damaged = {0};
+		assert_int_equal(queue_scan_damaged(d, &damaged, &e), EX_OK);
+		assert_int_equal(damaged.count, 1);
+		assert_string_equal(damaged.items[0].id, ID);
+		assert_non_null(strstr(damaged.items[0].reason,
+		                       cases[i].reason));
+		queue_problems_free(&damaged);
+		queue_problems_free(&problems);
+		free(list);
+		queue_dir_close(d);
+		remove_tree(root);
+		free(root);
+		err_clear(&e);
+	}
+}
+
+/* Store one entry in a fresh queue; its ID.msg path goes to *msg_path. */
+static char *store_one(const char *root, struct queue_dir *d, const char *text,
+                       struct buf *msg_path)
+{
+	struct queue_entry en;
+	struct err e = ERR_INIT;
+	fill_entry(&en, text);
+	assert_int_equal(queue_store(d, &en, write_text, (void *)text, &e),
+	                 EX_OK);
+	assert_int_equal(strlen(en.body_sha256), 64);
+	char *id = xstrdup(en.id);
+	buf_reset(msg_path);
+	buf_printf(msg_path, "%s/%s.msg", root, id);
+	queue_entry_free(&en);
+	return id;
+}
+
+/* A body changed after it was stored, by a flipped byte, a cut or bytes
+ * added, is refused before it can be sent, and can be set aside. */
+static void test_damaged_body_is_never_read(void **state)
+{
+	(void)state;
+	static const char text[] = "Subject: t\r\n\r\nline one\r\nline two\r\n";
+	enum { FLIP, CUT, GROW, NCASES };
+	for (int c = 0; c < NCASES; c++) {
+		char *root = temp_dir();
+		struct queue_dir *d = NULL;
+		struct err e = ERR_INIT;
+		assert_int_equal(queue_dir_open(root, true, &d, &e), EX_OK);
+		struct buf path = BUF_INIT;
+		char *id = store_one(root, d, text, &path);
+		struct stat st;
+		assert_int_equal(stat(buf_str(&path), &st), 0);
+		int fd = open(buf_str(&path), O_RDWR);
+		assert_true(fd >= 0);
+		if (c == FLIP)
+			assert_int_equal(pwrite(fd, "X", 1, st.st_size - 5), 1);
+		else if (c == CUT)
+			assert_int_equal(ftruncate(fd, st.st_size - 3), 0);
+		else
+			assert_int_equal(pwrite(fd, "more", 4, st.st_size), 4);
+		close(fd);
+		struct queue_handle h;
+		enum queue_acquire_result res;
+		assert_int_equal(queue_acquire(d, id, false, &h, &res, &e),
+		                 EX_OK);
+		assert_int_equal(res, QUEUE_ACQUIRED);
+		struct message *m = NULL;
+		assert_int_equal(queue_handle_message(&h, &m, &e), EX_DATAERR);
+		assert_null(m);
+		assert_non_null(strstr(err_msg(&e), "damaged"));
+		assert_non_null(strstr(err_msg(&e), c == FLIP ? "SHA-256"
+		                                               : "bytes"));
+		assert_int_equal(queue_handle_set_aside(&h, err_msg(&e), &e),
+		                 EX_OK);
+		queue_handle_release(&h);
+		struct queue_problems damaged = {0};
+		assert_int_equal(queue_scan_damaged(d, &damaged, &e), EX_OK);
+		assert_int_equal(damaged.count, 1);
+		assert_non_null(strstr(damaged.items[0].reason, "damaged"));
+		queue_problems_free(&damaged);
+		assert_int_equal(queue_acquire(d, id, false, &h, &res, &e),
+		                 EX_OK);
+		assert_int_equal(res, QUEUE_GONE);
+		free(id);
+		buf_free(&path);
+		queue_dir_close(d);
+		remove_tree(root);
+		free(root);
+		err_clear(&e);
+	}
+}
+
+/* An intact entry reads back byte for byte; one without a digest (written
+ * by outbox 0.1.0) is still guarded by its size. */
+static void test_intact_body_reads_back(void **state)
+{
+	(void)state;
+	static const char text[] = "Subject: t\r\n\r\nbody\r\n";
+	char *root = temp_dir();
+	struct queue_dir *d = NULL;
+	struct err e = ERR_INIT;
+	assert_int_equal(queue_dir_open(root, true, &d, &e), EX_OK);
+	struct buf path = BUF_INIT;
+	char *id = store_one(root, d, text, &path);
+	struct queue_handle h;
+	enum queue_acquire_result res;
+	assert_int_equal(queue_acquire(d, id, false, &h, &res, &e), EX_OK);
+	struct message *m = NULL;
+	assert_int_equal(queue_handle_message(&h, &m, &e), EX_OK);
+	assert_int_equal(msg_size(m), strlen(text));
+	msg_free(m);
+	queue_handle_release(&h);
+	/* Drop the digest line, as an entry of the previous version. */
+	FILE *f = fopen(buf_str(&path), "r");
+	assert_non_null(f);
+	struct buf old = BUF_INIT;
+	char line[4096];
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "body-sha256: ", 13) != 0)
+			buf_add_str(&old, line);
+	fclose(f);
+	put_file(root, "tmp", old.data, old.len);
+	struct buf tmp = BUF_INIT;
+	buf_printf(&tmp, "%s/tmp", root);
+	assert_int_equal(rename(buf_str(&tmp), buf_str(&path)), 0);
+	assert_int_equal(queue_acquire(d, id, false, &h, &res, &e), EX_OK);
+	assert_string_equal(h.entry.body_sha256, "");
+	assert_int_equal(queue_handle_message(&h, &m, &e), EX_OK);
+	msg_free(m);
+	queue_handle_release(&h);
+	buf_free(&tmp);
+	buf_free(&old);
+	buf_free(&path);
+	free(id);
+	queue_dir_close(d);
 	remove_tree(root);
 	free(root);
 	err_clear(&e);
@@ -552,6 +774,9 @@ int main(void)
 		cmocka_unit_test(test_retry_delay),
 		cmocka_unit_test(test_store_lock_kill_revive),
 		cmocka_unit_test(test_scan_reports_damage),
+		cmocka_unit_test(test_scan_survives_garbage),
+		cmocka_unit_test(test_damaged_body_is_never_read),
+		cmocka_unit_test(test_intact_body_reads_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
