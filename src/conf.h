@@ -4,161 +4,20 @@
  * `account default : NAME`, comments, quoting, `~` expansion, `eval`, and every
  * msmtp directive with its meaning; outbox's additions (dkim_*, queue*) use new
  * names. Command-line options that override the configuration are applied
- * through the same setter (account_set), so they get the same validation. */
+ * through the same setter (account_set), so they get the same validation.
+ *
+ * This header is the whole configuration for its users; each part has its
+ * own contract:
+ *   account.h     struct account: new, clone, free, finalize, describe
+ *   directives.h  account_set: one directive and its value
+ *   conf_parse.h  struct conf: msmtprc text -> accounts
+ *   conf_files.h  which files are read, and the permission rule */
 #ifndef OUTBOX_CONF_H
 #define OUTBOX_CONF_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
-#include "err.h"
-
-enum protocol { PROTOCOL_SMTP, PROTOCOL_LMTP };
-enum header_policy { HEADER_AUTO, HEADER_ON, HEADER_OFF };
-enum queue_mode { QUEUE_OFF, QUEUE_ON_FAILURE, QUEUE_ALWAYS };
-
-/* One DKIM signing key of an account (dual signing = two of these). */
-struct dkim_signer {
-	char *key_file;
-	char *selector;
-	char *domain;           /* NULL: the From header's domain */
-	char *canonicalization; /* "relaxed/relaxed" when NULL */
-	char *headers;          /* colon-separated, NULL: the default set */
-	char *identity;         /* i=, optional */
-	long expire;            /* x= seconds after signing, 0 = none */
-};
-
-/* Every setting of one account. A NULL string or 0 number means "not set":
- * consumers apply msmtp's defaults through account_finalize(). */
-struct account {
-	char *name;
-	char *file; /* where it was defined, for messages; NULL for command line */
-	int line;
-
-	/* connection */
-	char *host;
-	int port; /* 0: derived from protocol and tls by account_finalize */
-	char *source_ip;
-	char *proxy_host;
-	int proxy_port;
-	char *socket;
-	int timeout; /* seconds; 0 = off (msmtp's "timeout off"); -1 = not set,
-	              * account_finalize() makes it CONF_DEFAULT_TIMEOUT */
-	enum protocol protocol;
-	char *domain; /* EHLO argument; "localhost" when NULL */
-
-	/* authentication */
-	char *auth; /* NULL or "off": none; "on": best available; else a method
-	             * name in lower case ("plain", "xoauth2", ...) */
-	char *user;
-	char *password;     /* secret */
-	char *passwordeval; /* command whose first output line is the secret */
-	char *ntlmdomain;
-
-	/* TLS */
-	bool tls;
-	bool tls_starttls; /* default on */
-	bool tls_certcheck; /* default on */
-	char *tls_trust_file; /* "system" or a file; "" = trust no CA (msmtp's
-	                       * empty argument); NULL = not set ("system") */
-	char *tls_crl_file;
-	char *tls_fingerprint; /* "AB:CD:..." upper case, 32, 20 or 16 bytes */
-	char *tls_key_file;
-	char *tls_cert_file;
-	char *tls_priorities;
-	char *tls_host_override;
-	int tls_min_dh_prime_bits;
-
-	/* envelope and headers */
-	char *from; /* may contain %U %H %C %M */
-	char *from_full_name;
-	bool allow_from_override; /* default on */
-	char *dsn_notify; /* NULL = off; else RFC 3461 NOTIFY= value, upper
-	                   * case: "NEVER" or e.g. "SUCCESS,FAILURE" */
-	char *dsn_return; /* NULL = off; else RFC 3461 RET= "HDRS" or "FULL" */
-	enum header_policy set_from_header;  /* auto | on | off */
-	enum header_policy set_date_header;  /* auto | off */
-	enum header_policy set_msgid_header; /* auto | off */
-	bool remove_bcc_headers; /* default on */
-	bool undisclosed_recipients;
-	bool auto_from;
-	char *maildomain;
-	char *aliases;
-
-	/* logging */
-	char *logfile; /* "-" = stdout */
-	char *logfile_time_format;
-	char *syslog; /* NULL = off, else the facility name (LOG_USER for "on") */
-
-	/* outbox additions */
-	struct dkim_signer *dkim; /* dkim_count signers */
-	size_t dkim_count;
-	enum queue_mode queue;
-	char *queue_dir;
-	long queue_max_age; /* seconds before giving up; default 5 days */
-	bool queue_bounce;  /* send a bounce notice on dead letter */
-};
-
-/* All accounts of the loaded configuration files, in definition order. */
-struct conf {
-	struct account **accounts;
-	size_t count;
-	char **files; /* the files that were loaded, for --pretend/--version */
-	size_t file_count;
-	bool eval_disabled; /* refuse `eval` lines (fuzzing, untrusted text) */
-};
-
-/* account_finalize()'s network timeout when `timeout` is not set: stricter
- * than msmtp, which waits forever. */
-#define CONF_DEFAULT_TIMEOUT 60
-/* queue_max_age when not set: 5 days, as most MTAs. */
-#define CONF_DEFAULT_QUEUE_MAX_AGE (5L * 24 * 60 * 60)
-
-/* Parse msmtprc text from one file into conf (accounts defined earlier, e.g.
- * from the system file, may be redefined). `filename` is used in messages
- * ("FILE:LINE: ..."). Pure: no file I/O except that `eval` runs its command.
- * Sets *has_secret when a password directive was seen. Returns EX_CONFIG
- * with a message naming file and line on any error. */
-int conf_parse(struct conf *conf, const char *text, size_t len,
-               const char *filename, bool *has_secret, struct err *e);
-
-/* Read and parse one file. Refuses (EX_CONFIG) a file that holds a password
- * and can be read by group or others, for every user including root. */
-int conf_load_file(struct conf *conf, const char *path, struct err *e);
-
-/* Load the configuration outbox would use: `explicit_file` (-C) when not
- * NULL; else the system level then the user level, where at each level
- * outbox's own file wins over msmtp's when it exists. A missing file is not
- * an error (except an explicit one). */
-int conf_load_default(struct conf *conf, const char *explicit_file,
-                      struct err *e);
-
-/* The account called name, or NULL. */
-struct account *conf_find_account(const struct conf *conf, const char *name);
-
-/* A new account with msmtp's initial values (tls_starttls, tls_certcheck,
- * allow_from_override, remove_bcc_headers on; everything else unset). */
-struct account *account_new(const char *name);
-/* A deep copy of src named `name`. */
-struct account *account_clone(const struct account *src, const char *name);
-void account_free(struct account *a);
-
-/* Apply one directive ("host", "example.org") to an account, validating the
- * value exactly as the parser does. value may be NULL or "" where msmtp
- * allows an empty argument. Returns EX_CONFIG with a message (without file
- * and line) when the directive is unknown or the value is invalid. */
-int account_set(struct account *a, const char *directive, const char *value,
-                struct err *e);
-
-/* Fill in derived defaults (port from protocol/tls, domain, timeout) and
- * check the account is usable for sending: a host or socket is set, no
- * contradictory settings. Returns EX_CONFIG naming the account. */
-int account_finalize(struct account *a, struct err *e);
-
-/* Print every effective setting (msmtp --pretend style), secrets masked. */
-struct buf;
-void account_describe(const struct account *a, struct buf *out);
-
-void conf_free(struct conf *conf);
+#include "account.h"
+#include "conf_files.h"
+#include "conf_parse.h"
+#include "directives.h"
 
 #endif

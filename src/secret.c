@@ -641,8 +641,9 @@ int secret_get_password(const struct account *a, char **out, struct err *e)
 	if (user_netrc.len)
 		rc = netrc_file_lookup(buf_str(&user_netrc), host, user, out,
 		                       &user_ignored, e);
-	/* OUTBOX_SYSCONFDIR: as for the system configuration file (conf.c),
-	 * so tests and packagers can point elsewhere at run time. */
+	/* OUTBOX_SYSCONFDIR: as for the system configuration file
+	 * (conf_files.c), so tests and packagers can point elsewhere at run
+	 * time. */
 	const char *sysconfdir = getenv("OUTBOX_SYSCONFDIR");
 	struct buf system_netrc = BUF_INIT;
 	buf_printf(&system_netrc, "%s/netrc",

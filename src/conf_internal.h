@@ -1,0 +1,82 @@
+/* conf_internal.h - what the configuration modules share among themselves
+ * (account.c, directives.c, conf_parse.c, conf_files.c); no other module
+ * includes it.
+ *
+ * The parser needs to know which field each directive sets, because msmtp's
+ * `account b : a` copies from a only what was set in a: it keeps one bit
+ * per field for every account of the file. */
+#ifndef OUTBOX_CONF_INTERNAL_H
+#define OUTBOX_CONF_INTERNAL_H
+
+#include <stdbool.h>
+
+struct account;
+struct buf;
+struct err;
+
+/* ---- account.c: the fields ----------------------------------------------- */
+
+/* Each field of struct account that a directive can set. */
+enum field {
+	F_HOST, F_PORT, F_SOURCE_IP, F_PROXY_HOST, F_PROXY_PORT, F_SOCKET,
+	F_TIMEOUT, F_PROTOCOL, F_DOMAIN,
+	F_AUTH, F_USER, F_PASSWORD, F_PASSWORDEVAL, F_NTLMDOMAIN,
+	F_TLS, F_TLS_STARTTLS, F_TLS_CERTCHECK, F_TLS_TRUST_FILE,
+	F_TLS_CRL_FILE, F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE,
+	F_TLS_PRIORITIES, F_TLS_HOST_OVERRIDE, F_TLS_MIN_DH_PRIME_BITS,
+	F_FROM, F_FROM_FULL_NAME, F_ALLOW_FROM_OVERRIDE, F_DSN_NOTIFY,
+	F_DSN_RETURN, F_SET_FROM_HEADER, F_SET_DATE_HEADER,
+	F_SET_MSGID_HEADER, F_REMOVE_BCC_HEADERS, F_UNDISCLOSED_RECIPIENTS,
+	F_AUTO_FROM, F_MAILDOMAIN, F_ALIASES,
+	F_LOGFILE, F_LOGFILE_TIME_FORMAT, F_SYSLOG,
+	F_DKIM, F_QUEUE, F_QUEUE_DIR, F_QUEUE_MAX_AGE, F_QUEUE_BOUNCE,
+	F_NONE, /* directives that are accepted and have no effect */
+	FIELD_COUNT
+};
+
+/* Where field f lives in a. */
+void *account_field_slot(struct account *a, enum field f);
+
+/* dst's field f becomes a deep copy of src's (the old value is freed, and
+ * wiped for the password). */
+void account_copy_field(struct account *dst, const struct account *src,
+                        enum field f);
+
+/* Free every signer of a; a has none afterwards. */
+void account_dkim_clear(struct account *a);
+
+/* ---- directives.c: the directive table, for the parser ------------------- */
+
+struct directive;
+
+/* The directive called name (exact, lower case), or NULL. */
+const struct directive *directive_find(const char *name);
+
+/* The field that d sets (F_NONE for the ignored ones). */
+enum field directive_field(const struct directive *d);
+
+/* Apply d with value to a. On failure EX_CONFIG with a message naming the
+ * directive and, unless hide (a line printed by eval) or the value is the
+ * password, the value. */
+int directive_apply(struct account *a, const struct directive *d,
+                    const char *value, bool hide, struct err *e);
+
+/* The EX_CONFIG "unknown directive" message for name, with a hint when only
+ * its case is wrong; hide: name came out of eval and is not repeated. */
+int directive_unknown(const char *name, bool hide, struct err *e);
+
+/* ---- directives.c: text helpers ------------------------------------------ */
+
+/* s has a control character (below 0x20, or DEL). */
+bool conf_has_control(const char *s);
+
+/* Add value to a message, shortened and with control characters shown as
+ * '?', so a message stays one readable line. */
+void conf_add_shown(struct buf *b, const char *value);
+
+/* ~ and ~/... become $HOME... (msmtp's expand_tilde: only the user's own
+ * home, no ~user); anything else is copied. Returns NULL with *out (heap),
+ * or what is wrong (HOME unknown). */
+const char *conf_expand_tilde(const char *value, char **out);
+
+#endif
