@@ -1,8 +1,10 @@
 /* account.c - one account's settings; see account.h.
  *
- * One table (field_info) says where each setting lives and what kind it
- * is; copying, inheriting and freeing loop over it rather than over their
- * own lists of members. */
+ * One table, field_info, has a row per setting: where it lives, what kind
+ * of value it holds, how --pretend describes it, and whether it belongs to
+ * the smarthost identity. Copying (account_clone, the parser's
+ * inheritance), freeing, describing and comparing loop over the table; a
+ * new setting is one new row, not an edit in four places. */
 #include "account.h"
 
 #include <stddef.h>
@@ -18,84 +20,336 @@
 /* msmtp's default logfile_time_format. */
 #define CONF_DEFAULT_LOG_TIME_FORMAT "%b %d %H:%M:%S"
 #define CONF_DEFAULT_DKIM_CANONICALIZATION "relaxed/relaxed"
+/* What describe says about a setting without a value. */
+#define NOT_SET "(not set)"
 
-/* ---- fields -------------------------------------------------------------- */
+/* ---- describing one field ------------------------------------------------ */
 
-enum kind { K_STR, K_SECRET, K_INT, K_LONG, K_BOOL, K_ENUM, K_DKIM, K_NONE };
+struct field_info;
+
+/* Add "label = value\n" (or, for DKIM, a block of such lines) to out. */
+typedef void describe_fn(struct buf *out, const struct field_info *fi,
+                         const struct account *a);
 
 struct field_info {
 	size_t offset;
-	enum kind kind;
+	enum field_kind kind;
+	const char *label;        /* its name in describe's output (msmtp's) */
+	describe_fn *describe;
+	const char *unset;        /* describe's text when not set; NULL:
+	                           * NOT_SET (for numbers: 0 is shown as 0) */
+	const char *const *names; /* FIELD_ENUM: each value's name */
+	int name_count;
+	bool smarthost; /* session_open looks at it (see account.h) */
 };
 
-#define FIELD(member, k) {offsetof(struct account, member), k}
+static const void *slot_of(const struct account *a, const struct field_info *fi)
+{
+	return (const char *)a + fi->offset;
+}
 
+static void describe_line(struct buf *out, const struct field_info *fi,
+                          const char *value)
+{
+	buf_printf(out, "%s = %s\n", fi->label, value);
+}
+
+/* Text; empty stands for "explicitly off" and is not set either. */
+static void describe_text(struct buf *out, const struct field_info *fi,
+                          const struct account *a)
+{
+	const char *value = *(char *const *)slot_of(a, fi);
+	if (!value)
+		value = fi->unset ? fi->unset : NOT_SET;
+	describe_line(out, fi, *value ? value : NOT_SET);
+}
+
+/* Never the secret itself, nor its length. */
+static void describe_secret(struct buf *out, const struct field_info *fi,
+                            const struct account *a)
+{
+	describe_line(out, fi, *(char *const *)slot_of(a, fi) ? "*" : NOT_SET);
+}
+
+static void describe_number(struct buf *out, const struct field_info *fi,
+                            const struct account *a)
+{
+	int value;
+	memcpy(&value, slot_of(a, fi), sizeof value);
+	if (value == 0 && fi->unset)
+		describe_line(out, fi, fi->unset);
+	else
+		buf_printf(out, "%s = %d\n", fi->label, value);
+}
+
+static void describe_on_off(struct buf *out, const struct field_info *fi,
+                            const struct account *a)
+{
+	describe_line(out, fi, *(const bool *)slot_of(a, fi) ? "on" : "off");
+}
+
+/* An enum by its name (the first name for a value out of range). */
+static void describe_name(struct buf *out, const struct field_info *fi,
+                          const struct account *a)
+{
+	int value;
+	memcpy(&value, slot_of(a, fi), sizeof value);
+	if (value < 0 || value >= fi->name_count)
+		value = 0;
+	describe_line(out, fi, fi->names[value]);
+}
+
+static void describe_timeout(struct buf *out, const struct field_info *fi,
+                             const struct account *a)
+{
+	if (a->timeout == 0)
+		describe_line(out, fi, "off");
+	else if (a->timeout < 0)
+		buf_printf(out, "%s = %d seconds (default)\n", fi->label,
+		           CONF_DEFAULT_TIMEOUT);
+	else
+		buf_printf(out, "%s = %d seconds\n", fi->label, a->timeout);
+}
+
+static char ascii_upper(char c)
+{
+	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
+
+/* msmtp prints methods in upper case, "choose" for on. */
+static void describe_auth(struct buf *out, const struct field_info *fi,
+                          const struct account *a)
+{
+	if (!a->auth || !*a->auth || strcmp(a->auth, "off") == 0) {
+		describe_line(out, fi, "none");
+	} else if (strcmp(a->auth, "on") == 0) {
+		describe_line(out, fi, "choose");
+	} else {
+		buf_printf(out, "%s = ", fi->label);
+		for (const char *p = a->auth; *p; p++)
+			buf_add_char(out, ascii_upper(*p));
+		buf_add_char(out, '\n');
+	}
+}
+
+static void describe_max_age(struct buf *out, const struct field_info *fi,
+                             const struct account *a)
+{
+	buf_printf(out, "%s = %ld seconds\n", fi->label,
+	           a->queue_max_age > 0 ? a->queue_max_age
+	                                : CONF_DEFAULT_QUEUE_MAX_AGE);
+}
+
+static void describe_signer_line(struct buf *out, const char *name,
+                                 const char *value, const char *unset)
+{
+	buf_printf(out, "%s = %s\n", name, value && *value ? value : unset);
+}
+
+/* Each signer as a block of dkim_* lines. */
+static void describe_dkim(struct buf *out, const struct field_info *fi,
+                          const struct account *a)
+{
+	if (a->dkim_count == 0)
+		describe_line(out, fi, NOT_SET);
+	for (size_t i = 0; i < a->dkim_count; i++) {
+		const struct dkim_signer *s = &a->dkim[i];
+		describe_signer_line(out, fi->label, s->key_file, NOT_SET);
+		describe_signer_line(out, "dkim_selector", s->selector, NOT_SET);
+		describe_signer_line(out, "dkim_domain", s->domain,
+		                     "(the From domain)");
+		describe_signer_line(out, "dkim_canonicalization",
+		                     s->canonicalization,
+		                     CONF_DEFAULT_DKIM_CANONICALIZATION);
+		describe_signer_line(out, "dkim_headers", s->headers,
+		                     "(default)");
+		describe_signer_line(out, "dkim_identity", s->identity,
+		                     NOT_SET);
+		if (s->expire)
+			buf_printf(out, "dkim_expire = %ld seconds\n",
+			           s->expire);
+		else
+			buf_add_str(out, "dkim_expire = off\n");
+	}
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+static const char *const protocol_names[] = {
+	[PROTOCOL_SMTP] = "smtp",
+	[PROTOCOL_LMTP] = "lmtp",
+};
+static const char *const header_policy_names[] = {
+	[HEADER_AUTO] = "auto",
+	[HEADER_ON] = "on",
+	[HEADER_OFF] = "off",
+};
+static const char *const queue_names[] = {
+	[QUEUE_OFF] = "off",
+	[QUEUE_ON_FAILURE] = "on-failure",
+	[QUEUE_ALWAYS] = "always",
+};
+
+#define COUNT(array) ((int)(sizeof(array) / sizeof *(array)))
+#define FIELD(member, k) .offset = offsetof(struct account, member), .kind = (k)
+#define SHOWN(text, how) .label = (text), .describe = (how)
+#define NAMES(array) .names = (array), .name_count = COUNT(array)
+
+/* In the order describe prints them (msmtp --pretend's order). */
 static const struct field_info field_info[FIELD_COUNT] = {
-	[F_HOST] = FIELD(host, K_STR),
-	[F_PORT] = FIELD(port, K_INT),
-	[F_SOURCE_IP] = FIELD(source_ip, K_STR),
-	[F_PROXY_HOST] = FIELD(proxy_host, K_STR),
-	[F_PROXY_PORT] = FIELD(proxy_port, K_INT),
-	[F_SOCKET] = FIELD(socket, K_STR),
-	[F_TIMEOUT] = FIELD(timeout, K_INT),
-	[F_PROTOCOL] = FIELD(protocol, K_ENUM),
-	[F_DOMAIN] = FIELD(domain, K_STR),
-	[F_AUTH] = FIELD(auth, K_STR),
-	[F_USER] = FIELD(user, K_STR),
-	[F_PASSWORD] = FIELD(password, K_SECRET),
-	[F_PASSWORDEVAL] = FIELD(passwordeval, K_STR),
-	[F_NTLMDOMAIN] = FIELD(ntlmdomain, K_STR),
-	[F_TLS] = FIELD(tls, K_BOOL),
-	[F_TLS_STARTTLS] = FIELD(tls_starttls, K_BOOL),
-	[F_TLS_CERTCHECK] = FIELD(tls_certcheck, K_BOOL),
-	[F_TLS_TRUST_FILE] = FIELD(tls_trust_file, K_STR),
-	[F_TLS_CRL_FILE] = FIELD(tls_crl_file, K_STR),
-	[F_TLS_FINGERPRINT] = FIELD(tls_fingerprint, K_STR),
-	[F_TLS_KEY_FILE] = FIELD(tls_key_file, K_STR),
-	[F_TLS_CERT_FILE] = FIELD(tls_cert_file, K_STR),
-	[F_TLS_PRIORITIES] = FIELD(tls_priorities, K_STR),
-	[F_TLS_HOST_OVERRIDE] = FIELD(tls_host_override, K_STR),
-	[F_TLS_MIN_DH_PRIME_BITS] = FIELD(tls_min_dh_prime_bits, K_INT),
-	[F_FROM] = FIELD(from, K_STR),
-	[F_FROM_FULL_NAME] = FIELD(from_full_name, K_STR),
-	[F_ALLOW_FROM_OVERRIDE] = FIELD(allow_from_override, K_BOOL),
-	[F_DSN_NOTIFY] = FIELD(dsn_notify, K_STR),
-	[F_DSN_RETURN] = FIELD(dsn_return, K_STR),
-	[F_SET_FROM_HEADER] = FIELD(set_from_header, K_ENUM),
-	[F_SET_DATE_HEADER] = FIELD(set_date_header, K_ENUM),
-	[F_SET_MSGID_HEADER] = FIELD(set_msgid_header, K_ENUM),
-	[F_REMOVE_BCC_HEADERS] = FIELD(remove_bcc_headers, K_BOOL),
-	[F_UNDISCLOSED_RECIPIENTS] = FIELD(undisclosed_recipients, K_BOOL),
-	[F_AUTO_FROM] = FIELD(auto_from, K_BOOL),
-	[F_MAILDOMAIN] = FIELD(maildomain, K_STR),
-	[F_ALIASES] = FIELD(aliases, K_STR),
-	[F_LOGFILE] = FIELD(logfile, K_STR),
-	[F_LOGFILE_TIME_FORMAT] = FIELD(logfile_time_format, K_STR),
-	[F_SYSLOG] = FIELD(syslog, K_STR),
-	[F_DKIM] = FIELD(dkim, K_DKIM),
-	[F_QUEUE] = FIELD(queue, K_ENUM),
-	[F_QUEUE_DIR] = FIELD(queue_dir, K_STR),
-	[F_QUEUE_MAX_AGE] = FIELD(queue_max_age, K_LONG),
-	[F_QUEUE_BOUNCE] = FIELD(queue_bounce, K_BOOL),
-	[F_NONE] = {0, K_NONE},
+	/* connection */
+	[F_HOST] = {FIELD(host, FIELD_TEXT), SHOWN("host", describe_text),
+	            .smarthost = true},
+	[F_PORT] = {FIELD(port, FIELD_INT), SHOWN("port", describe_number),
+	            .unset = NOT_SET, .smarthost = true},
+	[F_SOURCE_IP] = {FIELD(source_ip, FIELD_TEXT),
+	                 SHOWN("source ip", describe_text), .smarthost = true},
+	[F_PROXY_HOST] = {FIELD(proxy_host, FIELD_TEXT),
+	                  SHOWN("proxy host", describe_text),
+	                  .smarthost = true},
+	[F_PROXY_PORT] = {FIELD(proxy_port, FIELD_INT),
+	                  SHOWN("proxy port", describe_number),
+	                  .smarthost = true},
+	[F_SOCKET] = {FIELD(socket, FIELD_TEXT),
+	              SHOWN("socket", describe_text), .smarthost = true},
+	[F_TIMEOUT] = {FIELD(timeout, FIELD_INT),
+	               SHOWN("timeout", describe_timeout), .smarthost = true},
+	[F_PROTOCOL] = {FIELD(protocol, FIELD_ENUM),
+	                SHOWN("protocol", describe_name),
+	                NAMES(protocol_names), .smarthost = true},
+	[F_DOMAIN] = {FIELD(domain, FIELD_TEXT),
+	              SHOWN("domain", describe_text), .unset = "localhost",
+	              .smarthost = true},
+	/* authentication */
+	[F_AUTH] = {FIELD(auth, FIELD_TEXT), SHOWN("auth", describe_auth),
+	            .smarthost = true},
+	[F_USER] = {FIELD(user, FIELD_TEXT), SHOWN("user", describe_text),
+	            .smarthost = true},
+	[F_PASSWORD] = {FIELD(password, FIELD_SECRET),
+	                SHOWN("password", describe_secret), .smarthost = true},
+	[F_PASSWORDEVAL] = {FIELD(passwordeval, FIELD_TEXT),
+	                    SHOWN("passwordeval", describe_text),
+	                    .smarthost = true},
+	[F_NTLMDOMAIN] = {FIELD(ntlmdomain, FIELD_TEXT),
+	                  SHOWN("ntlmdomain", describe_text),
+	                  .smarthost = true},
+	/* TLS */
+	[F_TLS] = {FIELD(tls, FIELD_BOOL), SHOWN("tls", describe_on_off),
+	           .smarthost = true},
+	[F_TLS_STARTTLS] = {FIELD(tls_starttls, FIELD_BOOL),
+	                    SHOWN("tls_starttls", describe_on_off),
+	                    .smarthost = true},
+	[F_TLS_TRUST_FILE] = {FIELD(tls_trust_file, FIELD_TEXT),
+	                      SHOWN("tls_trust_file", describe_text),
+	                      .unset = "system", .smarthost = true},
+	[F_TLS_CRL_FILE] = {FIELD(tls_crl_file, FIELD_TEXT),
+	                    SHOWN("tls_crl_file", describe_text),
+	                    .smarthost = true},
+	[F_TLS_FINGERPRINT] = {FIELD(tls_fingerprint, FIELD_TEXT),
+	                       SHOWN("tls_fingerprint", describe_text),
+	                       .smarthost = true},
+	[F_TLS_KEY_FILE] = {FIELD(tls_key_file, FIELD_TEXT),
+	                    SHOWN("tls_key_file", describe_text),
+	                    .smarthost = true},
+	[F_TLS_CERT_FILE] = {FIELD(tls_cert_file, FIELD_TEXT),
+	                     SHOWN("tls_cert_file", describe_text),
+	                     .smarthost = true},
+	[F_TLS_CERTCHECK] = {FIELD(tls_certcheck, FIELD_BOOL),
+	                     SHOWN("tls_certcheck", describe_on_off),
+	                     .smarthost = true},
+	[F_TLS_MIN_DH_PRIME_BITS] = {FIELD(tls_min_dh_prime_bits, FIELD_INT),
+	                             SHOWN("tls_min_dh_prime_bits",
+	                                   describe_number),
+	                             .unset = NOT_SET, .smarthost = true},
+	[F_TLS_PRIORITIES] = {FIELD(tls_priorities, FIELD_TEXT),
+	                      SHOWN("tls_priorities", describe_text),
+	                      .smarthost = true},
+	[F_TLS_HOST_OVERRIDE] = {FIELD(tls_host_override, FIELD_TEXT),
+	                         SHOWN("tls_host_override", describe_text),
+	                         .smarthost = true},
+	/* envelope and headers */
+	[F_AUTO_FROM] = {FIELD(auto_from, FIELD_BOOL),
+	                 SHOWN("auto_from", describe_on_off)},
+	[F_MAILDOMAIN] = {FIELD(maildomain, FIELD_TEXT),
+	                  SHOWN("maildomain", describe_text)},
+	[F_FROM] = {FIELD(from, FIELD_TEXT), SHOWN("from", describe_text)},
+	[F_FROM_FULL_NAME] = {FIELD(from_full_name, FIELD_TEXT),
+	                      SHOWN("from_full_name", describe_text)},
+	[F_ALLOW_FROM_OVERRIDE] = {FIELD(allow_from_override, FIELD_BOOL),
+	                           SHOWN("allow_from_override",
+	                                 describe_on_off)},
+	[F_SET_FROM_HEADER] = {FIELD(set_from_header, FIELD_ENUM),
+	                       SHOWN("set_from_header", describe_name),
+	                       NAMES(header_policy_names)},
+	[F_SET_DATE_HEADER] = {FIELD(set_date_header, FIELD_ENUM),
+	                       SHOWN("set_date_header", describe_name),
+	                       NAMES(header_policy_names)},
+	[F_SET_MSGID_HEADER] = {FIELD(set_msgid_header, FIELD_ENUM),
+	                        SHOWN("set_msgid_header", describe_name),
+	                        NAMES(header_policy_names)},
+	[F_REMOVE_BCC_HEADERS] = {FIELD(remove_bcc_headers, FIELD_BOOL),
+	                          SHOWN("remove_bcc_headers",
+	                                describe_on_off)},
+	[F_UNDISCLOSED_RECIPIENTS] = {FIELD(undisclosed_recipients,
+	                                    FIELD_BOOL),
+	                              SHOWN("undisclosed_recipients",
+	                                    describe_on_off)},
+	[F_DSN_NOTIFY] = {FIELD(dsn_notify, FIELD_TEXT),
+	                  SHOWN("dsn_notify", describe_text)},
+	[F_DSN_RETURN] = {FIELD(dsn_return, FIELD_TEXT),
+	                  SHOWN("dsn_return", describe_text)},
+	/* logging */
+	[F_LOGFILE] = {FIELD(logfile, FIELD_TEXT),
+	               SHOWN("logfile", describe_text)},
+	[F_LOGFILE_TIME_FORMAT] = {FIELD(logfile_time_format, FIELD_TEXT),
+	                           SHOWN("logfile_time_format",
+	                                 describe_text)},
+	[F_SYSLOG] = {FIELD(syslog, FIELD_TEXT),
+	              SHOWN("syslog", describe_text)},
+	[F_ALIASES] = {FIELD(aliases, FIELD_TEXT),
+	               SHOWN("aliases", describe_text)},
+	/* outbox additions */
+	[F_DKIM] = {FIELD(dkim, FIELD_DKIM), SHOWN("dkim_key", describe_dkim)},
+	[F_QUEUE] = {FIELD(queue, FIELD_ENUM), SHOWN("queue", describe_name),
+	             NAMES(queue_names)},
+	[F_QUEUE_DIR] = {FIELD(queue_dir, FIELD_TEXT),
+	                 SHOWN("queue_dir", describe_text),
+	                 .unset = "(default)"},
+	[F_QUEUE_MAX_AGE] = {FIELD(queue_max_age, FIELD_LONG),
+	                     SHOWN("queue_max_age", describe_max_age)},
+	[F_QUEUE_BOUNCE] = {FIELD(queue_bounce, FIELD_BOOL),
+	                    SHOWN("queue_bounce", describe_on_off)},
 };
 
 /* Every enum of struct account has the size of an int (C17 6.7.2.2: the
- * values fit in int, and GCC/Clang use int); account_copy_field relies on it. */
+ * values fit in int, and GCC/Clang use int); the FIELD_ENUM code relies on
+ * it. */
 _Static_assert(sizeof(enum protocol) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum header_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum queue_mode) == sizeof(int), "enum size");
-_Static_assert(FIELD_COUNT <= 64, "one bit per field in a uint64_t");
+_Static_assert(F_NONE < 64, "one bit per field (and F_NONE) in a uint64_t");
 
 void *account_field_slot(struct account *a, enum field f)
 {
 	return (char *)a + field_info[f].offset;
 }
 
-static const void *field_slot_const(const struct account *a, enum field f)
+enum field_kind account_field_kind(enum field f)
 {
-	return (const char *)a + field_info[f].offset;
+	return field_info[f].kind;
 }
+
+int account_field_value_count(enum field f)
+{
+	return field_info[f].name_count;
+}
+
+bool account_field_in_smarthost(enum field f)
+{
+	return field_info[f].smarthost;
+}
+
+/* ---- copying, comparing, freeing one field ------------------------------- */
 
 static void dkim_signer_free(struct dkim_signer *s)
 {
@@ -137,38 +391,101 @@ static void dkim_signers_copy(struct account *dst, const struct account *src)
 	dst->dkim_count = src->dkim_count;
 }
 
+static bool same_string(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+static bool same_signer(const struct dkim_signer *x,
+                        const struct dkim_signer *y)
+{
+	return same_string(x->key_file, y->key_file) &&
+	       same_string(x->selector, y->selector) &&
+	       same_string(x->domain, y->domain) &&
+	       same_string(x->canonicalization, y->canonicalization) &&
+	       same_string(x->headers, y->headers) &&
+	       same_string(x->identity, y->identity) &&
+	       x->expire == y->expire;
+}
+
+/* The size of a scalar field's value. */
+static size_t scalar_size(enum field_kind kind)
+{
+	switch (kind) {
+	case FIELD_INT:
+	case FIELD_ENUM:
+		return sizeof(int);
+	case FIELD_LONG:
+		return sizeof(long);
+	case FIELD_BOOL:
+		return sizeof(bool);
+	default:
+		return 0;
+	}
+}
+
 void account_copy_field(struct account *dst, const struct account *src,
                         enum field f)
 {
+	const struct field_info *fi = &field_info[f];
 	void *to = account_field_slot(dst, f);
-	const void *from = field_slot_const(src, f);
+	const void *from = slot_of(src, fi);
 
-	switch (field_info[f].kind) {
-	case K_STR:
-	case K_SECRET: {
-		char **t = to;
-		char *const *s = from;
-		if (field_info[f].kind == K_SECRET)
-			free_secret(*t);
-		else
-			free(*t);
-		*t = xstrdup_or_null(*s);
+	switch (fi->kind) {
+	case FIELD_TEXT:
+		free(*(char **)to);
+		*(char **)to = xstrdup_or_null(*(char *const *)from);
 		break;
-	}
-	case K_INT:
-	case K_ENUM:
-		memcpy(to, from, sizeof(int));
+	case FIELD_SECRET:
+		free_secret(*(char **)to);
+		*(char **)to = xstrdup_or_null(*(char *const *)from);
 		break;
-	case K_LONG:
-		memcpy(to, from, sizeof(long));
-		break;
-	case K_BOOL:
-		memcpy(to, from, sizeof(bool));
-		break;
-	case K_DKIM:
+	case FIELD_DKIM:
 		dkim_signers_copy(dst, src);
 		break;
-	case K_NONE:
+	default:
+		memcpy(to, from, scalar_size(fi->kind));
+		break;
+	}
+}
+
+bool account_field_equal(const struct account *x, const struct account *y,
+                         enum field f)
+{
+	const struct field_info *fi = &field_info[f];
+	const void *a = slot_of(x, fi);
+	const void *b = slot_of(y, fi);
+
+	switch (fi->kind) {
+	case FIELD_TEXT:
+	case FIELD_SECRET:
+		return same_string(*(char *const *)a, *(char *const *)b);
+	case FIELD_DKIM:
+		if (x->dkim_count != y->dkim_count)
+			return false;
+		for (size_t i = 0; i < x->dkim_count; i++)
+			if (!same_signer(&x->dkim[i], &y->dkim[i]))
+				return false;
+		return true;
+	default:
+		return memcmp(a, b, scalar_size(fi->kind)) == 0;
+	}
+}
+
+static void free_field(struct account *a, enum field f)
+{
+	char **text = account_field_slot(a, f);
+	switch (field_info[f].kind) {
+	case FIELD_TEXT:
+		free(*text);
+		break;
+	case FIELD_SECRET:
+		free_secret(*text);
+		break;
+	case FIELD_DKIM:
+		account_dkim_clear(a);
+		break;
+	default:
 		break;
 	}
 }
@@ -197,7 +514,7 @@ struct account *account_clone(const struct account *src, const char *name)
 	struct account *a = account_new(name ? name : src->name);
 	a->file = xstrdup_or_null(src->file);
 	a->line = src->line;
-	for (int f = 0; f < F_NONE; f++)
+	for (int f = 0; f < FIELD_COUNT; f++)
 		account_copy_field(a, src, (enum field)f);
 	return a;
 }
@@ -208,23 +525,28 @@ void account_free(struct account *a)
 		return;
 	free(a->name);
 	free(a->file);
-	for (int f = 0; f < F_NONE; f++) {
-		void *slot = account_field_slot(a, (enum field)f);
-		if (field_info[f].kind == K_STR)
-			free(*(char **)slot);
-		else if (field_info[f].kind == K_SECRET)
-			free_secret(*(char **)slot);
-	}
-	account_dkim_clear(a);
+	for (int f = 0; f < FIELD_COUNT; f++)
+		free_field(a, (enum field)f);
 	free(a);
 }
 
-/* ---- finalize and describe ----------------------------------------------- */
-
-static char ascii_upper(char c)
+bool account_same_smarthost(const struct account *x,
+                            const struct account *y)
 {
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+	for (int f = 0; f < FIELD_COUNT; f++)
+		if (field_info[f].smarthost &&
+		    !account_field_equal(x, y, (enum field)f))
+			return false;
+	return true;
 }
+
+void account_describe(const struct account *a, struct buf *out)
+{
+	for (int f = 0; f < FIELD_COUNT; f++)
+		field_info[f].describe(out, &field_info[f], a);
+}
+
+/* ---- finalize ------------------------------------------------------------ */
 
 static int account_error(const struct account *a, struct err *e,
                          const char *what)
@@ -301,134 +623,4 @@ int account_finalize(struct account *a, struct err *e)
 	if (a->queue_max_age <= 0)
 		a->queue_max_age = CONF_DEFAULT_QUEUE_MAX_AGE;
 	return EX_OK;
-}
-
-static void describe(struct buf *out, const char *name, const char *value)
-{
-	buf_printf(out, "%s = %s\n", name, value ? value : "(not set)");
-}
-
-/* Empty strings stand for "explicitly off" and print as not set. */
-static void describe_opt(struct buf *out, const char *name, const char *value)
-{
-	describe(out, name, value && *value ? value : NULL);
-}
-
-static void describe_bool(struct buf *out, const char *name, bool value)
-{
-	describe(out, name, value ? "on" : "off");
-}
-
-static const char *header_policy_name(enum header_policy p)
-{
-	return p == HEADER_ON ? "on" : p == HEADER_OFF ? "off" : "auto";
-}
-
-void account_describe(const struct account *a, struct buf *out)
-{
-	describe(out, "host", a->host);
-	if (a->port)
-		buf_printf(out, "port = %d\n", a->port);
-	else
-		describe(out, "port", NULL);
-	describe(out, "source ip", a->source_ip);
-	describe(out, "proxy host", a->proxy_host);
-	buf_printf(out, "proxy port = %d\n", a->proxy_port);
-	describe(out, "socket", a->socket);
-	if (a->timeout == 0)
-		describe(out, "timeout", "off");
-	else if (a->timeout < 0)
-		buf_printf(out, "timeout = %d seconds (default)\n",
-		           CONF_DEFAULT_TIMEOUT);
-	else
-		buf_printf(out, "timeout = %d seconds\n", a->timeout);
-	describe(out, "protocol",
-	         a->protocol == PROTOCOL_LMTP ? "lmtp" : "smtp");
-	describe(out, "domain", a->domain ? a->domain : "localhost");
-
-	/* msmtp prints methods in upper case, "choose" for on */
-	if (!a->auth || !*a->auth || strcmp(a->auth, "off") == 0) {
-		describe(out, "auth", "none");
-	} else if (strcmp(a->auth, "on") == 0) {
-		describe(out, "auth", "choose");
-	} else {
-		buf_add_str(out, "auth = ");
-		for (const char *p = a->auth; *p; p++)
-			buf_add_char(out, ascii_upper(*p));
-		buf_add_char(out, '\n');
-	}
-	describe(out, "user", a->user);
-	/* never the secret itself, nor its length */
-	describe(out, "password", a->password ? "*" : NULL);
-	describe(out, "passwordeval", a->passwordeval);
-	describe(out, "ntlmdomain", a->ntlmdomain);
-
-	describe_bool(out, "tls", a->tls);
-	describe_bool(out, "tls_starttls", a->tls_starttls);
-	describe_opt(out, "tls_trust_file",
-	             a->tls_trust_file ? a->tls_trust_file : "system");
-	describe(out, "tls_crl_file", a->tls_crl_file);
-	describe_opt(out, "tls_fingerprint", a->tls_fingerprint);
-	describe(out, "tls_key_file", a->tls_key_file);
-	describe(out, "tls_cert_file", a->tls_cert_file);
-	describe_bool(out, "tls_certcheck", a->tls_certcheck);
-	if (a->tls_min_dh_prime_bits)
-		buf_printf(out, "tls_min_dh_prime_bits = %d\n",
-		           a->tls_min_dh_prime_bits);
-	else
-		describe(out, "tls_min_dh_prime_bits", NULL);
-	describe(out, "tls_priorities", a->tls_priorities);
-	describe(out, "tls_host_override", a->tls_host_override);
-
-	describe_bool(out, "auto_from", a->auto_from);
-	describe(out, "maildomain", a->maildomain);
-	describe(out, "from", a->from);
-	describe(out, "from_full_name", a->from_full_name);
-	describe_bool(out, "allow_from_override", a->allow_from_override);
-	describe(out, "set_from_header",
-	         header_policy_name(a->set_from_header));
-	describe(out, "set_date_header",
-	         header_policy_name(a->set_date_header));
-	describe(out, "set_msgid_header",
-	         header_policy_name(a->set_msgid_header));
-	describe_bool(out, "remove_bcc_headers", a->remove_bcc_headers);
-	describe_bool(out, "undisclosed_recipients", a->undisclosed_recipients);
-	describe_opt(out, "dsn_notify", a->dsn_notify);
-	describe_opt(out, "dsn_return", a->dsn_return);
-	describe(out, "logfile", a->logfile);
-	describe(out, "logfile_time_format", a->logfile_time_format);
-	describe_opt(out, "syslog", a->syslog);
-	describe(out, "aliases", a->aliases);
-
-	if (a->dkim_count == 0)
-		describe(out, "dkim_key", NULL);
-	for (size_t i = 0; i < a->dkim_count; i++) {
-		const struct dkim_signer *s = &a->dkim[i];
-		describe(out, "dkim_key", s->key_file);
-		describe(out, "dkim_selector", s->selector);
-		describe(out, "dkim_domain",
-		         s->domain && *s->domain ? s->domain
-		                                 : "(the From domain)");
-		describe(out, "dkim_canonicalization",
-		         s->canonicalization
-		                 ? s->canonicalization
-		                 : CONF_DEFAULT_DKIM_CANONICALIZATION);
-		describe(out, "dkim_headers",
-		         s->headers && *s->headers ? s->headers : "(default)");
-		describe_opt(out, "dkim_identity", s->identity);
-		if (s->expire)
-			buf_printf(out, "dkim_expire = %ld seconds\n",
-			           s->expire);
-		else
-			describe(out, "dkim_expire", "off");
-	}
-	describe(out, "queue",
-	         a->queue == QUEUE_ALWAYS       ? "always"
-	         : a->queue == QUEUE_ON_FAILURE ? "on-failure"
-	                                        : "off");
-	describe(out, "queue_dir", a->queue_dir ? a->queue_dir : "(default)");
-	buf_printf(out, "queue_max_age = %ld seconds\n",
-	           a->queue_max_age > 0 ? a->queue_max_age
-	                                : CONF_DEFAULT_QUEUE_MAX_AGE);
-	describe_bool(out, "queue_bounce", a->queue_bounce);
 }

@@ -122,4 +122,11 @@ int account_finalize(struct account *a, struct err *e);
 /* Print every effective setting (msmtp --pretend style), secrets masked. */
 void account_describe(const struct account *a, struct buf *out);
 
+/* x and y name the same smarthost identity: every setting session_open
+ * looks at (host, port, socket, source_ip, proxy, timeout, protocol,
+ * domain, auth, user, password, passwordeval, ntlmdomain, every tls_*) is
+ * equal, so one SMTP session can carry messages of both. */
+bool account_same_smarthost(const struct account *x,
+                            const struct account *y);
+
 #endif

@@ -14,27 +14,39 @@ struct account;
 struct buf;
 struct err;
 
-/* ---- account.c: the fields ----------------------------------------------- */
+/* ---- account.c: the table of fields ------------------------------------- */
 
-/* Each field of struct account that a directive can set. */
+/* Each setting of struct account, in the order --pretend describes them. */
 enum field {
 	F_HOST, F_PORT, F_SOURCE_IP, F_PROXY_HOST, F_PROXY_PORT, F_SOCKET,
 	F_TIMEOUT, F_PROTOCOL, F_DOMAIN,
 	F_AUTH, F_USER, F_PASSWORD, F_PASSWORDEVAL, F_NTLMDOMAIN,
-	F_TLS, F_TLS_STARTTLS, F_TLS_CERTCHECK, F_TLS_TRUST_FILE,
-	F_TLS_CRL_FILE, F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE,
-	F_TLS_PRIORITIES, F_TLS_HOST_OVERRIDE, F_TLS_MIN_DH_PRIME_BITS,
-	F_FROM, F_FROM_FULL_NAME, F_ALLOW_FROM_OVERRIDE, F_DSN_NOTIFY,
-	F_DSN_RETURN, F_SET_FROM_HEADER, F_SET_DATE_HEADER,
+	F_TLS, F_TLS_STARTTLS, F_TLS_TRUST_FILE, F_TLS_CRL_FILE,
+	F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE, F_TLS_CERTCHECK,
+	F_TLS_MIN_DH_PRIME_BITS, F_TLS_PRIORITIES, F_TLS_HOST_OVERRIDE,
+	F_AUTO_FROM, F_MAILDOMAIN, F_FROM, F_FROM_FULL_NAME,
+	F_ALLOW_FROM_OVERRIDE, F_SET_FROM_HEADER, F_SET_DATE_HEADER,
 	F_SET_MSGID_HEADER, F_REMOVE_BCC_HEADERS, F_UNDISCLOSED_RECIPIENTS,
-	F_AUTO_FROM, F_MAILDOMAIN, F_ALIASES,
-	F_LOGFILE, F_LOGFILE_TIME_FORMAT, F_SYSLOG,
+	F_DSN_NOTIFY, F_DSN_RETURN,
+	F_LOGFILE, F_LOGFILE_TIME_FORMAT, F_SYSLOG, F_ALIASES,
 	F_DKIM, F_QUEUE, F_QUEUE_DIR, F_QUEUE_MAX_AGE, F_QUEUE_BOUNCE,
-	F_NONE, /* directives that are accepted and have no effect */
-	FIELD_COUNT
+	FIELD_COUNT,
+	/* directives that are accepted and have no effect: no field */
+	F_NONE = FIELD_COUNT
 };
 
-/* Where field f lives in a. */
+/* What a field holds: how it is copied, compared and freed. */
+enum field_kind {
+	FIELD_TEXT,   /* char *, NULL = not set */
+	FIELD_SECRET, /* char *, wiped when freed */
+	FIELD_INT,
+	FIELD_LONG,
+	FIELD_BOOL,
+	FIELD_ENUM,   /* an enum of account.h, the size of an int */
+	FIELD_DKIM,   /* the dkim/dkim_count signers */
+};
+
+/* Where field f (< FIELD_COUNT) lives in a. */
 void *account_field_slot(struct account *a, enum field f);
 
 /* dst's field f becomes a deep copy of src's (the old value is freed, and
@@ -42,8 +54,20 @@ void *account_field_slot(struct account *a, enum field f);
 void account_copy_field(struct account *dst, const struct account *src,
                         enum field f);
 
+/* x and y hold the same value in field f (strings compared by content,
+ * DKIM signers one by one). */
+bool account_field_equal(const struct account *x, const struct account *y,
+                         enum field f);
+
 /* Free every signer of a; a has none afterwards. */
 void account_dkim_clear(struct account *a);
+
+/* What the table says of field f, for the table's own tests: its kind, how
+ * many values a FIELD_ENUM has, and whether it is part of the smarthost
+ * identity (account_same_smarthost). */
+enum field_kind account_field_kind(enum field f);
+int account_field_value_count(enum field f);
+bool account_field_in_smarthost(enum field f);
 
 /* ---- directives.c: the directive table, for the parser ------------------- */
 

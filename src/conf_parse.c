@@ -296,7 +296,7 @@ static int parse_account(struct parser *p, int line, const char *arg)
 	}
 	struct parsed_account *pa = parser_add(p, buf_str(&name), line);
 	for (size_t i = 0; i < parent_count; i++) {
-		for (int f = 0; f < F_NONE; f++)
+		for (int f = 0; f < FIELD_COUNT; f++)
 			if (masks[i] & ((uint64_t)1 << f))
 				account_copy_field(pa->acc, sources[i], (enum field)f);
 		pa->set |= masks[i];

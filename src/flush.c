@@ -78,37 +78,6 @@ static int build_account(const struct conf *conf, const struct options *opts,
 	return rc;
 }
 
-static bool same_string(const char *x, const char *y)
-{
-	return (!x && !y) || (x && y && strcmp(x, y) == 0);
-}
-
-/* Everything session_open looks at: two accounts equal here get the same
- * connection, the same TLS checks and the same login. */
-static bool same_smarthost(const struct account *x, const struct account *y)
-{
-	return x->protocol == y->protocol && same_string(x->host, y->host) &&
-	       x->port == y->port && same_string(x->socket, y->socket) &&
-	       same_string(x->source_ip, y->source_ip) &&
-	       same_string(x->proxy_host, y->proxy_host) &&
-	       x->proxy_port == y->proxy_port && x->timeout == y->timeout &&
-	       same_string(x->domain, y->domain) &&
-	       same_string(x->auth, y->auth) && same_string(x->user, y->user) &&
-	       same_string(x->password, y->password) &&
-	       same_string(x->passwordeval, y->passwordeval) &&
-	       same_string(x->ntlmdomain, y->ntlmdomain) && x->tls == y->tls &&
-	       x->tls_starttls == y->tls_starttls &&
-	       x->tls_certcheck == y->tls_certcheck &&
-	       same_string(x->tls_trust_file, y->tls_trust_file) &&
-	       same_string(x->tls_crl_file, y->tls_crl_file) &&
-	       same_string(x->tls_fingerprint, y->tls_fingerprint) &&
-	       same_string(x->tls_key_file, y->tls_key_file) &&
-	       same_string(x->tls_cert_file, y->tls_cert_file) &&
-	       same_string(x->tls_priorities, y->tls_priorities) &&
-	       same_string(x->tls_host_override, y->tls_host_override) &&
-	       x->tls_min_dh_prime_bits == y->tls_min_dh_prime_bits;
-}
-
 static void group_add(struct group *g, const char *id,
                       const struct account *a)
 {
@@ -125,7 +94,7 @@ static void flush_add_item(struct flush *f, const char *id,
 	                       (f->account_count + 1) * sizeof *f->accounts);
 	f->accounts[f->account_count++] = a;
 	for (size_t i = 0; i < f->group_count; i++) {
-		if (same_smarthost(f->groups[i].a, a)) {
+		if (account_same_smarthost(f->groups[i].a, a)) {
 			group_add(&f->groups[i], id, a);
 			return;
 		}
