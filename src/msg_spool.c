@@ -1,0 +1,176 @@
+/* msg_spool.c - the body's storage; see msg_spool.h. */
+/* O_TMPFILE is Linux-specific: glibc declares it for _GNU_SOURCE only. */
+#define _GNU_SOURCE
+#include "msg_spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "msg_limits.h"
+#include "util.h"
+
+static int write_all(int fd, const char *data, size_t len, struct err *e)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(e, EX_IOERR,
+			               "cannot write the message to a "
+			               "temporary file: %s",
+			               strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	return EX_OK;
+}
+
+void msg_spool_init(struct msg_spool *sp)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->fd = -1;
+}
+
+void msg_spool_free(struct msg_spool *sp)
+{
+	buf_free(&sp->mem);
+	if (sp->fd >= 0)
+		close(sp->fd);
+	sp->fd = -1;
+}
+
+/* Size, 8-bit octets and line lengths, for msg_enforce_line_limit. */
+static void spool_track(struct msg_spool *sp, const char *data, size_t len)
+{
+	uint64_t line_len = sp->line_len;
+	bool high = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+		high |= c >= 0x80;
+		if (c != '\n') {
+			line_len++;
+			continue;
+		}
+		uint64_t length = line_len ? line_len - 1 : 0; /* the CR */
+		sp->lines++;
+		if (length > sp->longest)
+			sp->longest = length;
+		if (length > MSG_MAX_LINE && sp->first_long == 0)
+			sp->first_long = sp->lines;
+		line_len = 0;
+	}
+	sp->line_len = line_len;
+	sp->has_8bit |= high;
+	sp->size += len;
+}
+
+/* The spool never has a name: O_TMPFILE makes an inode in dir that no
+ * directory entry points to, so a crash (even kill -9) at any moment
+ * leaves nothing behind, and O_EXCL keeps linkat(2) from ever giving it
+ * one. File systems without O_TMPFILE (EOPNOTSUPP; EISDIR or EINVAL from
+ * kernels before 3.11, which do not know the flag) get mkstemp with the
+ * name unlinked at once: a window of two system calls instead of none. */
+static int spool_open_file(struct msg_spool *sp, struct err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = -1;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != EINVAL)
+		return err_set(e, EX_IOERR,
+		               "cannot create a temporary file in %s for "
+		               "the message: %s (set TMPDIR)",
+		               dir, strerror(errno));
+#endif
+	if (fd < 0) {
+		struct buf path = BUF_INIT;
+		buf_printf(&path, "%s/outbox-body-XXXXXX", dir);
+		fd = mkstemp(path.data);
+		int saved = errno;
+		if (fd >= 0)
+			unlink(path.data);
+		buf_free(&path);
+		if (fd < 0)
+			return err_set(e, EX_IOERR,
+			               "cannot create a temporary file in %s "
+			               "for the message: %s (set TMPDIR)",
+			               dir, strerror(saved));
+		/* No other thread can fork between mkstemp and this. */
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			saved = errno;
+			close(fd);
+			return err_set(e, EX_OSERR,
+			               "fcntl on a temporary file: %s",
+			               strerror(saved));
+		}
+	}
+	sp->fd = fd;
+	return EX_OK;
+}
+
+int msg_spool_flush(struct msg_spool *sp, struct err *e)
+{
+	if (sp->fd < 0 || sp->mem.len == 0)
+		return EX_OK;
+	int rc = write_all(sp->fd, sp->mem.data, sp->mem.len, e);
+	buf_reset(&sp->mem);
+	return rc;
+}
+
+int msg_spool_append(struct msg_spool *sp, const char *data, size_t len,
+                     struct err *e)
+{
+	if (len == 0)
+		return EX_OK;
+	spool_track(sp, data, len);
+	if (sp->fd < 0) {
+		if (sp->mem.len + len <= MSG_SPOOL_THRESHOLD) {
+			buf_add(&sp->mem, data, len);
+			return EX_OK;
+		}
+		int rc = spool_open_file(sp, e);
+		if (rc != EX_OK)
+			return rc;
+	}
+	buf_add(&sp->mem, data, len);
+	if (sp->mem.len >= MSG_WRITE_CHUNK)
+		return msg_spool_flush(sp, e);
+	return EX_OK;
+}
+
+/* Pass the whole spool to fn in pieces of at most MSG_READ_CHUNK (when on
+ * file) or at once (in memory). pread keeps this free of file offsets. */
+int msg_spool_foreach(const struct msg_spool *sp, msg_chunk_fn fn, void *ctx,
+                      struct err *e)
+{
+	if (sp->fd < 0)
+		return sp->mem.len ? fn(ctx, sp->mem.data, sp->mem.len, e)
+		                   : EX_OK;
+	char *chunk = xmalloc(MSG_READ_CHUNK);
+	uint64_t offset = 0;
+	int rc = EX_OK;
+	while (rc == EX_OK && offset < sp->size) {
+		ssize_t n = pread(sp->fd, chunk, MSG_READ_CHUNK, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = err_set(e, EX_IOERR,
+			             "cannot read the message back from its "
+			             "temporary file: %s",
+			             n < 0 ? strerror(errno) : "file shrank");
+			break;
+		}
+		offset += (uint64_t)n;
+		rc = fn(ctx, chunk, (size_t)n, e);
+	}
+	free(chunk);
+	return rc;
+}
