@@ -359,7 +359,7 @@ int queue_run_mode(const struct conf *conf, const struct options *opts,
 		             "has the ID %s", arg);
 	if (rc == EX_OK && opts->mode == MODE_QUEUE_REQUEUE && moved == 0) {
 		if (is_all)
-			buf_add_str(out, "no dead letter was requeued\n");
+			buf_add_str(out, "no dead letters to requeue\n");
 		else
 			rc = err_set(e, EX_NOINPUT, "no dead letter has the ID "
 			             "%s (only dead letters can be requeued)",
