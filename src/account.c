@@ -35,7 +35,7 @@ struct field_info {
 	size_t offset;
 	enum field_kind kind;
 	const char *label;        /* its name in describe's output (msmtp's) */
-	describe_fn *describe;
+	describe_fn *describe;    /* NULL: not described */
 	const char *unset;        /* describe's text when not set; NULL:
 	                           * NOT_SET (for numbers: 0 is shown as 0) */
 	const char *const *names; /* FIELD_ENUM: each value's name */
@@ -214,6 +214,9 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	              SHOWN("socket", describe_text), .smarthost = true},
 	[F_TIMEOUT] = {FIELD(timeout, FIELD_INT),
 	               SHOWN("timeout", describe_timeout), .smarthost = true},
+	/* derived, not described: it decides how long passwordeval may run */
+	[F_TIMEOUT_IS_DEFAULT] = {FIELD(timeout_is_default, FIELD_BOOL),
+	                          .smarthost = true},
 	[F_PROTOCOL] = {FIELD(protocol, FIELD_ENUM),
 	                SHOWN("protocol", describe_name),
 	                NAMES(protocol_names), .smarthost = true},
@@ -543,7 +546,14 @@ bool account_same_smarthost(const struct account *x,
 void account_describe(const struct account *a, struct buf *out)
 {
 	for (int f = 0; f < FIELD_COUNT; f++)
-		field_info[f].describe(out, &field_info[f], a);
+		if (field_info[f].describe)
+			field_info[f].describe(out, &field_info[f], a);
+}
+
+int account_command_timeout(const struct account *a, int fallback_s)
+{
+	return a->timeout > 0 && !a->timeout_is_default ? a->timeout
+	                                                : fallback_s;
 }
 
 /* ---- finalize ------------------------------------------------------------ */
@@ -612,8 +622,10 @@ int account_finalize(struct account *a, struct err *e)
 
 	if (!a->domain)
 		a->domain = xstrdup("localhost");
-	if (a->timeout < 0)
+	if (a->timeout < 0) {
 		a->timeout = CONF_DEFAULT_TIMEOUT;
+		a->timeout_is_default = true;
+	}
 	if (a->proxy_host && a->proxy_port == 0)
 		a->proxy_port = CONF_DEFAULT_PROXY_PORT;
 	if (!a->tls_trust_file)

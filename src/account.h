@@ -45,6 +45,8 @@ struct account {
 	char *socket;
 	int timeout; /* seconds; 0 = off (msmtp's "timeout off"); -1 = not set,
 	              * account_finalize() makes it CONF_DEFAULT_TIMEOUT */
+	bool timeout_is_default; /* timeout is account_finalize()'s default,
+	                          * not a setting */
 	enum protocol protocol;
 	char *domain; /* EHLO argument; "localhost" when NULL */
 
@@ -121,6 +123,12 @@ int account_finalize(struct account *a, struct err *e);
 
 /* Print every effective setting (msmtp --pretend style), secrets masked. */
 void account_describe(const struct account *a, struct buf *out);
+
+/* How long a command run for a (eval, passwordeval) may take, in
+ * seconds: the account's timeout when it was set to a number of seconds,
+ * in the configuration or with --timeout; else fallback_s, so a command is
+ * bounded even with `timeout off`. */
+int account_command_timeout(const struct account *a, int fallback_s);
 
 /* x and y name the same smarthost identity: every setting session_open
  * looks at (host, port, socket, source_ip, proxy, timeout, protocol,

@@ -23,6 +23,27 @@ void buf_reserve(struct buf *b, size_t extra)
 		b->data[0] = '\0'; /* buf_str() promises a C string */
 }
 
+void buf_reserve_secret(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	/* at least double, as buf_reserve does, so growth stays amortised */
+	size_t want = b->len + extra;
+	if (b->cap <= ((size_t)-1) / 2 && want < b->cap * 2)
+		want = b->cap * 2;
+	struct buf grown = BUF_INIT;
+	buf_reserve(&grown, want);
+	buf_add(&grown, b->data, b->len);
+	buf_wipe(b);
+	*b = grown;
+}
+
+void buf_add_secret(struct buf *b, const void *data, size_t len)
+{
+	buf_reserve_secret(b, len);
+	buf_add(b, data, len);
+}
+
 void buf_add(struct buf *b, const void *data, size_t len)
 {
 	buf_reserve(b, len);

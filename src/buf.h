@@ -19,9 +19,15 @@ struct buf {
 
 /* Make room for at least extra more bytes (plus the terminating NUL). */
 void buf_reserve(struct buf *b, size_t extra);
+/* buf_reserve for a buffer that holds a secret: growing moves the contents
+ * to a fresh allocation and wipes the old one, where realloc could leave an
+ * unwiped copy behind in freed memory. */
+void buf_reserve_secret(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_add_str(struct buf *b, const char *s);
 void buf_add_char(struct buf *b, char c);
+/* buf_add that grows as buf_reserve_secret does. */
+void buf_add_secret(struct buf *b, const void *data, size_t len);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -43,10 +43,18 @@ static int conf_load_path(struct conf *conf, const char *path,
 		               strerror(EISDIR));
 	}
 
+	/* Sized from fstat, so the whole file comes in one allocation; should
+	 * it grow meanwhile, buf_reserve_secret wipes what growing leaves
+	 * behind (the file may hold a password). */
 	struct buf text = BUF_INIT;
+	buf_reserve_secret(&text, st.st_size > 0 && st.st_size < CONF_FILE_MAX
+	                                  ? (size_t)st.st_size + 1
+	                                  : 4096);
 	for (;;) {
-		buf_reserve(&text, 65536);
-		ssize_t n = read(fd, text.data + text.len, 65536);
+		if (text.len + 1 >= text.cap)
+			buf_reserve_secret(&text, 65536);
+		ssize_t n = read(fd, text.data + text.len,
+		                 text.cap - text.len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -16,10 +16,11 @@ struct err;
 
 /* ---- account.c: the table of fields ------------------------------------- */
 
-/* Each setting of struct account, in the order --pretend describes them. */
+/* Each setting of struct account, in the order --pretend describes them
+ * (and timeout_is_default, which account_finalize derives). */
 enum field {
 	F_HOST, F_PORT, F_SOURCE_IP, F_PROXY_HOST, F_PROXY_PORT, F_SOCKET,
-	F_TIMEOUT, F_PROTOCOL, F_DOMAIN,
+	F_TIMEOUT, F_TIMEOUT_IS_DEFAULT, F_PROTOCOL, F_DOMAIN,
 	F_AUTH, F_USER, F_PASSWORD, F_PASSWORDEVAL, F_NTLMDOMAIN,
 	F_TLS, F_TLS_STARTTLS, F_TLS_TRUST_FILE, F_TLS_CRL_FILE,
 	F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE, F_TLS_CERTCHECK,

@@ -16,122 +16,27 @@
  * What each directive accepts is directives.c's business. */
 #include "conf_parse.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "command.h"
 #include "conf_internal.h"
 #include "util.h"
 
 /* The first output line of an `eval` command may be this long (OAuth tokens
  * are a few KiB; this only stops a runaway command). */
-#define CONF_EVAL_OUTPUT_MAX (1L * 1024 * 1024)
+#define CONF_EVAL_OUTPUT_MAX ((size_t)1024 * 1024)
+/* How long an `eval` command may run when no timeout is set: reading the
+ * file must not hang every send (msmtp waits for ever). */
+#define CONF_EVAL_TIMEOUT_S 30
 
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* ---- eval ---------------------------------------------------------------- */
-
-/* Run cmd with /bin/sh -c and put the first line of its standard output
- * (without the newline, and without a CR before it) in line. Standard input
- * is /dev/null: outbox reads the message from its own standard input, which
- * the command must not eat (msmtp only warns about this). As msmtp (which
- * uses popen/pclose), the exit status is not checked when a line came out,
- * and the command gets SIGPIPE if it writes more than we read. */
-static int eval_run(const char *cmd, struct buf *line, struct err *e)
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return err_set(e, EX_OSERR, "eval: cannot create a pipe: %s",
-		               strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		int saved = errno;
-		close(fds[0]);
-		close(fds[1]);
-		return err_set(e, EX_OSERR, "eval: cannot start /bin/sh: %s",
-		               strerror(saved));
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
-		    dup2(fds[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		close(null);
-		close(fds[0]);
-		close(fds[1]);
-		/* an ignored SIGPIPE would survive exec; the command should
-		 * die quietly when we stop reading, as under pclose */
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-
-	bool got_newline = false, too_long = false, read_error = false;
-	size_t total = 0;
-	char chunk[4096];
-	while (!got_newline) {
-		ssize_t n = read(fds[0], chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			read_error = true;
-			break;
-		}
-		if (n == 0)
-			break;
-		total += (size_t)n;
-		char *nl = memchr(chunk, '\n', (size_t)n);
-		size_t keep = nl ? (size_t)(nl - chunk) : (size_t)n;
-		if (line->len + keep > CONF_EVAL_OUTPUT_MAX) {
-			too_long = true;
-			break;
-		}
-		buf_add(line, chunk, keep);
-		got_newline = nl != NULL;
-	}
-	secure_zero(chunk, sizeof chunk);
-	close(fds[0]);
-
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (read_error)
-		return err_set(e, EX_IOERR, "eval: cannot read the output of "
-		               "the command");
-	if (too_long)
-		return err_set(e, EX_CONFIG,
-		               "eval: the first output line of the command is "
-		               "longer than %ld bytes", CONF_EVAL_OUTPUT_MAX);
-	if (total == 0) {
-		if (WIFEXITED(status))
-			return err_set(e, EX_CONFIG,
-			               "eval: the command printed nothing "
-			               "(exit status %d)", WEXITSTATUS(status));
-		return err_set(e, EX_CONFIG,
-		               "eval: the command printed nothing (killed by "
-		               "signal %d)",
-		               WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	}
-	if (line->len && line->data[line->len - 1] == '\r')
-		line->data[--line->len] = '\0';
-	if (memchr(buf_str(line), '\0', line->len))
-		return err_set(e, EX_CONFIG,
-		               "eval: the output of the command contains a NUL "
-		               "byte");
-	return EX_OK;
 }
 
 /* ---- the parser ---------------------------------------------------------- */
@@ -314,6 +219,10 @@ out:
 static int parse_line(struct parser *p, int line, const char *text, size_t n,
                       bool from_eval);
 
+/* eval CMD: the first line CMD prints is read as a line of the file. As
+ * msmtp (popen, then pclose), the exit status only matters when nothing
+ * was printed. The time limit is the timeout set so far for the account
+ * being defined (or in defaults), else CONF_EVAL_TIMEOUT_S. */
 static int parse_eval(struct parser *p, int line, const char *arg)
 {
 	if (p->eval_disabled)
@@ -321,8 +230,18 @@ static int parse_eval(struct parser *p, int line, const char *arg)
 		                    "'eval' is disabled for this text");
 	if (!*arg)
 		return parser_error(p, line, "%s", "'eval' needs a command");
+	const struct account *a = p->current < 0
+	                                  ? p->defaults
+	                                  : p->accounts[p->current].acc;
+	struct command c = {
+		.cmd = arg,
+		.what = "eval command",
+		.timeout_s = account_command_timeout(a, CONF_EVAL_TIMEOUT_S),
+		.line_max = CONF_EVAL_OUTPUT_MAX,
+		.strict = false,
+	};
 	struct buf out = BUF_INIT;
-	int rc = eval_run(arg, &out, p->e);
+	int rc = command_run(&c, &out, p->e);
 	if (rc != EX_OK)
 		parser_fail(p, line, rc);
 	else

@@ -321,12 +321,12 @@ static const char *set_timeout(struct account *a, const struct directive *d,
 {
 	long v;
 	if (equals_word(value, "off")) {
-		a->timeout = 0;
-		return NULL;
-	}
-	if (!parse_number(value, 1, INT_MAX, &v))
+		v = 0;
+	} else if (!parse_number(value, 1, INT_MAX, &v)) {
 		return "expected 'off' or a number of seconds greater than 0";
+	}
 	a->timeout = (int)v;
+	a->timeout_is_default = false; /* set now, even after finalize */
 	return NULL;
 }
 

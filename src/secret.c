@@ -3,16 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBSECRET
@@ -20,6 +16,7 @@
 #endif
 
 #include "buf.h"
+#include "command.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -27,7 +24,6 @@
 #endif
 
 #define NETRC_MAX_SIZE (1024 * 1024) /* a larger netrc is refused */
-#define EVAL_POLL_MS 20              /* waitpid polling while draining */
 
 /* ---- netrc ------------------------------------------------------------ */
 
@@ -76,14 +72,14 @@ static bool netrc_token(struct netrc_scan *sc, struct buf *tok)
 				     : ch == 't' ? '\t'
 				                 : ch;
 			}
-			buf_add_char(tok, ch);
+			buf_add_secret(tok, &ch, 1);
 		}
 		if (sc->pos < sc->len)
 			sc->pos++; /* the closing quote */
 		return true;
 	}
 	while (sc->pos < sc->len && !netrc_space(sc->text[sc->pos]))
-		buf_add_char(tok, sc->text[sc->pos++]);
+		buf_add_secret(tok, &sc->text[sc->pos++], 1);
 	return true;
 }
 
@@ -224,7 +220,7 @@ static int netrc_file_lookup(const char *path, const char *host,
 	ssize_t n;
 	while ((n = read(fd, chunk, sizeof chunk)) > 0 &&
 	       text.len <= NETRC_MAX_SIZE)
-		buf_add(&text, chunk, (size_t)n);
+		buf_add_secret(&text, chunk, (size_t)n);
 	int read_errno = n < 0 ? errno : 0;
 	secure_zero(chunk, sizeof chunk);
 	close(fd);
@@ -249,178 +245,25 @@ static char *home_dir(void)
 
 /* ---- passwordeval ----------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for pid until deadline_ms; kill it when the time is up. Returns
- * true with *status when it exited in time. */
-static bool reap_child(pid_t pid, long long deadline_ms, int *status)
-{
-	long pause_ms = 1; /* a command that is exiting is reaped at once */
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return true;
-		/* ECHILD: reaped elsewhere (SIGCHLD ignored); nothing to do */
-		if (r < 0 && errno != EINTR)
-			return true;
-		if (now_ms() >= deadline_ms)
-			break;
-		struct timespec pause = {0, pause_ms * 1000000L};
-		nanosleep(&pause, NULL);
-		pause_ms = pause_ms * 2 > EVAL_POLL_MS ? EVAL_POLL_MS
-		                                       : pause_ms * 2;
-	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	return false;
-}
-
-static void child_exec(const char *cmd, int out_fd)
-{
-	int null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-	    dup2(out_fd, STDOUT_FILENO) < 0)
-		_exit(127);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-	_exit(127);
-}
-
-/* The command, while it runs. */
-struct eval_child {
-	pid_t pid;
-	bool reaped;
-	int status;
-};
-
-static bool eval_child_exited(struct eval_child *ch)
-{
-	if (!ch->reaped && waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
-		ch->reaped = true;
-	return ch->reaped;
-}
-
-/* Read the command's output until EOF, or until the command has exited and
- * nothing more is readable (a daemon it started, e.g. an agent, may hold
- * the pipe open for ever), or the deadline. Only the first line is kept;
- * the rest is drained so the command does not die of SIGPIPE. Returns 0,
- * ETIMEDOUT, or EFBIG when the first line is too long. */
-static int drain_output(int fd, struct eval_child *ch, long long deadline_ms,
-			struct buf *first)
-{
-	char chunk[4096];
-	bool have_line = false;
-	int rc = 0;
-	for (;;) {
-		long long left = deadline_ms - now_ms();
-		if (left <= 0) {
-			rc = ETIMEDOUT;
-			break;
-		}
-		struct pollfd p = {fd, POLLIN, 0};
-		int r = poll(&p, 1,
-		             left < EVAL_POLL_MS ? (int)left : EVAL_POLL_MS);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errno;
-			break;
-		}
-		if (r == 0) {
-			if (eval_child_exited(ch))
-				break;
-			continue;
-		}
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (have_line)
-			continue;
-		const char *nl = memchr(chunk, '\n', (size_t)n);
-		size_t keep = nl ? (size_t)(nl - chunk) : (size_t)n;
-		buf_add(first, chunk, keep);
-		have_line = nl != NULL;
-		if (first->len > SECRET_MAX_LEN) {
-			rc = EFBIG;
-			break;
-		}
-	}
-	secure_zero(chunk, sizeof chunk);
-	if (first->len && first->data[first->len - 1] == '\r')
-		first->data[--first->len] = '\0';
-	return rc;
-}
-
-static int eval_error(const char *cmd, int drained, bool exited, int status,
-		      const struct buf *first, int timeout_s, struct err *e)
-{
-	const char *what = "passwordeval command";
-	if (drained == EFBIG)
-		return err_set(e, EX_CONFIG,
-		               "%s '%s' printed a line longer than %d bytes",
-		               what, cmd, SECRET_MAX_LEN);
-	if (!exited)
-		return err_set(e, EX_CONFIG,
-		               "%s '%s' did not finish within %d s", what, cmd,
-		               timeout_s);
-	if (WIFSIGNALED(status))
-		return err_set(e, EX_CONFIG, "%s '%s' was killed by signal %d",
-		               what, cmd, WTERMSIG(status));
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		return err_set(e, EX_CONFIG,
-		               "%s '%s' failed with exit status %d", what, cmd,
-		               WEXITSTATUS(status));
-	if (first->len == 0)
-		return err_set(e, EX_CONFIG, "%s '%s' printed no password",
-		               what, cmd);
-	return EX_OK;
-}
-
 int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
 			    struct err *e)
 {
-	int pipe_fd[2];
-	if (pipe(pipe_fd) != 0)
-		return err_set(e, EX_OSERR, "cannot create a pipe: %s",
-		               strerror(errno));
-	/* Close-on-exec so no other child inherits it; dup2 in the child
-	 * clears the flag on its standard output. */
-	fcntl(pipe_fd[0], F_SETFD, FD_CLOEXEC);
-	fcntl(pipe_fd[1], F_SETFD, FD_CLOEXEC);
-	fflush(NULL);
-	struct eval_child ch = {fork(), false, 0};
-	if (ch.pid < 0) {
-		int err_no = errno;
-		close(pipe_fd[0]);
-		close(pipe_fd[1]);
-		return err_set(e, EX_OSERR, "cannot run passwordeval: %s",
-		               strerror(err_no));
-	}
-	if (ch.pid == 0)
-		child_exec(cmd, pipe_fd[1]);
-	close(pipe_fd[1]);
-
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
-	struct buf first = BUF_INIT;
-	int drained = drain_output(pipe_fd[0], &ch, deadline, &first);
-	close(pipe_fd[0]);
-	bool exited = ch.reaped;
-	if (!exited)
-		exited = reap_child(ch.pid, drained == 0 ? deadline : 0,
-		                    &ch.status) &&
-		         drained == 0;
-	int rc = eval_error(cmd, drained, exited, ch.status, &first, timeout_s,
-	                    e);
+	struct command c = {
+		.cmd = cmd,
+		.what = "passwordeval command",
+		.timeout_s = timeout_s,
+		.line_max = SECRET_MAX_LEN,
+		.strict = true,
+	};
+	struct buf line = BUF_INIT;
+	int rc = command_run(&c, &line, e);
+	if (rc == EX_OK && line.len == 0)
+		rc = err_set(e, EX_CONFIG,
+		             "passwordeval command printed no password (its "
+		             "first line is empty)");
 	if (rc == EX_OK)
-		*out = buf_steal(&first);
-	buf_wipe(&first);
+		*out = buf_steal(&line);
+	buf_wipe(&line);
 	return rc;
 }
 
@@ -534,7 +377,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 		tcsetattr(fd, TCSAFLUSH, &quiet);
 	}
 	struct buf prompt = BUF_INIT, line = BUF_INIT;
-	buf_reserve(&line, 256); /* few reallocs: fewer stray copies */
+	buf_reserve_secret(&line, 256);
 	buf_printf(&prompt, "password for %s at %s: ", user, host);
 	ssize_t ignored = write(fd, prompt.data, prompt.len);
 	(void)ignored;
@@ -560,7 +403,7 @@ static int prompt_password(const char *host, const char *user, char **out,
 			        SECRET_MAX_LEN);
 			break;
 		}
-		buf_add_char(&line, ch);
+		buf_add_secret(&line, &ch, 1);
 	}
 	if (have_termios)
 		tcsetattr(fd, TCSAFLUSH, &saved);
@@ -623,8 +466,9 @@ int secret_get_password(const struct account *a, char **out, struct err *e)
 		return EX_OK;
 	}
 	if (a->passwordeval)
-		return secret_run_passwordeval(a->passwordeval,
-		                               SECRET_EVAL_TIMEOUT_S, out, e);
+		return secret_run_passwordeval(
+		        a->passwordeval,
+		        account_command_timeout(a, SECRET_EVAL_TIMEOUT_S), out, e);
 	const char *host = a->host ? a->host : "localhost";
 	const char *user = a->user ? a->user : "";
 #ifdef HAVE_LIBSECRET

@@ -2,13 +2,15 @@
  *
  * Sources, first match wins (as msmtp):
  *   1. `password` from the configuration;
- *   2. `passwordeval`: /bin/sh -c CMD with standard input from /dev/null,
- *      standard error inherited (so gpg/pass can talk to the user), the
- *      first line of standard output without its line ending (once the
- *      command has exited, output of daemons it left behind is not
- *      waited for); a failing command (non-zero status, signal, no
- *      output, SECRET_EVAL_TIMEOUT_S) is an error, never a reason to try
- *      the next source;
+ *   2. `passwordeval`: the first line of the command's output, without its
+ *      line ending, run by command.h's runner (/bin/sh -c, standard input
+ *      /dev/null, standard error inherited so gpg/pass can talk to the
+ *      user, its own process group, killed when its time is up; once it
+ *      has exited, output of daemons it left behind is not waited for).
+ *      Its time limit is the account's timeout when one is set, else
+ *      SECRET_EVAL_TIMEOUT_S. A failing command (non-zero status, signal,
+ *      no output or an empty first line, time-out) is an error, never a
+ *      reason to try the next source;
  *   3. the Secret Service keyring (when built with libsecret), with msmtp's
  *      schema, so `secret-tool store --label=msmtp host HOST service smtp
  *      user USER` entries and msmtp's own entries are found; skipped
@@ -33,18 +35,22 @@
 #include "err.h"
 
 #define SECRET_MAX_LEN (64 * 1024) /* longest password/token accepted */
-#define SECRET_EVAL_TIMEOUT_S 120  /* passwordeval may wait for pinentry */
+/* passwordeval's time limit when the account sets no timeout: time for a
+ * pinentry prompt */
+#define SECRET_EVAL_TIMEOUT_S 120
 
 /* Get the password for a->user at a->host into *out (heap; release with
- * free_secret()). Fails with EX_CONFIG: "passwordeval command 'CMD' failed
- * with exit status N" (or was killed, timed out, printed nothing), or "no
- * password for USER at HOST (...)" when no source has one and there is no
- * terminal to ask; EX_NOPERM when the user cancels the prompt (EOF). */
+ * free_secret()). Fails with EX_CONFIG: "passwordeval command failed with
+ * exit status N" (or was killed, timed out, printed nothing; the command's
+ * text is never repeated, it may hold a secret), or "no password for USER
+ * at HOST (...)" when no source has one and there is no terminal to ask;
+ * EX_NOPERM when the user cancels the prompt (EOF). */
 int secret_get_password(const struct account *a, char **out, struct err *e);
 
 /* ---- for tests ------------------------------------------------------- */
 
-/* Run cmd as passwordeval does, killing it after timeout_s seconds. */
+/* Run cmd as passwordeval does, stopping it after timeout_s seconds; the
+ * first line of its output into *out (heap, free_secret()). */
 int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
 			    struct err *e);
 

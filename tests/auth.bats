@@ -202,9 +202,27 @@ assert_auth_used() { # MECHANISM
 	auth_config "auth on" "passwordeval exit 3"
 	send_v
 	assert_exit 78
-	assert_contains "$stderr" "passwordeval command 'exit 3' failed with exit status 3"
+	assert_contains "$stderr" "passwordeval command failed with exit status 3"
+	refute_contains "$stderr" "exit 3'"
 	refute_contains "$(wire_log)" "AUTH"
 	assert_received 0
+}
+
+@test "a passwordeval that hangs is stopped at the account's timeout, group and all" {
+	start_auth_server PLAIN,LOGIN
+	# the command's text (which may hold a secret) is never repeated
+	auth_config "auth on" "timeout 1" \
+		"passwordeval sleep 30 & echo \$! > $T/pid; sleep 30 # Tok-9z"
+	send_v
+	assert_exit 78
+	assert_contains "$stderr" "passwordeval command timed out after 1 s"
+	refute_contains "$stderr" "Tok-9z"
+	refute_contains "$stderr" "sleep 30"
+	assert_elapsed_below 2000
+	refute_contains "$(wire_log)" "AUTH"
+	assert_received 0
+	# what the command started went with it
+	assert_process_gone "$(cat "$T/pid")"
 }
 
 @test "the password comes from ~/.netrc" {

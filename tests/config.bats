@@ -250,6 +250,26 @@ send_default() {
 	assert_no_session
 }
 
+@test "an eval that hangs is stopped at the timeout -> 78 naming file and line" {
+	# the command's text (which may hold a secret) is never repeated
+	write_config "$T/cfg" <<-EOF
+	account default
+	host 127.0.0.1
+	port $PORT
+	timeout 1
+	eval sleep 30 & echo \$! > $T/pid; sleep 30; echo from x@example.com # Tok-9z
+	EOF
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg:5: eval command timed out after 1 s"
+	refute_contains "$stderr" "Tok-9z"
+	refute_contains "$stderr" "sleep 30"
+	assert_elapsed_below 2000
+	assert_no_session
+	# what the command started went with it
+	assert_process_gone "$(cat "$T/pid")"
+}
+
 @test "inheriting from an undefined account -> 78 naming file and line" {
 	write_config "$T/cfg" <<-EOF
 	account default : nowhere

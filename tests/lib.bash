@@ -342,6 +342,21 @@ assert_equal() {
 	fi
 }
 
+# assert_process_gone PID: the process has ended within a second (a zombie
+# waiting for its new parent to reap it counts as ended).
+assert_process_gone() {
+	local pid=$1 state i
+	[ -n "$pid" ] || { echo "no pid to check" >&2; return 1; }
+	for i in $(seq 100); do
+		state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+		case "$state" in '' | Z | X) return 0 ;; esac
+		sleep 0.01
+	done
+	echo "process $pid is still running (state $state)" >&2
+	kill -KILL "$pid" 2>/dev/null
+	return 1
+}
+
 # ---------------------------------------------------- what the server saw
 
 received_count() {

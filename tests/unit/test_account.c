@@ -1,6 +1,7 @@
 /* test_account.c - the table of account fields: every row is described,
  * copied, inherited, compared and freed by the same loops, and the
- * smarthost identity is exactly the settings session_open looks at. */
+ * smarthost identity is exactly the settings session_open looks at; how
+ * long a command run for an account may take. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,9 +92,11 @@ static void test_every_field_is_described_copied_and_compared(void **state)
 		    account_field_in_smarthost((enum field)f))
 			fail_msg("row %d: account_same_smarthost is wrong", f);
 
-		/* describe sees it; a secret is only ever "*" */
+		/* describe sees it (but timeout_is_default, derived by
+		 * finalize: describe shows the timeout itself); a secret is
+		 * only ever "*" */
 		char *text = describe(changed);
-		if (strcmp(text, base_text) == 0)
+		if (strcmp(text, base_text) == 0 && f != F_TIMEOUT_IS_DEFAULT)
 			fail_msg("row %d: describe does not show the field", f);
 		if (account_field_kind((enum field)f) == FIELD_SECRET &&
 		    strstr(text, POKED))
@@ -126,7 +129,7 @@ static void test_smarthost_identity_is_what_session_open_uses(void **state)
 	(void)state;
 	static const enum field identity[] = {
 		F_HOST, F_PORT, F_SOURCE_IP, F_PROXY_HOST, F_PROXY_PORT,
-		F_SOCKET, F_TIMEOUT, F_PROTOCOL, F_DOMAIN, F_AUTH, F_USER,
+		F_SOCKET, F_TIMEOUT, F_TIMEOUT_IS_DEFAULT, F_PROTOCOL, F_DOMAIN, F_AUTH, F_USER,
 		F_PASSWORD, F_PASSWORDEVAL, F_NTLMDOMAIN, F_TLS,
 		F_TLS_STARTTLS, F_TLS_TRUST_FILE, F_TLS_CRL_FILE,
 		F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE,
@@ -182,6 +185,29 @@ static void test_same_smarthost_through_directives(void **state)
 	}
 }
 
+static void test_command_timeout(void **state)
+{
+	(void)state;
+	struct err e = ERR_INIT;
+	struct account *a = account_new("a");
+	/* not set: the caller's default, before and after finalize */
+	assert_int_equal(account_command_timeout(a, 30), 30);
+	assert_int_equal(account_set(a, "host", "mx.example.org", &e), EX_OK);
+	assert_int_equal(account_finalize(a, &e), EX_OK);
+	assert_int_equal(a->timeout, CONF_DEFAULT_TIMEOUT);
+	assert_int_equal(account_command_timeout(a, 120), 120);
+	/* set (even after finalize, as --timeout is): the account's */
+	assert_int_equal(account_set(a, "timeout", "7", &e), EX_OK);
+	assert_int_equal(account_command_timeout(a, 120), 7);
+	struct account *copy = account_clone(a, NULL);
+	assert_int_equal(account_command_timeout(copy, 120), 7);
+	/* off: a command is still bounded */
+	assert_int_equal(account_set(a, "timeout", "off", &e), EX_OK);
+	assert_int_equal(account_command_timeout(a, 120), 120);
+	account_free(copy);
+	account_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +216,7 @@ int main(void)
 		cmocka_unit_test(
 		        test_smarthost_identity_is_what_session_open_uses),
 		cmocka_unit_test(test_same_smarthost_through_directives),
+		cmocka_unit_test(test_command_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
