@@ -1,14 +1,15 @@
-/* addr.h - RFC 5322 address lists, envelope addresses, aliases, IDN.
+/* addr.h - RFC 5322 address lists, envelope addresses, IDN.
  *
- * Parsers here are pure: (text, length) in, structures out, no I/O (except
- * aliases_load, which reads its file), so they are unit-tested table-driven
- * and fuzzed. */
+ * Parsers here are pure: (text, length) in, structures out, no I/O, so they
+ * are unit-tested table-driven and fuzzed. The aliases file that maps local
+ * names to these addresses is aliases.h. */
 #ifndef OUTBOX_ADDR_H
 #define OUTBOX_ADDR_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 
 /* RFC 5321 4.5.3.1: limits on path elements. */
@@ -57,25 +58,17 @@ bool addr_needs_smtputf8(const char *mailbox);
  * leaving the local part untouched. *out is heap. EX_DATAERR on failure. */
 int addr_domain_to_ascii(const char *mailbox, char **out, struct err *e);
 
+/* True when the mailbox is a local name: no '@' outside a quoted local
+ * part (the recipients an aliases file applies to). */
+bool addr_is_local(const char *mailbox);
+
+/* Append mailbox to out for an error message: control bytes as '?', at most
+ * 80 bytes cut on a UTF-8 character boundary and marked "...", so nothing
+ * read from a message can play tricks on a terminal or a log. */
+void addr_append_sanitized(struct buf *out, const char *mailbox);
+
 void addr_list_add(struct addr_list *list, const char *display,
                    const char *mailbox);
 void addr_list_free(struct addr_list *list);
-
-/* The aliases file (msmtp / mail.rc style "name: addr, addr", '#' comments,
- * "default:" fallback). */
-struct aliases;
-/* Parse aliases text; pure. EX_CONFIG naming file and line on errors. */
-int aliases_parse(const char *text, size_t len, const char *filename,
-                  struct aliases **out, struct err *e);
-/* Read and parse the file (~ already expanded by the caller). */
-int aliases_load(const char *path, struct aliases **out, struct err *e);
-/* Replace every recipient without '@' by its aliases (recursively, with loop
- * protection); a local name with no alias and no default is kept. Names
- * match case-insensitively; the "default" entry is not applied again to the
- * local names it yields. A loop, a chain deeper than 16 or more than 10000
- * results is EX_CONFIG, and the list is then left unchanged. */
-int aliases_expand(const struct aliases *aliases, struct addr_list *list,
-                   struct err *e);
-void aliases_free(struct aliases *aliases);
 
 #endif

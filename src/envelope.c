@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "buf.h"
 #include "msg.h"
 #include "util.h"
