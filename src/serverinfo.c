@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sanitize.h"
 #include "session.h"
 #include "smtp.h"
 
@@ -96,11 +97,15 @@ int serverinfo_run(const struct account *a, int debug, struct buf *out,
 	buf_printf(out, "%s server at %s:\n",
 	           a->protocol == PROTOCOL_LMTP ? "LMTP" : "SMTP",
 	           conn_peer_name(s.conn));
+	/* The server's own words: made harmless for the terminal. */
 	const char *ehlo = smtp_ehlo_text(s.smtp);
 	const char *nl = strchr(ehlo, '\n');
-	if (*ehlo)
-		buf_printf(out, "    %.*s\n",
-		           (int)(nl ? (size_t)(nl - ehlo) : strlen(ehlo)), ehlo);
+	if (*ehlo) {
+		buf_add_str(out, "    ");
+		sanitize_append(out, ehlo,
+		                nl ? (size_t)(nl - ehlo) : strlen(ehlo));
+		buf_add_char(out, '\n');
+	}
 	if (s.tls)
 		describe_tls(&s.peer, out);
 	describe_caps(smtp_caps(s.smtp), out);

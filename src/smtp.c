@@ -282,6 +282,44 @@ static uint64_t parse_size_limit(const char *arg, size_t len)
 	return limit;
 }
 
+/* RFC 4422 3.1: sasl-mech = 1*20 of upper-case letters, digits, '-' and
+ * '_' (servers also send lower case, which we fold). */
+static bool is_mech_name(const char *word, size_t len)
+{
+	if (len == 0 || len > 20)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = word[i];
+		if (!(ch >= 'A' && ch <= 'Z') && !(ch >= 'a' && ch <= 'z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '-' && ch != '_')
+			return false;
+	}
+	return true;
+}
+
+/* Append the mechanisms of one AUTH line, upper case, separated by single
+ * spaces. A word that is no mechanism name is dropped: it cannot name a
+ * mechanism we speak, and the list ends up in error messages and
+ * --serverinfo, where a hostile server's escape sequences must not. */
+static void add_auth_mechs(struct buf *list, const char *arg, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (arg[i] == ' ' || arg[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && arg[i] != ' ' && arg[i] != '\t')
+			i++;
+		if (!is_mech_name(arg + start, i - start))
+			continue;
+		if (list->len)
+			buf_add_char(list, ' ');
+		for (size_t k = start; k < i; k++)
+			buf_add_char(list, (char)(arg[k] >= 'a' && arg[k] <= 'z'
+			                              ? arg[k] - 32 : arg[k]));
+	}
+}
+
 static void parse_cap_line(const char *line, size_t len,
                            struct smtp_caps *caps)
 {
@@ -310,15 +348,9 @@ static void parse_cap_line(const char *line, size_t len,
 	} else if (keyword_is(line, kw, "AUTH")) {
 		/* "AUTH=PLAIN LOGIN" (old servers) and "AUTH PLAIN" merge. */
 		struct buf list = BUF_INIT;
-		if (caps->auth) {
+		if (caps->auth)
 			buf_add_str(&list, caps->auth);
-			buf_add_char(&list, ' ');
-		}
-		for (size_t i = 0; i < arg_len; i++) {
-			char ch = arg[i];
-			buf_add_char(&list, (char)(ch >= 'a' && ch <= 'z'
-			                               ? ch - 32 : ch));
-		}
+		add_auth_mechs(&list, arg, arg_len);
 		free(caps->auth);
 		caps->auth = buf_steal(&list);
 	}

@@ -41,7 +41,9 @@ struct smtp_caps {
 	bool pipelining, size, eightbitmime, dsn, smtputf8;
 	bool enhancedstatuscodes, starttls, chunking;
 	uint64_t size_limit; /* SIZE's argument; 0 = none announced */
-	char *auth;          /* AUTH's mechanism list (upper case), or NULL */
+	/* AUTH's mechanisms (RFC 4422 names, upper case, one space between),
+	 * or NULL when not announced */
+	char *auth;
 };
 
 /* Fill caps from an EHLO reply's text (lines after the first). Pure. */

@@ -250,6 +250,34 @@ raw_messages() {
 	refute_contains "$(cat "$SPOOL/wire.log")" "AUTH"
 }
 
+# The AUTH list reaches error messages and --serverinfo: only mechanism
+# names (RFC 4422 3.1) are kept from it.
+@test "EHLO AUTH with escape sequences, a method not offered -> 69, clean" {
+	start_raw 'send:220 raw ESMTP\r\n' line \
+		'send:250-raw\r\n250-AUTH PLAIN \x1b[2J\x1b]0;pwned\x07 LOGIN\r\n250 8BITMIME\r\n' \
+		line 'send:221 bye\r\n' close
+	server_config "$T/cfg" "auth cram-md5" "user u" "password p"
+	send_message "$MSG" -C "$T/cfg" --timeout 2 a@example.com
+	assert_exit 69
+	assert_contains "$stderr" "(it offers PLAIN LOGIN)"
+	assert_clean_stderr
+}
+
+@test "--serverinfo shows a hostile greeting and AUTH list harmlessly" {
+	start_raw 'send:220 raw ESMTP\r\n' line \
+		'send:250-raw\x1b[2J.example\x07\r\n250-AUTH PLAIN \x1b]0;pwned\x07\r\n250 8BITMIME\r\n' \
+		line 'send:221 bye\r\n' close
+	server_config "$T/cfg"
+	run_outbox -C "$T/cfg" --timeout 2 --serverinfo </dev/null
+	assert_exit 0
+	assert_contains "$output" 'raw\x1b[2J.example\x07'
+	assert_contains "$output" $'methods:\n        PLAIN'
+	refute_contains "$output" pwned
+	local bad
+	bad=$(LC_ALL=C tr -d '\n\t\040-\176\200-\377' <"$T/run.stdout" | od -An -c)
+	assert_equal "$bad" ""
+}
+
 @test "EHLO AUTH on 10,000 lines -> 76" {
 	raw_run 76 'send:220 raw ESMTP\r\n' line 'send:250-raw\r\n' \
 		'repeat:10000:250-AUTH X-MECH\r\n' 'send:250 OK\r\n' stall

@@ -87,6 +87,40 @@ static void test_caps(void **state)
 	smtp_caps_clear(&caps);
 }
 
+/* The AUTH list ends up in error messages and --serverinfo: only RFC 4422
+ * mechanism names get in (an invariant tests/fuzz/fuzz_smtp_reply.c
+ * checks). */
+static void test_caps_auth_list(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ehlo;
+		const char *auth; /* NULL: no AUTH line */
+	} cases[] = {
+		{"x\nAUTH PLAIN LOGIN", "PLAIN LOGIN"},
+		{"x\nAUTH=login\tplain  xoauth2 ", "LOGIN PLAIN XOAUTH2"},
+		{"x\nAUTH PLAIN\nAUTH=CRAM-MD5", "PLAIN CRAM-MD5"},
+		{"x\nAUTH PLAIN \x1b[31mLOGIN\x1b[0m CRAM-MD5",
+		 "PLAIN CRAM-MD5"},
+		{"x\nAUTH SCRAM-SHA-256 \r X\x01 GS2-KRB5_PLUS",
+		 "SCRAM-SHA-256 GS2-KRB5_PLUS"},
+		{"x\nAUTH PLAIN A23456789012345678901 A2345678901234567890",
+		 "PLAIN A2345678901234567890"},
+		{"x\nAUTH", ""},
+		{"x\nAUTH \x1b]0;title\x07", ""},
+		{"x\nPIPELINING", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct smtp_caps caps = {0};
+		smtp_parse_caps(cases[i].ehlo, &caps);
+		if (!cases[i].auth)
+			assert_null(caps.auth);
+		else
+			assert_string_equal(caps.auth, cases[i].auth);
+		smtp_caps_clear(&caps);
+	}
+}
+
 static void check_sanitized(const char *in, size_t len, const char *want)
 {
 	struct buf out = BUF_INIT;
@@ -158,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_lines),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_caps_auth_list),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_log_entry),
 	};
