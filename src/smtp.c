@@ -9,15 +9,6 @@
 #include "sanitize.h"
 #include "util.h"
 
-/* A whole reply (every line's text together) longer than this is an
- * error: SMTP_MAX_REPLY_LINES lines of CONN_MAX_LINE bytes would be 64 MiB,
- * which a hostile server could make us hold, parse (AUTH lists merge line
- * by line) and print. Real replies are a few kilobytes. */
-#define SMTP_MAX_REPLY_SIZE ((size_t)256 * 1024)
-/* At most this much of the server's text is shown in an error message;
- * the rest is counted, never silently dropped. */
-#define SMTP_MAX_SHOWN_REPLY ((size_t)2048)
-
 struct smtp_session {
 	struct conn *conn;
 	enum protocol proto;
@@ -67,6 +58,64 @@ void smtp_reply_free(struct smtp_reply *r)
 	buf_free(&r->text);
 	buf_free(&r->last);
 	r->code = 0;
+	r->lines = 0;
+}
+
+/* The server's words for an error message: line breaks as spaces, made
+ * harmless for the terminal (sanitize.h), at most SMTP_MAX_SHOWN_REPLY
+ * bytes of them and the rest counted. */
+static void append_shown(struct buf *out, const char *text, size_t len)
+{
+	struct buf joined = BUF_INIT;
+	size_t shown = len < SMTP_MAX_SHOWN_REPLY ? len : SMTP_MAX_SHOWN_REPLY;
+	buf_add(&joined, text, shown);
+	for (size_t i = 0; i < joined.len; i++)
+		if (joined.data[i] == '\n')
+			joined.data[i] = ' ';
+	sanitize_append(out, buf_str(&joined), joined.len);
+	if (shown < len)
+		buf_printf(out, " [... %zu more bytes]", len - shown);
+	buf_free(&joined);
+}
+
+int smtp_reply_add_line(struct smtp_reply *r, const char *line, size_t len,
+                        const char *peer, bool *done, struct err *e)
+{
+	int code;
+	size_t off;
+	*done = false;
+	if (smtp_parse_reply_line(line, len, &code, done, &off) != 0 ||
+	    (r->code && code != r->code)) {
+		*done = false;
+		struct buf clean = BUF_INIT;
+		append_shown(&clean, line, len);
+		err_set(e, EX_PROTOCOL,
+		        "the server %s sent an invalid reply: '%s'", peer,
+		        buf_str(&clean));
+		buf_free(&clean);
+		return EX_PROTOCOL;
+	}
+	if (r->text.len + len > SMTP_MAX_REPLY_SIZE) {
+		*done = false;
+		return err_set(e, EX_PROTOCOL,
+		               "the server %s sent a reply of more than %zu "
+		               "bytes",
+		               peer, SMTP_MAX_REPLY_SIZE);
+	}
+	r->code = code;
+	if (r->lines++)
+		buf_add_char(&r->text, '\n');
+	buf_add(&r->text, line + off, len - off);
+	if (*done) {
+		buf_reset(&r->last);
+		buf_add(&r->last, line, len);
+	} else if (r->lines == SMTP_MAX_REPLY_LINES) {
+		return err_set(e, EX_PROTOCOL,
+		               "the server %s sent a reply of more than %d "
+		               "lines",
+		               peer, SMTP_MAX_REPLY_LINES);
+	}
+	return EX_OK;
 }
 
 static void trace_line(struct smtp_session *s, char direction,
@@ -89,45 +138,20 @@ static int read_reply_lines(struct smtp_session *s, struct smtp_reply *r,
 	buf_reset(&r->text);
 	buf_reset(&r->last);
 	r->code = 0;
+	r->lines = 0;
 	conn_start_deadline(s->conn);
-	for (int n = 0; n < SMTP_MAX_REPLY_LINES; n++) {
+	bool done = false;
+	while (!done) {
 		rc = conn_read_line(s->conn, &s->line, e);
 		if (rc != EX_OK)
 			return rc;
 		trace_line(s, '<', s->line.data, s->line.len);
-		int code;
-		bool last;
-		size_t off;
-		if (smtp_parse_reply_line(buf_str(&s->line), s->line.len, &code,
-		                          &last, &off) != 0 ||
-		    (r->code && code != r->code)) {
-			struct buf clean = BUF_INIT;
-			sanitize_append(&clean, buf_str(&s->line), s->line.len);
-			err_set(e, EX_PROTOCOL,
-			        "the server %s sent an invalid reply: '%s'",
-			        conn_peer_name(s->conn), buf_str(&clean));
-			buf_free(&clean);
-			return EX_PROTOCOL;
-		}
-		if (r->text.len + s->line.len > SMTP_MAX_REPLY_SIZE)
-			return err_set(e, EX_PROTOCOL,
-			               "the server %s sent a reply of more "
-			               "than %zu bytes",
-			               conn_peer_name(s->conn),
-			               SMTP_MAX_REPLY_SIZE);
-		r->code = code;
-		if (r->text.len)
-			buf_add_char(&r->text, '\n');
-		buf_add(&r->text, s->line.data + off, s->line.len - off);
-		if (last) {
-			buf_reset(&r->last);
-			buf_add(&r->last, s->line.data, s->line.len);
-			return EX_OK;
-		}
+		rc = smtp_reply_add_line(r, buf_str(&s->line), s->line.len,
+		                         conn_peer_name(s->conn), &done, e);
+		if (rc != EX_OK)
+			return rc;
 	}
-	return err_set(e, EX_PROTOCOL,
-	               "the server %s sent a reply of more than %d lines",
-	               conn_peer_name(s->conn), SMTP_MAX_REPLY_LINES);
+	return EX_OK;
 }
 
 int smtp_read_reply(struct smtp_session *s, struct smtp_reply *r,
@@ -144,24 +168,13 @@ int smtp_reply_error(const struct smtp_reply *r, const char *what,
 {
 	/* Every line of a multi-line reply, joined by spaces, made harmless
 	 * for the terminal that will show it. */
-	struct buf joined = BUF_INIT, clean = BUF_INIT;
-	size_t shown = r->text.len;
-	if (shown > SMTP_MAX_SHOWN_REPLY)
-		shown = SMTP_MAX_SHOWN_REPLY;
-	buf_add(&joined, buf_str(&r->text), shown);
-	for (size_t i = 0; i < joined.len; i++)
-		if (joined.data[i] == '\n')
-			joined.data[i] = ' ';
-	sanitize_append(&clean, buf_str(&joined), joined.len);
-	if (shown < r->text.len)
-		buf_printf(&clean, " [... %zu more bytes]",
-		           r->text.len - shown);
+	struct buf clean = BUF_INIT;
+	append_shown(&clean, buf_str(&r->text), r->text.len);
 	int code = r->code >= 400 && r->code < 500   ? EX_TEMPFAIL
 	           : r->code >= 500 && r->code < 600 ? EX_UNAVAILABLE
 	                                             : EX_PROTOCOL;
 	err_set(e, code, "%s: the server said: %d %s", what, r->code,
 	        buf_str(&clean));
-	buf_free(&joined);
 	buf_free(&clean);
 	return code;
 }

@@ -23,11 +23,20 @@ struct message;
 struct addr_list;
 
 #define SMTP_MAX_REPLY_LINES 1000 /* more lines in one reply is an error */
+/* A whole reply (every line's text together) longer than this is an
+ * error: SMTP_MAX_REPLY_LINES lines of CONN_MAX_LINE bytes would be 64 MiB,
+ * which a hostile server could make us hold, parse (AUTH lists merge line
+ * by line) and print. Real replies are a few kilobytes. */
+#define SMTP_MAX_REPLY_SIZE ((size_t)256 * 1024)
+/* At most this much of the server's text is shown in an error message;
+ * the rest is counted, never silently dropped. */
+#define SMTP_MAX_SHOWN_REPLY ((size_t)2048)
 
 struct smtp_reply {
 	int code;        /* 200..599 */
 	struct buf text; /* the lines' text without codes, joined by '\n' */
 	struct buf last; /* the whole last line as received, for logs */
+	size_t lines;    /* lines collected so far */
 };
 
 /* Parse one reply line "NNN-text" / "NNN text" / "NNN". Pure. Returns 0 and
@@ -35,6 +44,16 @@ struct smtp_reply {
  * is not a well-formed reply line. */
 int smtp_parse_reply_line(const char *line, size_t len, int *code,
                           bool *is_last, size_t *text_off);
+
+/* Collect one received line (without its line ending) into r, which is
+ * empty (smtp_reply_init, smtp_reply_free) or holds the earlier lines of
+ * the same reply. Pure. Sets *done when the line is the reply's last.
+ * Fails with EX_PROTOCOL, naming peer and showing the line sanitized and
+ * cut at SMTP_MAX_SHOWN_REPLY bytes, when the line is not a reply line or
+ * its code differs from the earlier lines'; and when the reply would grow
+ * beyond SMTP_MAX_REPLY_LINES lines or SMTP_MAX_REPLY_SIZE bytes. */
+int smtp_reply_add_line(struct smtp_reply *r, const char *line, size_t len,
+                        const char *peer, bool *done, struct err *e);
 
 struct smtp_caps {
 	bool esmtp; /* EHLO (or LHLO) was accepted */

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -121,6 +122,123 @@ static void test_caps_auth_list(void **state)
 	}
 }
 
+/* Feed lines to smtp_reply_add_line until one fails or ends the reply. */
+static int collect_reply(const char *const *lines, size_t count,
+                         struct smtp_reply *r, bool *done, struct err *e)
+{
+	int rc = EX_OK;
+	*done = false;
+	for (size_t i = 0; i < count && rc == EX_OK && !*done; i++)
+		rc = smtp_reply_add_line(r, lines[i], strlen(lines[i]),
+		                         "mx.example", done, e);
+	return rc;
+}
+
+static void test_reply_assembly(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *lines[4];
+		int rc;
+		bool done;
+		int code;
+		const char *text; /* or the error message part */
+		const char *last;
+	} cases[] = {
+		{{"250-mx.example", "250-PIPELINING", "250 SIZE 100"}, EX_OK,
+		 true, 250, "mx.example\nPIPELINING\nSIZE 100", "250 SIZE 100"},
+		{{"354"}, EX_OK, true, 354, "", "354"},
+		{{"334 "}, EX_OK, true, 334, "", "334 "},
+		{{"250-mx.example"}, EX_OK, false, 250, "mx.example", ""},
+		/* an empty first line is a line: the greeting stays first */
+		{{"250-", "250 PIPELINING"}, EX_OK, true, 250, "\nPIPELINING",
+		 "250 PIPELINING"},
+		{{"250-a", "251 b"}, EX_PROTOCOL, false, 0,
+		 "the server mx.example sent an invalid reply: '251 b'", NULL},
+		{{"250-a", "hello"}, EX_PROTOCOL, false, 0, "'hello'", NULL},
+		{{"25"}, EX_PROTOCOL, false, 0, "invalid reply: '25'", NULL},
+		{{"\x1b[2J"}, EX_PROTOCOL, false, 0, "'\\x1b[2J'", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t count = 0;
+		while (count < 4 && cases[i].lines[count])
+			count++;
+		struct smtp_reply r;
+		struct err e = ERR_INIT;
+		bool done;
+		smtp_reply_init(&r);
+		int rc = collect_reply(cases[i].lines, count, &r, &done, &e);
+		assert_int_equal(rc, cases[i].rc);
+		assert_int_equal(done, cases[i].done);
+		if (rc == EX_OK) {
+			assert_int_equal(r.code, cases[i].code);
+			assert_string_equal(buf_str(&r.text), cases[i].text);
+			assert_string_equal(buf_str(&r.last), cases[i].last);
+			assert_int_equal(r.lines, count);
+		} else if (!strstr(err_msg(&e), cases[i].text)) {
+			fail_msg("case %zu: %s", i, err_msg(&e));
+		}
+		smtp_reply_free(&r);
+		err_clear(&e);
+	}
+}
+
+static void test_reply_limits(void **state)
+{
+	(void)state;
+	struct smtp_reply r;
+	struct err e = ERR_INIT;
+	bool done = false;
+	smtp_reply_init(&r);
+	/* SMTP_MAX_REPLY_LINES lines: the last may end the reply ... */
+	for (int i = 0; i < SMTP_MAX_REPLY_LINES - 1; i++)
+		assert_int_equal(smtp_reply_add_line(&r, "250-x", 5, "mx",
+		                                     &done, &e),
+		                 EX_OK);
+	assert_int_equal(smtp_reply_add_line(&r, "250 y", 5, "mx", &done, &e),
+	                 EX_OK);
+	assert_true(done);
+	smtp_reply_free(&r);
+	/* ... but not go on. */
+	for (int i = 0; i < SMTP_MAX_REPLY_LINES - 1; i++)
+		smtp_reply_add_line(&r, "250-x", 5, "mx", &done, &e);
+	assert_int_equal(smtp_reply_add_line(&r, "250-x", 5, "mx", &done, &e),
+	                 EX_PROTOCOL);
+	assert_false(done);
+	assert_non_null(strstr(err_msg(&e), "more than 1000 lines"));
+	smtp_reply_free(&r);
+	err_clear(&e);
+
+	/* SMTP_MAX_REPLY_SIZE bytes of text. */
+	size_t len = 60000;
+	char *line = malloc(len);
+	assert_non_null(line);
+	memset(line, 'a', len);
+	memcpy(line, "250-", 4);
+	int rc = EX_OK;
+	size_t lines = 0;
+	while (rc == EX_OK && lines < 10) {
+		rc = smtp_reply_add_line(&r, line, len, "mx", &done, &e);
+		lines++;
+	}
+	assert_int_equal(rc, EX_PROTOCOL);
+	assert_int_equal(lines, SMTP_MAX_REPLY_SIZE / len + 1);
+	assert_true(r.text.len <= SMTP_MAX_REPLY_SIZE);
+	assert_non_null(strstr(err_msg(&e), "more than 262144 bytes"));
+	smtp_reply_free(&r);
+	err_clear(&e);
+
+	/* An invalid line is shown cut short, never whole. */
+	memcpy(line, "abcd", 4);
+	assert_int_equal(smtp_reply_add_line(&r, line, len, "mx", &done, &e),
+	                 EX_PROTOCOL);
+	assert_true(strlen(err_msg(&e)) < SMTP_MAX_SHOWN_REPLY + 100);
+	assert_non_null(strstr(err_msg(&e), "[... 57952 more bytes]"));
+	smtp_reply_free(&r);
+	err_clear(&e);
+	free(line);
+}
+
 static void check_sanitized(const char *in, size_t len, const char *want)
 {
 	struct buf out = BUF_INIT;
@@ -193,6 +311,8 @@ int main(void)
 		cmocka_unit_test(test_reply_lines),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_caps_auth_list),
+		cmocka_unit_test(test_reply_assembly),
+		cmocka_unit_test(test_reply_limits),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_log_entry),
 	};
