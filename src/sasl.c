@@ -233,6 +233,41 @@ bad:
 	return -1;
 }
 
+int sasl_decode_challenge(const char *reply_text, size_t len,
+			  struct buf *out)
+{
+	const char *nl = memchr(reply_text, '\n', len);
+	if (nl)
+		len = (size_t)(nl - reply_text);
+	while (len && reply_text[len - 1] == ' ')
+		len--;
+	return sasl_base64_decode(reply_text, len, out);
+}
+
+/* ---- the server's words in our messages ------------------------------- */
+
+/* Printable ASCII as it is, control bytes as spaces (a pretty-printed JSON
+ * status stays readable), anything else as '?'; at most
+ * SASL_MAX_SHOWN_TEXT bytes and the rest counted, so a hostile server can
+ * neither play tricks on the terminal nor flood it. */
+static void append_server_words(struct buf *out, const char *text,
+				size_t len)
+{
+	size_t shown = len < SASL_MAX_SHOWN_TEXT ? len : SASL_MAX_SHOWN_TEXT;
+	for (size_t k = 0; k < shown; k++) {
+		unsigned char ch = (unsigned char)text[k];
+		buf_add_char(out, ch < 0x20 ? ' ' : ch < 0x7f ? (char)ch : '?');
+	}
+	if (shown < len)
+		buf_printf(out, " [... %zu more bytes]", len - shown);
+}
+
+void sasl_describe_oauth_status(const char *status, size_t len,
+				struct buf *out)
+{
+	append_server_words(out, status, len);
+}
+
 /* ---- raw client messages ---------------------------------------------- */
 
 void sasl_plain_message(const char *user, const char *password,
@@ -519,9 +554,7 @@ int sasl_scram_check_server_final(struct sasl_scram *st,
 	int rc = EX_OK;
 	if (scram_attr(server_final, len, 'e', &v, &v_len)) {
 		struct buf why = BUF_INIT;
-		for (size_t k = 0; k < v_len; k++)
-			buf_add_char(&why,
-			             v[k] >= 0x20 && v[k] < 0x7f ? v[k] : '?');
+		append_server_words(&why, v, v_len);
 		rc = err_set(e, EX_NOPERM,
 		             "the server refused the SCRAM authentication: %s",
 		             buf_str(&why));
@@ -563,29 +596,60 @@ static void auth_add_needle(struct auth *x, const char *s, size_t len)
 	buf_add_char(&x->needles, '\0');
 }
 
-/* A hostile server could echo our credentials back in its error text:
- * scrub every string we sent (and the password) from the message. */
-static void auth_scrub(struct auth *x, struct err *e)
+/* The offset of the first n-byte needle in hay, or hay_len when there is
+ * none (memmem is not POSIX). */
+static size_t find_bytes(const char *hay, size_t hay_len, const char *needle,
+			 size_t n)
 {
-	if (!e->msg)
-		return;
+	for (size_t at = 0; n && hay_len - at >= n; at++) {
+		const char *p =
+		        memchr(hay + at, needle[0], hay_len - at - n + 1);
+		if (!p)
+			break;
+		at = (size_t)(p - hay);
+		if (memcmp(p, needle, n) == 0)
+			return at;
+	}
+	return hay_len;
+}
+
+/* Replace every string we sent (and the password) in text by
+ * "<redacted>". Binary-safe; scans left to right, never inside a
+ * replacement (the needle could be part of "<redacted>"). */
+static void scrub_text(const struct auth *x, struct buf *text)
+{
 	for (size_t off = 0; off < x->needles.len;) {
 		const char *needle = x->needles.data + off;
 		size_t n = strlen(needle);
 		off += n + 1;
-		/* Scan left to right, never inside a replacement (the
-		 * needle could be part of "<redacted>"). */
 		struct buf clean = BUF_INIT;
-		const char *p = e->msg, *hit;
-		while ((hit = strstr(p, needle)) != NULL) {
-			buf_add(&clean, p, (size_t)(hit - p));
+		size_t at = 0;
+		while (at < text->len) {
+			size_t hit = find_bytes(text->data + at, text->len - at,
+			                        needle, n);
+			if (hit == text->len - at)
+				break;
+			buf_add(&clean, text->data + at, hit);
 			buf_add_str(&clean, "<redacted>");
-			p = hit + n;
+			at += hit + n;
 		}
-		buf_add_str(&clean, p);
-		free_secret(e->msg);
-		e->msg = buf_steal(&clean);
+		buf_add(&clean, text->data + at, text->len - at);
+		buf_wipe(text);
+		*text = clean;
 	}
+}
+
+/* A hostile server could echo our credentials back in its error text:
+ * scrub them from the message. */
+static void auth_scrub(struct auth *x, struct err *e)
+{
+	if (!e->msg)
+		return;
+	struct buf text = BUF_INIT;
+	buf_add_str(&text, e->msg);
+	scrub_text(x, &text);
+	free_secret(e->msg);
+	e->msg = buf_steal(&text);
 }
 
 /* Send `prefix` followed by base64(raw) (raw NULL: the prefix alone; an
@@ -651,11 +715,8 @@ static int auth_expect(struct auth *x, int code, struct err *e)
 /* Decode a 334 challenge. */
 static int auth_challenge(struct auth *x, struct buf *out, struct err *e)
 {
-	const char *text = buf_str(&x->r.text);
-	size_t len = strcspn(text, "\n");
-	while (len && text[len - 1] == ' ')
-		len--;
-	if (sasl_base64_decode(text, len, out) != 0) {
+	if (sasl_decode_challenge(buf_str(&x->r.text), x->r.text.len, out) !=
+	    0) {
 		auth_cancel(x);
 		return err_set(e, EX_PROTOCOL,
 		               "the server %s sent a %s challenge that is not "
@@ -812,13 +873,12 @@ static int auth_oauth(struct auth *x, bool bearer, struct err *e)
 	if (rc != EX_OK && x->r.code >= 400 && status.len) {
 		/* Add the JSON status ({"status":"401",...}): it often says
 		 * more than the final reply (an expired token, a bad scope).
-		 */
+		 * Scrubbed before it is cut short, so no piece of an echoed
+		 * token survives the cut. */
 		struct buf msg = BUF_INIT;
+		scrub_text(x, &status);
 		buf_printf(&msg, "%s (OAuth status: ", err_msg(e));
-		for (size_t k = 0; k < status.len; k++) {
-			char ch = status.data[k];
-			buf_add_char(&msg, ch >= 0x20 && ch < 0x7f ? ch : ' ');
-		}
+		sasl_describe_oauth_status(status.data, status.len, &msg);
 		buf_add_char(&msg, ')');
 		err_set(e, rc, "%s", buf_str(&msg));
 		buf_free(&msg);

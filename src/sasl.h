@@ -20,6 +20,9 @@
 #include "smtp.h"
 
 #define SASL_MAX_SCRAM_ITERATIONS 1000000 /* a larger i= is refused (CPU) */
+/* At most this much of a server's own words (an OAuth JSON status, a SCRAM
+ * e= reason) is shown in an error message; the rest is counted. */
+#define SASL_MAX_SHOWN_TEXT 512
 
 enum sasl_mech {
 	SASL_NONE,
@@ -77,6 +80,20 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
  * that is not canonical base64 with correct padding; "" decodes to "". */
 void sasl_base64_encode(const void *data, size_t len, struct buf *out);
 int sasl_base64_decode(const char *text, size_t len, struct buf *out);
+
+/* Decode the challenge of a 334 reply: the first line of the reply's text
+ * (len bytes), trailing spaces dropped, as base64, appended to out. Pure.
+ * Returns 0, or -1 (out unchanged) when it is not base64. */
+int sasl_decode_challenge(const char *reply_text, size_t len,
+			  struct buf *out);
+
+/* Append the error status an XOAUTH2/OAUTHBEARER server sends in its 334
+ * challenge (decoded: JSON such as {"status":"401",...}) to out for an
+ * error message. Pure. Printable ASCII is kept, control bytes become
+ * spaces and other bytes '?'; at most SASL_MAX_SHOWN_TEXT bytes are shown,
+ * then " [... N more bytes]". */
+void sasl_describe_oauth_status(const char *status, size_t len,
+				struct buf *out);
 
 /* The raw (not yet base64) client messages. out is appended to. */
 void sasl_plain_message(const char *user, const char *password,

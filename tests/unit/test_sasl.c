@@ -88,6 +88,79 @@ static void test_base64_rejects_malformed(void **state)
 	}
 }
 
+/* ---- 334 challenges --------------------------------------------------- */
+
+static void test_decode_challenge(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *reply_text;
+		int rc;
+		const char *decoded;
+	} cases[] = {
+		{"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+", 0,
+		 "<1896.697170952@postoffice.reston.mci.net>"},
+		{"VXNlcm5hbWU6   ", 0, "Username:"},
+		{"VXNlcm5hbWU6\nmore text", 0, "Username:"},
+		{"", 0, ""},
+		{"   ", 0, ""},
+		{"  VXNlcm5hbWU6", -1, NULL},
+		{"VXNlcm5hbWU6\t", -1, NULL},
+		{"Zh==", -1, NULL},
+		{"Authentication required", -1, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf out = BUF_INIT;
+		buf_add_str(&out, "keep:");
+		int rc = sasl_decode_challenge(cases[i].reply_text,
+		                               strlen(cases[i].reply_text),
+		                               &out);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d", i, rc);
+		if (rc == 0)
+			assert_string_equal(buf_str(&out) + 5,
+			                    cases[i].decoded);
+		else
+			assert_string_equal(buf_str(&out), "keep:");
+		buf_free(&out);
+	}
+}
+
+/* The server's words in our messages: printable, bounded (a hostile
+ * server's 64 KiB challenge decodes to 48 KiB of "status"). */
+static void test_describe_oauth_status(void **state)
+{
+	(void)state;
+	static const char gmail[] =
+	        "{\"status\":\"400\",\"schemes\":\"Bearer\","
+	        "\"scope\":\"https://mail.google.com/\"}";
+	static const struct {
+		const char *status;
+		size_t len;
+		const char *shown;
+	} cases[] = {
+		{gmail, sizeof gmail - 1, gmail},
+		{"{\n \"status\":\t\"401\"\r\n}", 21,
+		 "{  \"status\": \"401\"  }"},
+		{"\x1b[2J\xff\x7f\0x", 8, " [2J?? x"},
+		{"", 0, ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf out = BUF_INIT;
+		sasl_describe_oauth_status(cases[i].status, cases[i].len, &out);
+		assert_string_equal(buf_str(&out), cases[i].shown);
+		buf_free(&out);
+	}
+	char big[2000];
+	memset(big, 'x', sizeof big);
+	struct buf out = BUF_INIT;
+	sasl_describe_oauth_status(big, sizeof big, &out);
+	assert_int_equal(strspn(buf_str(&out), "x"), SASL_MAX_SHOWN_TEXT);
+	assert_string_equal(buf_str(&out) + SASL_MAX_SHOWN_TEXT,
+	                    " [... 1488 more bytes]");
+	buf_free(&out);
+}
+
 /* ---- PLAIN, CRAM-MD5, OAuth ------------------------------------------ */
 
 static void test_plain_message(void **state)
@@ -319,6 +392,18 @@ static void test_scram_rejects_bad_server_signature(void **state)
 	assert_non_null(strstr(err_msg(&e), "invalid-proof"));
 	sasl_scram_free(st);
 	err_clear(&e);
+	/* ... printable and bounded, whatever the server sent */
+	char why[2048] = "e=\x1b[2J";
+	memset(why + 6, 'x', sizeof why - 7);
+	assert_int_equal(scram_first_two(v->server_first, &st, &e), EX_OK);
+	assert_int_equal(sasl_scram_check_server_final(st, why, strlen(why),
+	                                               &e),
+	                 EX_NOPERM);
+	assert_non_null(strstr(err_msg(&e), ":  [2Jxxx"));
+	assert_non_null(strstr(err_msg(&e), " more bytes]"));
+	assert_true(strlen(err_msg(&e)) < SASL_MAX_SHOWN_TEXT + 100);
+	sasl_scram_free(st);
+	err_clear(&e);
 	/* no signature computed yet: never "verified" */
 	st = sasl_scram_new(true);
 	assert_int_equal(sasl_scram_check_server_final(st, v->server_final,
@@ -480,6 +565,8 @@ int main(void)
 		cmocka_unit_test(test_base64_rfc4648_vectors),
 		cmocka_unit_test(test_base64_binary_roundtrip),
 		cmocka_unit_test(test_base64_rejects_malformed),
+		cmocka_unit_test(test_decode_challenge),
+		cmocka_unit_test(test_describe_oauth_status),
 		cmocka_unit_test(test_plain_message),
 		cmocka_unit_test(test_cram_md5_rfc2195),
 		cmocka_unit_test(test_xoauth2_message),
