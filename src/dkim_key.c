@@ -69,27 +69,35 @@ static int read_key_file(const char *path, struct buf *data,
 		data->data[data->len] = '\0';
 	}
 	close(fd);
-	if (data->len == 0)
-		return err_set(e, EX_CONFIG, "DKIM key file %s is empty",
-		               path);
 	return EX_OK;
 }
 
-/* Why GnuTLS could not import the text, in the user's terms. */
-static int import_error(const char *path, const struct buf *data, int ret,
-                        struct err *e)
+/* Parsing the contents. */
+
+/* Does data (len octets, not NUL-terminated, perhaps binary) hold text? */
+static bool contains(const char *data, size_t len, const char *text)
 {
-	const char *text = buf_str(data);
-	if (strstr(text, "-----BEGIN OPENSSH PRIVATE KEY"))
+	size_t n = strlen(text);
+	for (size_t at = 0; len >= n && at <= len - n; at++)
+		if (data[at] == text[0] && memcmp(data + at, text, n) == 0)
+			return true;
+	return false;
+}
+
+/* Why GnuTLS could not import the text, in the user's terms. */
+static int import_error(const char *path, const char *data, size_t len,
+                        int ret, struct err *e)
+{
+	if (contains(data, len, "-----BEGIN OPENSSH PRIVATE KEY"))
 		return err_set(e, EX_CONFIG, "DKIM key file %s is an OpenSSH "
 		               "key; outbox needs a PEM (PKCS#8 or PKCS#1) key "
 		               "such as outbox --dkim-keygen writes", path);
-	if (strstr(text, "ENCRYPTED"))
+	if (contains(data, len, "ENCRYPTED"))
 		return err_set(e, EX_CONFIG, "DKIM key file %s is encrypted; "
 		               "outbox needs an unencrypted key (protect it "
 		               "with chmod 600 instead)", path);
-	if (strstr(text, "-----BEGIN CERTIFICATE") ||
-	    strstr(text, "-----BEGIN PUBLIC KEY"))
+	if (contains(data, len, "-----BEGIN CERTIFICATE") ||
+	    contains(data, len, "-----BEGIN PUBLIC KEY"))
 		return err_set(e, EX_CONFIG, "DKIM key file %s holds no "
 		               "private key (a certificate or public key?)",
 		               path);
@@ -136,32 +144,31 @@ static int check_key_type(const char *path, gnutls_x509_privkey_t x,
 	               name ? name : "unknown");
 }
 
-int dkim_key_load(const char *path, struct dkim_key *key, struct err *e)
+int dkim_key_parse(const char *data, size_t len, const char *name,
+                   struct dkim_key *key, struct err *e)
 {
 	memset(key, 0, sizeof *key);
-	struct buf data = BUF_INIT;
-	int rc = read_key_file(path, &data, &key->readable_by_others, e);
-	if (rc != EX_OK) {
-		buf_wipe(&data);
-		return rc;
-	}
+	if (len == 0)
+		return err_set(e, EX_CONFIG, "DKIM key file %s is empty", name);
+	if (len > DKIM_KEY_FILE_MAX)
+		return err_set(e, EX_CONFIG, "DKIM key file %s is larger than "
+		               "%d bytes: not a private key", name,
+		               DKIM_KEY_FILE_MAX);
 	gnutls_x509_privkey_t x = NULL;
 	int ret = gnutls_x509_privkey_init(&x);
-	if (ret < 0) {
-		buf_wipe(&data);
+	if (ret < 0)
 		return err_set(e, EX_SOFTWARE, "GnuTLS: %s",
 		               gnutls_strerror(ret));
-	}
-	gnutls_datum_t d = {(unsigned char *)data.data, (unsigned)data.len};
-	gnutls_x509_crt_fmt_t fmt = strstr(buf_str(&data), "-----BEGIN") ?
+	int rc = EX_OK;
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
+	gnutls_x509_crt_fmt_t fmt = contains(data, len, "-----BEGIN") ?
 		GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
 	/* No password: an encrypted key fails here instead of prompting. */
 	ret = gnutls_x509_privkey_import2(x, &d, fmt, NULL, 0);
 	if (ret < 0)
-		rc = import_error(path, &data, ret, e);
-	buf_wipe(&data);
+		rc = import_error(name, data, len, ret, e);
 	if (rc == EX_OK)
-		rc = check_key_type(path, x, key, e);
+		rc = check_key_type(name, x, key, e);
 	if (rc == EX_OK && (ret = gnutls_privkey_init(&key->privkey)) < 0)
 		rc = err_set(e, EX_SOFTWARE, "GnuTLS: %s",
 		             gnutls_strerror(ret));
@@ -170,7 +177,7 @@ int dkim_key_load(const char *path, struct dkim_key *key, struct err *e)
 			key->privkey, x, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
 		if (ret < 0)
 			rc = err_set(e, EX_CONFIG, "cannot use DKIM key file "
-			             "%s: %s", path, gnutls_strerror(ret));
+			             "%s: %s", name, gnutls_strerror(ret));
 		else
 			x = NULL; /* owned by privkey now */
 	}
@@ -178,6 +185,21 @@ int dkim_key_load(const char *path, struct dkim_key *key, struct err *e)
 		gnutls_x509_privkey_deinit(x);
 	if (rc != EX_OK)
 		dkim_key_free(key);
+	return rc;
+}
+
+int dkim_key_load(const char *path, struct dkim_key *key, struct err *e)
+{
+	memset(key, 0, sizeof *key);
+	struct buf data = BUF_INIT;
+	bool readable_by_others = false;
+	int rc = read_key_file(path, &data, &readable_by_others, e);
+	if (rc == EX_OK)
+		rc = dkim_key_parse(data.data, data.len, path, key, e);
+	/* The key is in GnuTLS's hands now; no copy of it stays behind. */
+	buf_wipe(&data);
+	if (rc == EX_OK)
+		key->readable_by_others = readable_by_others;
 	return rc;
 }
 

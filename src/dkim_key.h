@@ -4,6 +4,7 @@
 #define OUTBOX_DKIM_KEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <gnutls/abstract.h>
 
@@ -18,10 +19,22 @@ struct dkim_key {
 	bool readable_by_others; /* group or other may read the file */
 };
 
+/* Import a private key from the contents of a key file (len octets, not
+ * necessarily NUL-terminated): PEM or DER, RSA (PKCS#1 or PKCS#8, at least
+ * DKIM_RSA_MIN_BITS, sane parameters) or Ed25519 (PKCS#8). Pure: name only
+ * names the file in messages. On success key holds the key (release with
+ * dkim_key_free; readable_by_others is false); on failure it holds nothing
+ * and the code is EX_CONFIG with a message naming name (empty, larger than
+ * DKIM_KEY_FILE_MAX, not a key, OpenSSH, encrypted, a certificate, a weak
+ * or damaged RSA key, another algorithm), or EX_SOFTWARE when GnuTLS cannot
+ * allocate. data stays the caller's to wipe. */
+int dkim_key_parse(const char *data, size_t len, const char *name,
+                   struct dkim_key *key, struct err *e);
+
 /* Read path (at most DKIM_KEY_FILE_MAX octets, a regular file) and import
- * it: PEM or DER, RSA (PKCS#1 or PKCS#8, at least DKIM_RSA_MIN_BITS, sane
- * parameters) or Ed25519 (PKCS#8). The file contents are wiped from memory
- * after the import. EX_CONFIG with a message naming path on any failure. */
+ * it with dkim_key_parse, noting whether group or others may read it. The
+ * file contents are wiped from memory after the import. EX_CONFIG with a
+ * message naming path on any failure. */
 int dkim_key_load(const char *path, struct dkim_key *key, struct err *e);
 void dkim_key_free(struct dkim_key *key);
 

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "dkim.h"
 #include "dkim_canon.h"
+#include "dkim_key.h"
 #include "msg.h"
 #include "util.h"
 
@@ -102,6 +103,14 @@ static const char encrypted[] =
 	"cdlpxvZzeAo1RwCrEPHfbkVcKGluwhWFdJSYycAUT052NIwle2aCpMk6AMjI8rik\n"
 	"0oxE+vSH0LNYtbE9YO0=\n"
 	"-----END ENCRYPTED PRIVATE KEY-----\n";
+/* rfc_ed25519_pkcs8 as DER: binary, with NUL bytes. */
+static const unsigned char rfc_ed25519_der[] = {
+	0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
+	0x70, 0x04, 0x22, 0x04, 0x20, 0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd,
+	0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44,
+	0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03,
+	0x1c, 0xae, 0x7f, 0x60,
+};
 
 /* RFC 6376 A.1 / RFC 8463 A.3: the message both RFCs sign. */
 static const char rfc_headers[] =
@@ -697,6 +706,61 @@ static void test_prepare_bad_keys(void **state)
 	struct err e = ERR_INIT;
 	assert_int_equal(dkim_prepare(&cfg, &ctx, &e), EX_CONFIG);
 	err_clear(&e);
+}
+
+/* dkim_key_parse on exactly the bytes of a file: no NUL after them, so
+ * the sanitizer catches a read past the end. */
+static void test_key_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *data;
+		size_t len; /* 0: strlen(data) */
+		const char *message; /* NULL: accepted */
+		enum dkim_key_type type;
+	} cases[] = {
+		{rfc_rsa_pkcs1, 0, NULL, DKIM_KEY_RSA},
+		{rfc_rsa_pkcs8, 0, NULL, DKIM_KEY_RSA},
+		{rfc_ed25519_pkcs8, 0, NULL, DKIM_KEY_ED25519},
+		{(const char *)rfc_ed25519_der, sizeof rfc_ed25519_der, NULL,
+		 DKIM_KEY_ED25519},
+		{(const char *)rfc_ed25519_der, sizeof rfc_ed25519_der - 1,
+		 "cannot read DKIM key file", 0},
+		{"", 0, "is empty", 0},
+		{"\0\0\0", 3, "cannot read DKIM key file", 0},
+		{rsa_512, 0, "512-bit RSA key", 0},
+		{ec_p256, 0, "EC", 0},
+		{ed448, 0, "Ed448", 0},
+		{encrypted, 0, "encrypted", 0},
+		{"-----BEGIN CERTIFICATE-----\nAAAA\n"
+		 "-----END CERTIFICATE-----\n",
+		 0, "a certificate or public key", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = cases[i].len ? cases[i].len
+		                          : strlen(cases[i].data);
+		char *copy = xmalloc(len ? len : 1);
+		memcpy(copy, cases[i].data, len);
+		struct dkim_key key;
+		struct err e = ERR_INIT;
+		int rc = dkim_key_parse(copy, len, "keys/k.pem", &key, &e);
+		if (!cases[i].message) {
+			if (rc != EX_OK)
+				fail_msg("case %zu: %s", i, err_msg(&e));
+			assert_int_equal(key.type, cases[i].type);
+			assert_non_null(key.privkey);
+			assert_false(key.readable_by_others);
+			dkim_key_free(&key);
+		} else {
+			assert_int_equal(rc, EX_CONFIG);
+			assert_null(key.privkey);
+			if (!strstr(err_msg(&e), "keys/k.pem") ||
+			    !strstr(err_msg(&e), cases[i].message))
+				fail_msg("case %zu: %s", i, err_msg(&e));
+		}
+		err_clear(&e);
+		free(copy);
+	}
 }
 
 static void test_prepare_settings(void **state)
@@ -1424,6 +1488,7 @@ int main(void)
 		cmocka_unit_test(test_base64_qp),
 		cmocka_unit_test(test_prepare_keys),
 		cmocka_unit_test(test_prepare_bad_keys),
+		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_prepare_settings),
 		cmocka_unit_test(test_key_permissions_warning),
 		cmocka_unit_test(test_empty_body_hash),
