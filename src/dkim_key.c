@@ -144,6 +144,27 @@ static int check_key_type(const char *path, gnutls_x509_privkey_t x,
 	               name ? name : "unknown");
 }
 
+/* GnuTLS's parameter check misses a damaged private exponent (it derives
+ * the CRT exponents from it), and such a key fails only when it signs, with
+ * the message already read and no file named. Sign once here instead: one
+ * RSA signature, about a millisecond for 2048 bits. (Any 32 bytes are an
+ * Ed25519 key, so there is nothing to find there.) */
+static int check_rsa_signs(const char *path, gnutls_privkey_t privkey,
+                           struct err *e)
+{
+	static const unsigned char digest[32];
+	gnutls_datum_t hash = {(unsigned char *)digest, sizeof digest};
+	gnutls_datum_t sig = {NULL, 0};
+	int ret = gnutls_privkey_sign_hash2(privkey, GNUTLS_SIGN_RSA_SHA256, 0,
+	                                    &hash, &sig);
+	gnutls_free(sig.data);
+	if (ret < 0)
+		return err_set(e, EX_CONFIG, "DKIM key file %s holds a "
+		               "damaged RSA key: %s", path,
+		               gnutls_strerror(ret));
+	return EX_OK;
+}
+
 int dkim_key_parse(const char *data, size_t len, const char *name,
                    struct dkim_key *key, struct err *e)
 {
@@ -181,6 +202,8 @@ int dkim_key_parse(const char *data, size_t len, const char *name,
 		else
 			x = NULL; /* owned by privkey now */
 	}
+	if (rc == EX_OK && key->type == DKIM_KEY_RSA)
+		rc = check_rsa_signs(name, key->privkey, e);
 	if (x)
 		gnutls_x509_privkey_deinit(x);
 	if (rc != EX_OK)

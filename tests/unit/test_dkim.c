@@ -103,6 +103,26 @@ static const char encrypted[] =
 	"cdlpxvZzeAo1RwCrEPHfbkVcKGluwhWFdJSYycAUT052NIwle2aCpMk6AMjI8rik\n"
 	"0oxE+vSH0LNYtbE9YO0=\n"
 	"-----END ENCRYPTED PRIVATE KEY-----\n";
+/* A 1024-bit RSA key whose private exponent has one byte changed: GnuTLS
+ * imports it and finds its parameters sane, but it cannot sign (found by
+ * tests/fuzz/fuzz_dkim_key.c). */
+static const char rsa_damaged_exponent[] =
+	"-----BEGIN RSA PRIVATE KEY-----\n"
+	"MIICWwIBAAKBgQDbajDrynWtN1W34ccx5ENdb26WONSxI4nxD0mjfVNSsnnYr38U\n"
+	"TV5QEv5pJ+JI8xDY7WOKLNwCyyOrfeUYmfYc8LWH1ad+HGAWOajYVJTiKow0T0Sv\n"
+	"winFQIEorTTpBJwwmYGkcKLTEIyoxzDyWEMtXjpVj5NJfBQpkJtlQYFiQwIDAQAB\n"
+	"AoGAe+vP0Xw5Vi1IemBD9oOrIFxNIv7Z8WnXAJTXzER+CNjQRHdp2HeR6ruvgIiM\n"
+	"HxNY0ovQijunztQYQ0UJXQmnm8hPiYOLEnkXyL4JHo+F5AWIgBhZw+wL8HcyPInY\n"
+	"1z+uavuGi5FjU/prXKOCHkqmwYwQCmZkXq+Q91/5UjrSbvECQQD/Fjk1O+6yrACf\n"
+	"vWjCUBVYMi2Wl7ROFF5QR8B1FftYXNP5Ib7xqmhC7mUlr9sqPbiEkxZ3v2erw3jD\n"
+	"gnumzVrtAkEA3DNGlRndX1A6WxC159ydtjnzdeSS1rmQW/KdGcbAdtsgTYjORYDo\n"
+	"aze3PN3ooLM/dutFogYdWYXwjJPFtSyb7wJAItPx86a/LH33h9fgmcc9YtFXEBye\n"
+	"bZqyVdu2F0ZtDt99waIt4+kUWy8ZeE/OaLIMo21BwA/OI9GIh4klQN0A8QJAdkGj\n"
+	"Wle1p4ZykI1847R7jm247kt/AIpPmNHGxR0UJ8CurHUYMgN0zn/xjGKwl/0rzDW2\n"
+	"A7m88WMZOKXzu8TlSQJAXTV4umH8LNqHnxrjBpoeLhD1PXQM+vN0m5biD+3Kb19J\n"
+	"xubIDY8Yx42+KbwKADyhYmIhr+B/Xn2CmoshqvvYYQ==\n"
+	"-----END RSA PRIVATE KEY-----\n";
+
 /* rfc_ed25519_pkcs8 as DER: binary, with NUL bytes. */
 static const unsigned char rfc_ed25519_der[] = {
 	0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
@@ -682,6 +702,7 @@ static void test_prepare_bad_keys(void **state)
 		{ec_p256, "EC"},
 		{ed448, "Ed448"},
 		{encrypted, "encrypted"},
+		{rsa_damaged_exponent, "damaged RSA key"},
 		{"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"
 		 "-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH"},
 	};
@@ -729,6 +750,7 @@ static void test_key_parse(void **state)
 		{"", 0, "is empty", 0},
 		{"\0\0\0", 3, "cannot read DKIM key file", 0},
 		{rsa_512, 0, "512-bit RSA key", 0},
+		{rsa_damaged_exponent, 0, "damaged RSA key", 0},
 		{ec_p256, 0, "EC", 0},
 		{ed448, 0, "Ed448", 0},
 		{encrypted, 0, "encrypted", 0},
