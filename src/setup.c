@@ -2,22 +2,53 @@
 #include "setup.h"
 
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 #include "util.h"
 
+/* msmtp: a glob(7) pattern, or the address ignoring ASCII case. */
+static bool from_matches(const char *pattern, const char *from)
+{
+	return ascii_casecmp(pattern, from) == 0 ||
+	       fnmatch(pattern, from, 0) == 0;
+}
+
+/* user+detail@domain without "+detail" (heap), or NULL when from has no
+ * detail before its '@'. */
+static char *without_detail(const char *from)
+{
+	const char *plus = strchr(from, '+');
+	const char *at = strchr(from, '@');
+	if (!plus || !at || plus > at)
+		return NULL;
+	struct buf b = BUF_INIT;
+	buf_add(&b, from, (size_t)(plus - from));
+	buf_add_str(&b, at);
+	return buf_steal(&b);
+}
+
+/* The first account whose `from` matches, as msmtp 1.8.12+ chooses it: a
+ * subaddress user+detail@domain also matches an account of user@domain,
+ * unless that account's `from` has a '+' of its own. */
 static struct account *find_by_from(const struct conf *conf,
                                     const char *from)
 {
-	for (size_t i = 0; i < conf->count; i++) {
+	char *plain = without_detail(from);
+	struct account *found = NULL;
+	for (size_t i = 0; i < conf->count && !found; i++) {
 		const char *pattern = conf->accounts[i]->from;
 		if (!pattern)
 			continue;
-		if (ascii_casecmp(pattern, from) == 0 ||
-		    fnmatch(pattern, from, 0) == 0)
-			return conf->accounts[i];
+		if (from_matches(pattern, from) ||
+		    (plain && !strchr(pattern, '+') &&
+		     from_matches(pattern, plain)))
+			found = conf->accounts[i];
 	}
-	return NULL;
+	free(plain);
+	return found;
 }
 
 static int pick_account(const struct conf *conf, const struct options *opts,

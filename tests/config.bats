@@ -137,6 +137,40 @@ send_default() {
 	assert_equal "$(received_envelope 2 mail_from)" first@example.com
 }
 
+@test "-f user+detail@domain selects the account of user@domain, as msmtp 1.8.12+" {
+	# As in msmtp, accounts are tried in file order; each matches its own
+	# from, or (when that has no '+') the address without its detail.
+	write_config "$T/cfg" <<-EOF
+	defaults
+	host 127.0.0.1
+	port $PORT
+	account other
+	from other@example.com
+	domain other.example
+	account tagged
+	from joe+lists@example.org
+	domain tagged.example
+	account joe
+	from joe@example.org
+	domain joe.example
+	account default : other
+	EOF
+	send_message "$MSG" -C "$T/cfg" -f joe+tag@example.org rcpt@example.com
+	assert_exit 0
+	send_message "$MSG" -C "$T/cfg" -f JOE@Example.ORG rcpt@example.com
+	assert_exit 0
+	send_message "$MSG" -C "$T/cfg" -f joe+lists@example.org rcpt@example.com
+	assert_exit 0
+	send_message "$MSG" -C "$T/cfg" -f joe+tag@example.net rcpt@example.com
+	assert_exit 0
+	assert_received 4
+	assert_equal "$(received_envelope 1 helo)" joe.example
+	assert_equal "$(received_envelope 1 mail_from)" joe+tag@example.org
+	assert_equal "$(received_envelope 2 helo)" joe.example
+	assert_equal "$(received_envelope 3 helo)" tagged.example
+	assert_equal "$(received_envelope 4 helo)" other.example
+}
+
 @test "-a with an unknown account -> 78 naming it" {
 	account_for a@example.com | write_config "$T/cfg"
 	send_message "$MSG" -C "$T/cfg" -a nosuch rcpt@example.com
