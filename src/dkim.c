@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 
 #include "addr.h"
+#include "base64.h"
 #include "dkim_canon.h"
 #include "dkim_key.h"
 #include "util.h"
@@ -139,7 +140,7 @@ const char *dkim_body_hash(struct dkim_signer_ctx *ctx)
 		gnutls_hash_deinit(ctx->body_sha, digest);
 		ctx->body_sha = NULL;
 		buf_reset(&ctx->body_hash);
-		dkim_base64_encode(digest, sizeof digest, &ctx->body_hash);
+		base64_encode(digest, sizeof digest, &ctx->body_hash);
 	}
 	return buf_str(&ctx->body_hash);
 }
@@ -533,7 +534,7 @@ int dkim_sign_headers(struct dkim_signer_ctx *ctx, const struct message *m,
 		return err_set(e, EX_SOFTWARE, "DKIM signing with %s failed: "
 		               "%s", dkim_key_sig_algorithm(&ctx->key),
 		               gnutls_strerror(ret));
-	dkim_base64_encode(sig.data, sig.size, b64);
+	base64_encode(sig.data, sig.size, b64);
 	gnutls_free(sig.data);
 	return EX_OK;
 }

@@ -359,34 +359,6 @@ bool dkim_domain_within(const char *domain, const char *parent)
 	return dl == pl || domain[dl - pl - 1] == '.';
 }
 
-void dkim_base64_encode(const unsigned char *data, size_t len,
-                        struct buf *out)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		"0123456789+/";
-	if (len == 0)
-		return;
-	buf_reserve(out, (len + 2) / 3 * 4);
-	size_t i = 0;
-	for (; i + 3 <= len; i += 3) {
-		unsigned long v = (unsigned long)data[i] << 16 |
-		                  (unsigned long)data[i + 1] << 8 | data[i + 2];
-		char quad[4] = {alphabet[v >> 18], alphabet[(v >> 12) & 63],
-		                alphabet[(v >> 6) & 63], alphabet[v & 63]};
-		buf_add(out, quad, 4);
-	}
-	if (i < len) {
-		unsigned long v = (unsigned long)data[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned long)data[i + 1] << 8;
-		char quad[4] = {alphabet[v >> 18], alphabet[(v >> 12) & 63],
-		                i + 1 < len ? alphabet[(v >> 6) & 63] : '=',
-		                '='};
-		buf_add(out, quad, 4);
-	}
-}
-
 void dkim_qp_encode(const char *s, struct buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";

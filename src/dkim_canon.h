@@ -80,9 +80,6 @@ bool dkim_valid_field_name(const char *s, size_t len, size_t max);
 /* domain equals parent or is a subdomain of it (ASCII case-insensitive). */
 bool dkim_domain_within(const char *domain, const char *parent);
 
-/* Base64 (RFC 4648 4, with padding), appended to out. */
-void dkim_base64_encode(const unsigned char *data, size_t len,
-                        struct buf *out);
 /* RFC 6376 2.11 DKIM-Quoted-Printable (for i=), appended to out. */
 void dkim_qp_encode(const char *s, struct buf *out);
 

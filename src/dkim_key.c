@@ -13,6 +13,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "dkim.h"
 #include "dkim_canon.h"
@@ -416,7 +417,7 @@ static int public_key_base64(const struct dkim_key *key, struct buf *out,
 			                                    NULL, 0);
 	}
 	if (ret >= 0)
-		dkim_base64_encode(raw.data, raw.size, out);
+		base64_encode(raw.data, raw.size, out);
 	gnutls_free(raw.data);
 	if (pub)
 		gnutls_pubkey_deinit(pub);

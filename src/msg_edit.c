@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "base64.h"
 #include "buf.h"
 #include "msg_internal.h"
 #include "utf8.h"
@@ -28,24 +28,6 @@ static bool is_atext(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-static void base64_encode(struct buf *out, const unsigned char *s,
-                          size_t len)
-{
-	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                             "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < len)
-			v |= s[i + 2];
-		buf_add_char(out, digits[(v >> 18) & 63]);
-		buf_add_char(out, digits[(v >> 12) & 63]);
-		buf_add_char(out, i + 1 < len ? digits[(v >> 6) & 63] : '=');
-		buf_add_char(out, i + 2 < len ? digits[v & 63] : '=');
-	}
 }
 
 /* RFC 2047 B-encoded words, split on character boundaries and folded. */
@@ -66,7 +48,7 @@ static void add_encoded_words(struct buf *out, const char *s, size_t len)
 		if (i > 0)
 			buf_add_str(out, "\r\n ");
 		buf_printf(out, "=?%s?B?", charset);
-		base64_encode(out, (const unsigned char *)s + i, n);
+		base64_encode(s + i, n, out);
 		buf_add_str(out, "?=");
 		i += n;
 	}

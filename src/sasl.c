@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "conn.h"
 #include "secret.h"
 #include "util.h"
@@ -162,76 +163,7 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
 	return EX_OK;
 }
 
-/* ---- base64 (RFC 4648 section 4) ------------------------------------ */
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void sasl_base64_encode(const void *data, size_t len, struct buf *out)
-{
-	const unsigned char *p = data;
-	buf_reserve(out, (len + 2) / 3 * 4);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		char q[4] = {b64_alphabet[(v >> 18) & 63],
-		             b64_alphabet[(v >> 12) & 63],
-		             i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=',
-		             i + 2 < len ? b64_alphabet[v & 63] : '='};
-		buf_add(out, q, 4);
-	}
-	buf_add(out, "", 0); /* NUL-terminated even when nothing was added */
-}
-
-static int b64_value(char ch)
-{
-	const char *p = ch ? strchr(b64_alphabet, ch) : NULL;
-	return p ? (int)(p - b64_alphabet) : -1;
-}
-
-int sasl_base64_decode(const char *text, size_t len, struct buf *out)
-{
-	size_t start = out->len;
-	if (len % 4 != 0)
-		goto bad;
-	buf_reserve(out, len / 4 * 3);
-	for (size_t i = 0; i < len; i += 4) {
-		bool last = i + 4 == len;
-		int v[4];
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			v[k] = b64_value(text[i + k]);
-			if (text[i + k] == '=' && last && k >= 2) {
-				v[k] = 0;
-				pad++;
-			} else if (v[k] < 0 || pad) {
-				goto bad; /* outside the alphabet, or data
-				             after '=' */
-			}
-		}
-		/* RFC 4648 section 3.5: the bits padding fills must be
-		 * zero, so each byte string has exactly one encoding. */
-		if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
-			goto bad;
-		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
-		                (unsigned)v[2] << 6 | (unsigned)v[3];
-		char bytes[3] = {(char)(bits >> 16), (char)(bits >> 8),
-		                 (char)bits};
-		buf_add(out, bytes, (size_t)(3 - pad));
-	}
-	buf_add(out, "", 0);
-	return 0;
-bad:
-	if (out->data) {
-		secure_zero(out->data + start, out->len - start);
-		out->len = start;
-		out->data[start] = '\0';
-	}
-	return -1;
-}
+/* ---- 334 challenges -------------------------------------------------- */
 
 int sasl_decode_challenge(const char *reply_text, size_t len,
 			  struct buf *out)
@@ -241,7 +173,7 @@ int sasl_decode_challenge(const char *reply_text, size_t len,
 		len = (size_t)(nl - reply_text);
 	while (len && reply_text[len - 1] == ' ')
 		len--;
-	return sasl_base64_decode(reply_text, len, out);
+	return base64_decode(reply_text, len, out);
 }
 
 /* ---- the server's words in our messages ------------------------------- */
@@ -388,7 +320,7 @@ int sasl_scram_client_first(struct sasl_scram *st, const char *user,
 		if (gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof raw) != 0)
 			return err_set(e, EX_SOFTWARE,
 			               "cannot generate a random nonce");
-		sasl_base64_encode(raw, sizeof raw, &st->nonce);
+		base64_encode(raw, sizeof raw, &st->nonce);
 	}
 	buf_reset(&st->client_first_bare);
 	buf_add_str(&st->client_first_bare, "n=");
@@ -448,7 +380,7 @@ static int scram_parse_first(struct sasl_scram *st, const char *msg,
 	for (size_t k = 0; k < r_len; k++)
 		if ((unsigned char)r[k] < 0x21 || (unsigned char)r[k] > 0x7e)
 			return scram_bad(e, "its nonce is not printable");
-	if (s_len == 0 || sasl_base64_decode(s, s_len, salt) != 0)
+	if (s_len == 0 || base64_decode(s, s_len, salt) != 0)
 		return scram_bad(e, "its salt is not base64");
 	long n = 0;
 	if (i_len == 0 || i_len > 9)
@@ -531,7 +463,7 @@ int sasl_scram_client_final(struct sasl_scram *st, const char *password,
 		client_key[k] ^= signature[k]; /* now the ClientProof */
 	buf_add(out, without.data, without.len);
 	buf_add_str(out, ",p=");
-	sasl_base64_encode(client_key, h, out);
+	base64_encode(client_key, h, out);
 out:
 	secure_zero(salted, sizeof salted);
 	secure_zero(client_key, sizeof client_key);
@@ -565,7 +497,7 @@ int sasl_scram_check_server_final(struct sasl_scram *st,
 	 * server that cannot is an impostor (or a broken server). */
 	if (!st->have_signature ||
 	    !scram_attr(server_final, len, 'v', &v, &v_len) ||
-	    sasl_base64_decode(v, v_len, &got) != 0 ||
+	    base64_decode(v, v_len, &got) != 0 ||
 	    got.len != st->hash_len ||
 	    memcmp(got.data, st->server_signature, st->hash_len) != 0)
 		rc = err_set(
@@ -662,7 +594,7 @@ static int auth_send(struct auth *x, const char *prefix, const struct buf *raw,
 	buf_add_str(&line, prefix);
 	if (raw) {
 		size_t start = line.len;
-		sasl_base64_encode(raw->data ? raw->data : "", raw->len,
+		base64_encode(raw->data ? raw->data : "", raw->len,
 		                   &line);
 		if (line.len == start && prefix[0])
 			buf_add_char(&line, '=');

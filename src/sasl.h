@@ -76,11 +76,6 @@ int sasl_choose_mech(const char *server_list, const char *auth, bool encrypted,
 		     bool have_client_cert, enum sasl_mech *mech,
 		     bool *clear_warning, struct err *e);
 
-/* RFC 4648 base64 (no line breaks). decode refuses (returns -1) anything
- * that is not canonical base64 with correct padding; "" decodes to "". */
-void sasl_base64_encode(const void *data, size_t len, struct buf *out);
-int sasl_base64_decode(const char *text, size_t len, struct buf *out);
-
 /* Decode the challenge of a 334 reply: the first line of the reply's text
  * (len bytes), trailing spaces dropped, as base64, appended to out. Pure.
  * Returns 0, or -1 (out unchanged) when it is not base64. */

@@ -7,7 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-static void die_out_of_memory(void)
+_Noreturn void die_out_of_memory(void)
 {
 	static const char msg[] = "outbox: out of memory\n";
 	ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);

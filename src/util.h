@@ -9,6 +9,11 @@
 
 #include <stddef.h>
 
+/* Print "outbox: out of memory" and exit with EX_OSERR: for a library
+ * (GnuTLS) that reports running out of memory where no error can be
+ * returned. */
+_Noreturn void die_out_of_memory(void);
+
 /* malloc/calloc/realloc/strdup/strndup that never return NULL. */
 void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);

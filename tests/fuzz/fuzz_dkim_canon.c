@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "dkim_canon.h"
 #include "util.h"
@@ -148,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)dkim_domain_within(text, "example.org");
 	struct buf enc = BUF_INIT;
 	dkim_qp_encode(text, &enc);
-	dkim_base64_encode(data, size, &enc);
+	base64_encode(data, size, &enc);
 	buf_free(&enc);
 	free(text);
 	return 0;

@@ -1,0 +1,105 @@
+/* base64.c - base64 through GnuTLS; see base64.h. */
+#include "base64.h"
+
+#include <gnutls/gnutls.h>
+#include <stdbool.h>
+
+#include "util.h"
+
+/* GnuTLS takes sizes as unsigned int; inputs go to it in pieces of this
+ * many bytes (a multiple of 3, so only the last piece is padded) or
+ * characters (a multiple of 4). The pieces also bound its temporary
+ * copies. */
+#define BASE64_ENCODE_PIECE ((size_t)3 * 16384)
+#define BASE64_DECODE_PIECE ((size_t)4 * 16384)
+
+/* Copy GnuTLS's result to out, then wipe and free it: what is encoded may
+ * be a credential (AUTH PLAIN). */
+static void take_result(gnutls_datum_t *result, struct buf *out)
+{
+	buf_add(out, result->data, result->size);
+	secure_zero(result->data, result->size);
+	gnutls_free(result->data);
+}
+
+void base64_encode(const void *data, size_t len, struct buf *out)
+{
+	const unsigned char *p = data;
+	/* One growth of out (the caller may wipe it afterwards; a realloc
+	 * in between could leave an unwiped copy behind). */
+	buf_reserve(out, (len + 2) / 3 * 4);
+	buf_add(out, "", 0);
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < BASE64_ENCODE_PIECE
+		                   ? len - done
+		                   : BASE64_ENCODE_PIECE;
+		const gnutls_datum_t piece = {(unsigned char *)p + done,
+		                              (unsigned)n};
+		gnutls_datum_t text = {NULL, 0};
+		/* Its only failure for valid arguments is memory. */
+		if (gnutls_base64_encode2(&piece, &text) < 0)
+			die_out_of_memory();
+		take_result(&text, out);
+		done += n;
+	}
+}
+
+/* The value of a base64 digit, or -1 ('=' included). */
+static int digit_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* The canonical form base64.h promises to accept, checked here because
+ * GnuTLS's decoder is lenient: it drops line breaks and skips blanks. */
+static bool is_canonical(const char *text, size_t len)
+{
+	if (len % 4 != 0)
+		return false;
+	size_t pad = 0;
+	if (len > 0 && text[len - 1] == '=')
+		pad = text[len - 2] == '=' ? 2 : 1;
+	for (size_t i = 0; i < len - pad; i++)
+		if (digit_value(text[i]) < 0)
+			return false;
+	/* RFC 4648 3.5: the bits the padding stands for are zero. */
+	if (pad == 1 && (digit_value(text[len - 2]) & 3) != 0)
+		return false;
+	if (pad == 2 && (digit_value(text[len - 3]) & 15) != 0)
+		return false;
+	return true;
+}
+
+int base64_decode(const char *text, size_t len, struct buf *out)
+{
+	if (!is_canonical(text, len))
+		return -1;
+	size_t start = out->len;
+	buf_reserve(out, len / 4 * 3);
+	buf_add(out, "", 0);
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < BASE64_DECODE_PIECE
+		                   ? len - done
+		                   : BASE64_DECODE_PIECE;
+		const gnutls_datum_t piece = {(unsigned char *)text + done,
+		                              (unsigned)n};
+		gnutls_datum_t bytes = {NULL, 0};
+		/* Canonical text decodes; should GnuTLS still refuse it (out
+		 * of memory), out is put back as the contract says. */
+		if (gnutls_base64_decode2(&piece, &bytes) < 0) {
+			secure_zero(out->data + start, out->len - start);
+			out->len = start;
+			out->data[start] = '\0';
+			return -1;
+		}
+		take_result(&bytes, out);
+		done += n;
+	}
+	return 0;
+}
