@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "log_delivery.h"
 #include "msg.h"
 #include "queue.h"
 #include "sanitize.h"
@@ -121,40 +121,52 @@ static void report_line(struct flush *f, const char *id, const char *what,
 	buf_printf(f->report, "%s: %s", id, what);
 	if (detail) {
 		buf_add_str(f->report, ": ");
-		sanitize_append(f->report, detail, strlen(detail));
+		sanitize_append_line(f->report, detail, strlen(detail));
 	}
 	buf_add_char(f->report, '\n');
 }
 
 static void log_attempt(const struct account *a, const struct queue_entry *en,
+                        const struct addr_list *rcpt,
                         const struct smtp_outcome *outcome, bool tls,
                         int rc, const char *error, struct flush *f)
 {
-	struct log_entry entry = {
-		.host = a->socket ? a->socket : a->host,
-		.tls = tls,
-		.auth = a->auth && strcmp(a->auth, "off") != 0,
-		.user = a->user,
-		.from = en->from,
-		.recipients = &en->rcpt,
-		.mailsize = en->size,
-		.smtp_status = outcome ? outcome->code : 0,
-		.smtp_msg = outcome && outcome->code ? buf_str(&outcome->reply)
-		                                     : NULL,
-		.error = rc == EX_OK ? NULL : error,
-		.exit_code = rc,
-	};
+	struct log_delivery what = {a, en->from, rcpt, en->size, tls};
 	struct err log_err = ERR_INIT;
-	if (log_write(a, &entry, &log_err) != EX_OK)
+	if (log_delivery(&what, outcome, rc, error, &log_err) != EX_OK)
 		buf_printf(f->report, "warning: %s\n", err_msg(&log_err));
 	err_clear(&log_err);
+}
+
+/* The entry's recipients that do not have the message yet. */
+static void remaining_recipients(const struct queue_entry *en,
+                                 struct addr_list *out)
+{
+	for (size_t i = 0; i < en->rcpt.count; i++)
+		if (!queue_state_delivered_to(&en->state,
+		                              en->rcpt.items[i].mailbox))
+			addr_list_add(out, NULL, en->rcpt.items[i].mailbox);
+}
+
+/* Remember who got the message in this attempt: no later attempt, nor a
+ * requeue of the dead letter, sends it to them again. */
+static void note_delivered(struct queue_entry *en, const struct addr_list *rcpt,
+                           const struct smtp_outcome *outcome)
+{
+	const struct delivery *d = &outcome->delivery;
+	if (d->count != rcpt->count)
+		return;
+	for (size_t i = 0; i < d->count; i++)
+		if (d->rcpt[i].status == RCPT_DELIVERED)
+			addr_list_add(&en->state.delivered, NULL,
+			              rcpt->items[i].mailbox);
 }
 
 /* Fold text into lines of at most FLUSH_WRAP columns, each prefixed. */
 static void add_wrapped(struct buf *out, const char *prefix, const char *text)
 {
 	struct buf clean = BUF_INIT;
-	sanitize_append(&clean, text, strlen(text));
+	sanitize_append_line(&clean, text, strlen(text));
 	const char *p = buf_str(&clean);
 	while (*p) {
 		while (*p == ' ')
@@ -220,6 +232,9 @@ static void compose_bounce(const struct queue_entry *en, const char *reason,
 	buf_free(&intro);
 	buf_add_str(out, "\r\nRecipients:\r\n");
 	for (size_t i = 0; i < en->rcpt.count; i++) {
+		if (queue_state_delivered_to(&en->state,
+		                             en->rcpt.items[i].mailbox))
+			continue; /* they have it */
 		buf_add_str(out, "  <");
 		sanitize_append(out, en->rcpt.items[i].mailbox,
 		                strlen(en->rcpt.items[i].mailbox));
@@ -448,18 +463,23 @@ static void deliver_locked(struct flush *f, struct group *g,
 			buf_add(f->report, f->s.warnings.data,
 			        f->s.warnings.len);
 	}
+	struct addr_list rcpt = {0};
+	remaining_recipients(en, &rcpt);
 	if (f->session_failed) {
-		log_attempt(a, en, NULL, a->tls, f->session_err.code,
+		log_attempt(a, en, &rcpt, NULL, a->tls, f->session_err.code,
 		            err_msg(&f->session_err), f);
 		defer_entry(f, g, h, a, err_msg(&f->session_err));
+		addr_list_free(&rcpt);
 		msg_free(m);
 		return;
 	}
-	struct smtp_outcome outcome = {0, BUF_INIT};
-	struct smtp_envelope env = smtp_envelope_for(a, en->from, &en->rcpt);
+	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
+	struct smtp_envelope env = smtp_envelope_for(a, en->from, &rcpt);
 	rc = smtp_send_mail(f->s.smtp, &env, m, &outcome, &e);
 	msg_free(m);
-	log_attempt(a, en, &outcome, f->s.tls, rc, err_msg(&e), f);
+	log_attempt(a, en, &rcpt, &outcome, f->s.tls, rc, err_msg(&e), f);
+	note_delivered(en, &rcpt, &outcome);
+	addr_list_free(&rcpt);
 	/* After a refused transaction the session is still usable. */
 	bool sane = rc == EX_OK || is_permanent(rc) ||
 	            (rc == EX_TEMPFAIL && outcome.code >= 400);

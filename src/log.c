@@ -41,7 +41,7 @@ const char *log_exit_code_name(int code)
 static void add_value(struct buf *out, const char *value, bool quoted)
 {
 	struct buf clean = BUF_INIT;
-	sanitize_append(&clean, value, strlen(value));
+	sanitize_append_line(&clean, value, strlen(value));
 	if (quoted)
 		buf_add_char(out, '\'');
 	for (size_t i = 0; i < clean.len; i++) {

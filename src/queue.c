@@ -438,11 +438,23 @@ static int write_state(int dirfd, const char *path, const char *id,
 
 int queue_handle_save_state(struct queue_handle *h, struct err *e)
 {
-	/* Not fsync'ed: a retry count lost in a crash only brings the next
-	 * attempt forward (see read_entry). */
+	/* A retry count lost in a crash only brings the next attempt
+	 * forward (see queue_read_entry): no fsync for that. The recipients
+	 * that already have the message must survive one, or they would be
+	 * sent it again. */
 	return write_state(queue_side_fd(h->dir, h->entry.dead),
 	                   queue_side_path(h->dir, h->entry.dead), h->entry.id,
-	                   &h->entry.state, false, e);
+	                   &h->entry.state, h->entry.state.delivered.count > 0,
+	                   e);
+}
+
+/* The recipients of from that already have the message, added to to. */
+static void copy_delivered(struct queue_state *to,
+                           const struct queue_state *from)
+{
+	for (size_t i = 0; i < from->delivered.count; i++)
+		addr_list_add(&to->delivered, NULL,
+		              from->delivered.items[i].mailbox);
 }
 
 /* Move ID.msg from one side to the other, with new_state already written
@@ -481,10 +493,14 @@ int queue_handle_kill(struct queue_handle *h, const char *reason,
 {
 	if (h->entry.dead)
 		return EX_OK;
-	struct queue_state st = h->entry.state;
+	struct queue_state st = {0};
+	st.queued = h->entry.state.queued;
+	st.attempts = h->entry.state.attempts;
+	st.next_attempt = h->entry.state.next_attempt;
 	st.last_error = xstrdup_or_null(h->entry.state.last_error);
 	st.dead_since = time(NULL);
 	st.dead_reason = xstrdup(reason);
+	copy_delivered(&st, &h->entry.state);
 	int rc = move_entry(h, true, &st, e);
 	queue_state_free(&st);
 	return rc;
@@ -498,6 +514,8 @@ int queue_handle_revive(struct queue_handle *h, struct err *e)
 	struct queue_state st = {0};
 	st.queued = now;
 	st.next_attempt = now;
+	/* A requeued message still never goes twice to one recipient. */
+	copy_delivered(&st, &h->entry.state);
 	int rc = move_entry(h, false, &st, e);
 	queue_state_free(&st);
 	return rc;

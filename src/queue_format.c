@@ -136,7 +136,7 @@ bool queue_id_valid(const char *id)
 enum key {
 	K_ID, K_CREATED, K_ACCOUNT, K_SETTING, K_FROM, K_RCPT, K_SIZE,
 	K_BODY_SHA256, K_QUEUED, K_ATTEMPTS, K_NEXT, K_LAST_ERROR, K_DEAD_SINCE,
-	K_DEAD_REASON, K_COUNT
+	K_DEAD_REASON, K_DELIVERED, K_COUNT
 };
 
 #define IN_HEADER 1u  /* allowed in ID.msg */
@@ -163,6 +163,7 @@ static const struct {
 	[K_LAST_ERROR] = {"last-error", IN_HEADER | IN_STATE},
 	[K_DEAD_SINCE] = {"dead-since", IN_STATE},
 	[K_DEAD_REASON] = {"dead-reason", IN_STATE},
+	[K_DELIVERED] = {"delivered", IN_STATE | REPEAT},
 };
 
 static int find_key(const char *name, size_t len)
@@ -263,6 +264,11 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 		break;
 	case K_DEAD_REASON:
 		st->dead_reason = xstrdup(value);
+		break;
+	case K_DELIVERED:
+		if (!*value)
+			return "an empty recipient";
+		addr_list_add(&st->delivered, NULL, value);
 		break;
 	default:
 		problem = "unknown field";
@@ -429,12 +435,24 @@ void queue_format_state(const struct queue_state *st, struct buf *out)
 		add_field(out, "dead-reason",
 		          st->dead_reason ? st->dead_reason : "");
 	}
+	for (size_t i = 0; i < st->delivered.count; i++)
+		add_field(out, "delivered", st->delivered.items[i].mailbox);
+}
+
+bool queue_state_delivered_to(const struct queue_state *st,
+                              const char *mailbox)
+{
+	for (size_t i = 0; i < st->delivered.count; i++)
+		if (strcmp(st->delivered.items[i].mailbox, mailbox) == 0)
+			return true;
+	return false;
 }
 
 void queue_state_free(struct queue_state *st)
 {
 	free(st->last_error);
 	free(st->dead_reason);
+	addr_list_free(&st->delivered);
 	memset(st, 0, sizeof *st);
 }
 

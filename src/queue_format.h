@@ -17,7 +17,9 @@
  *   next-attempt: 1763923293
  *   last-error: ...
  * ID.state has the version line "outbox-queue-state 1" and only the state
- * fields (queued attempts next-attempt last-error dead-since dead-reason).
+ * fields (queued attempts next-attempt last-error dead-since dead-reason,
+ * and "delivered: ADDRESS" for each recipient that already has the
+ * message: a later attempt sends only to the others).
  * Values escape every byte below 0x20, DEL and '\' as "\xHH".
  *
  * The parsers are total: any byte sequence gives either a complete entry
@@ -54,6 +56,7 @@ struct queue_state {
 	char *last_error;     /* NULL: none */
 	int64_t dead_since;   /* 0 unless a dead letter */
 	char *dead_reason;    /* why it was given up; NULL unless dead */
+	struct addr_list delivered; /* recipients that have the message */
 };
 
 struct queue_entry {
@@ -96,6 +99,9 @@ void queue_format_header(const struct queue_entry *entry, struct buf *out,
                          size_t *digest_offset);
 /* The whole ID.state file for st. */
 void queue_format_state(const struct queue_state *st, struct buf *out);
+/* Does st record that mailbox already has the message? */
+bool queue_state_delivered_to(const struct queue_state *st,
+                              const char *mailbox);
 /* True for a well-formed ID (nothing else can be a path element). */
 bool queue_id_valid(const char *id);
 

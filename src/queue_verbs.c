@@ -42,7 +42,7 @@ static void add_duration(struct buf *out, int64_t seconds)
 
 static void add_clean(struct buf *out, const char *text)
 {
-	sanitize_append(out, text, strlen(text));
+	sanitize_append_line(out, text, strlen(text));
 }
 
 static void describe_entry(const struct queue_entry *en, int64_t now,
@@ -60,6 +60,9 @@ static void describe_entry(const struct queue_entry *en, int64_t now,
 		add_clean(out, en->rcpt.items[i].mailbox);
 		buf_add_char(out, '>');
 	}
+	if (en->state.delivered.count)
+		buf_printf(out, " (already delivered to %zu of them)",
+		           en->state.delivered.count);
 	const struct queue_state *st = &en->state;
 	buf_add_str(out, "\n  ");
 	if (en->dead) {

@@ -64,3 +64,18 @@ void sanitize_append(struct buf *out, const char *text, size_t len)
 		}
 	}
 }
+
+void sanitize_append_line(struct buf *out, const char *text, size_t len)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\n')
+			continue;
+		sanitize_append(out, text + start, i - start);
+		buf_add_str(out, "; ");
+		while (i + 1 < len && text[i + 1] == ' ')
+			i++;
+		start = i + 1;
+	}
+	sanitize_append(out, text + start, len - start);
+}

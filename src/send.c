@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "log.h"
+#include "log_delivery.h"
 #include "msg.h"
 #include "queue.h"
 #include "session.h"
@@ -76,47 +76,46 @@ static int prepare_message(const struct options *opts,
 	return rc;
 }
 
+/* Deliver m; *undelivered gets the recipients that do not have it (all of
+ * them unless the server took it for some). */
 static int deliver(const struct options *opts, const struct account *a,
                    const struct envelope *env, const struct message *m,
-                   struct buf *warnings, struct err *e)
+                   struct addr_list *undelivered, struct buf *warnings,
+                   struct err *e)
 {
 	struct session s;
-	struct smtp_outcome outcome = {0, BUF_INIT};
+	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
 	struct smtp_envelope smtp_env =
 	        smtp_envelope_for(a, env->from, &env->rcpt);
+	bool tls = a->tls;
 	int rc = session_open(&s, a, opts->debug, false, e);
 	if (rc == EX_OK) {
 		buf_add(warnings, s.warnings.data, s.warnings.len);
+		tls = s.tls;
 		rc = smtp_send_mail(s.smtp, &smtp_env, m, &outcome, e);
 		/* After a refused transaction the session is still sane. */
 		bool sane = rc == EX_OK || rc == EX_UNAVAILABLE ||
 		            (rc == EX_TEMPFAIL && outcome.code >= 400);
 		session_close(&s, sane);
 	}
-	struct log_entry entry = {
-		.host = a->socket ? a->socket : a->host,
-		.tls = a->tls,
-		.auth = a->auth && strcmp(a->auth, "off") != 0,
-		.user = a->user,
-		.from = env->from,
-		.recipients = &env->rcpt,
-		.mailsize = msg_size(m),
-		.smtp_status = outcome.code,
-		.smtp_msg = outcome.code ? buf_str(&outcome.reply) : NULL,
-		.error = rc == EX_OK ? NULL : err_msg(e),
-		.exit_code = rc,
-	};
+	struct log_delivery what = {a, env->from, &env->rcpt, msg_size(m), tls};
 	struct err log_err = ERR_INIT;
-	if (log_write(a, &entry, &log_err) != EX_OK)
+	if (log_delivery(&what, &outcome, rc, err_msg(e), &log_err) != EX_OK)
 		buf_printf(warnings, "%s\n", err_msg(&log_err));
 	err_clear(&log_err);
+	const struct delivery *d = &outcome.delivery;
+	bool tracked = d->count == env->rcpt.count;
+	for (size_t i = 0; i < env->rcpt.count; i++)
+		if (!tracked || d->rcpt[i].status != RCPT_DELIVERED)
+			addr_list_add(undelivered, NULL,
+			              env->rcpt.items[i].mailbox);
 	smtp_outcome_free(&outcome);
 	return rc;
 }
 
 /* queue always: store without touching the network. queue on-failure:
- * deliver, and store what failed temporarily, as an MTA that accepted it
- * would. Otherwise deliver and report. */
+ * deliver, and store for the recipients that failed temporarily, as an
+ * MTA that accepted it would. Otherwise deliver and report. */
 static int deliver_or_queue(const struct options *opts,
                             const struct account *a,
                             const struct envelope *env,
@@ -132,21 +131,28 @@ static int deliver_or_queue(const struct options *opts,
 		free(id);
 		return rc;
 	}
-	rc = deliver(opts, a, env, m, warnings, e);
-	if (rc != EX_TEMPFAIL || a->queue != QUEUE_ON_FAILURE)
-		return rc;
-	struct err qe = ERR_INIT;
-	if (queue_submit(a, opts, env, m, err_msg(e), &id, &qe) == EX_OK) {
-		buf_printf(warnings, "%s; the message was queued as %s for a "
-		           "later outbox --flush\n", err_msg(e), id);
-		err_clear(e);
-		rc = EX_OK;
-	} else {
-		err_set(e, rc, "%s; and it could not be queued: %s", err_msg(e),
-		        err_msg(&qe));
+	struct envelope rest = {.from = env->from};
+	rc = deliver(opts, a, env, m, &rest.rcpt, warnings, e);
+	if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
+		struct err qe = ERR_INIT;
+		if (queue_submit(a, opts, &rest, m, err_msg(e), &id, &qe) ==
+		    EX_OK) {
+			buf_printf(warnings, "%s; the message was queued as %s "
+			           "for a later outbox --flush%s\n", err_msg(e),
+			           id, rest.rcpt.count < env->rcpt.count
+			                   ? " (to the recipients that do not "
+			                     "have it yet)"
+			                   : "");
+			err_clear(e);
+			rc = EX_OK;
+		} else {
+			err_set(e, rc, "%s; and it could not be queued: %s",
+			        err_msg(e), err_msg(&qe));
+		}
+		err_clear(&qe);
+		free(id);
 	}
-	err_clear(&qe);
-	free(id);
+	addr_list_free(&rest.rcpt);
 	return rc;
 }
 

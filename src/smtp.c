@@ -1,5 +1,6 @@
 /* smtp.c - SMTP/LMTP client session; see smtp.h. */
 #include "smtp.h"
+#include "smtp_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,20 +9,6 @@
 #include "msg.h"
 #include "sanitize.h"
 #include "util.h"
-
-struct smtp_session {
-	struct conn *conn;
-	enum protocol proto;
-	smtp_trace_fn trace;
-	void *trace_ctx;
-	struct smtp_caps caps;
-	struct buf ehlo_text;
-	struct buf line; /* scratch for reply lines */
-	/* A read or write failed (timeout, closed, nonsense): the stream is
-	 * out of step, so RSET and QUIT would only wait out another timeout
-	 * each for a reply that cannot be trusted or will not come. */
-	bool broken;
-};
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -118,7 +105,7 @@ int smtp_reply_add_line(struct smtp_reply *r, const char *line, size_t len,
 	return EX_OK;
 }
 
-static void trace_line(struct smtp_session *s, char direction,
+void smtp_trace_line(struct smtp_session *s, char direction,
                        const char *line, size_t len)
 {
 	if (!s->trace)
@@ -145,7 +132,7 @@ static int read_reply_lines(struct smtp_session *s, struct smtp_reply *r,
 		rc = conn_read_line(s->conn, &s->line, e);
 		if (rc != EX_OK)
 			return rc;
-		trace_line(s, '<', s->line.data, s->line.len);
+		smtp_trace_line(s, '<', s->line.data, s->line.len);
 		rc = smtp_reply_add_line(r, buf_str(&s->line), s->line.len,
 		                         conn_peer_name(s->conn), &done, e);
 		if (rc != EX_OK)
@@ -205,7 +192,7 @@ int smtp_send_command(struct smtp_session *s, const char *line, bool secret,
 			s->trace(s->trace_ctx, '>', buf_str(&shown));
 			buf_free(&shown);
 		} else {
-			trace_line(s, '>', line, len);
+			smtp_trace_line(s, '>', line, len);
 		}
 	}
 	int rc = conn_write(s->conn, line, len, e);
@@ -448,328 +435,20 @@ const char *smtp_ehlo_text(const struct smtp_session *s)
 	return buf_str(&s->ehlo_text);
 }
 
-/* ---- the mail transaction --------------------------------------------- */
-
-/* Place a mailbox in a path, converting its domain to an A-label when the
- * server cannot take UTF-8 addresses. */
-static int append_path(struct smtp_session *s, struct buf *cmd,
-                       const char *mailbox, struct err *e)
-{
-	if (!s->caps.smtputf8 && addr_needs_smtputf8(mailbox)) {
-		char *ascii = NULL;
-		int rc = addr_domain_to_ascii(mailbox, &ascii, e);
-		if (rc == EX_OK && addr_needs_smtputf8(ascii))
-			rc = err_set(e, EX_UNAVAILABLE,
-			             "the address <%s> needs SMTPUTF8, which the "
-			             "server does not support", mailbox);
-		if (rc != EX_OK) {
-			free(ascii);
-			return rc;
-		}
-		buf_printf(cmd, "<%s>", ascii);
-		free(ascii);
-		return EX_OK;
-	}
-	buf_printf(cmd, "<%s>", mailbox);
-	return EX_OK;
-}
-
-static bool envelope_needs_utf8(const struct smtp_envelope *env)
-{
-	if (addr_needs_smtputf8(env->from))
-		return true;
-	for (size_t i = 0; i < env->rcpt->count; i++)
-		if (addr_needs_smtputf8(env->rcpt->items[i].mailbox))
-			return true;
-	return false;
-}
-
-static int build_mail_command(struct smtp_session *s,
-                              const struct smtp_envelope *env,
-                              const struct message *m, struct buf *cmd,
-                              struct err *e)
-{
-	buf_add_str(cmd, "MAIL FROM:");
-	int rc = append_path(s, cmd, env->from, e);
-	if (rc != EX_OK)
-		return rc;
-	if (s->caps.size)
-		buf_printf(cmd, " SIZE=%llu", (unsigned long long)msg_size(m));
-	if (s->caps.eightbitmime && msg_has_8bit(m))
-		buf_add_str(cmd, " BODY=8BITMIME");
-	if (s->caps.smtputf8 &&
-	    (envelope_needs_utf8(env) || msg_header_has_utf8(m)))
-		buf_add_str(cmd, " SMTPUTF8");
-	if (env->dsn_return)
-		buf_printf(cmd, " RET=%s", env->dsn_return);
-	if (env->envid)
-		buf_printf(cmd, " ENVID=%s", env->envid);
-	return EX_OK;
-}
-
-static int check_transaction(struct smtp_session *s,
-                             const struct smtp_envelope *env,
-                             const struct message *m, struct err *e)
-{
-	int rc = addr_check_smtp_safe(env->from, true, e);
-	for (size_t i = 0; rc == EX_OK && i < env->rcpt->count; i++)
-		rc = addr_check_smtp_safe(env->rcpt->items[i].mailbox, false, e);
-	if (rc != EX_OK)
-		return rc;
-	if (env->rcpt->count == 0)
-		return err_set(e, EX_DATAERR, "no recipients");
-	if ((env->dsn_notify || env->dsn_return) && !s->caps.dsn)
-		return err_set(e, EX_UNAVAILABLE,
-		               "delivery status notifications were requested "
-		               "(dsn_notify/dsn_return, -N/-R) but the server "
-		               "does not support DSN");
-	/* RFC 1870: refuse before sending rather than after the upload. */
-	if (s->caps.size && s->caps.size_limit &&
-	    msg_size(m) > s->caps.size_limit)
-		return err_set(e, EX_UNAVAILABLE,
-		               "the message is %llu bytes but the server "
-		               "accepts at most %llu (SIZE)",
-		               (unsigned long long)msg_size(m),
-		               (unsigned long long)s->caps.size_limit);
-	return EX_OK;
-}
-
-static void outcome_set(struct smtp_outcome *out, const struct smtp_reply *r)
-{
-	if (!out)
-		return;
-	out->code = r->code;
-	buf_reset(&out->reply);
-	buf_add(&out->reply, r->last.data ? r->last.data : "", r->last.len);
-}
-
-/* Merge one refusal into the transaction's error: every refusal's text is
- * kept, and one permanent refusal makes the whole result permanent, since a
- * retry would be refused again. */
-static int note_refusal(const struct smtp_reply *r, const char *what,
-                        int so_far, struct err *e)
-{
-	struct err this_one = ERR_INIT;
-	int code = smtp_reply_error(r, what, &this_one);
-	if (so_far == EX_OK) {
-		err_set(e, code, "%s", err_msg(&this_one));
-	} else {
-		if (so_far == EX_UNAVAILABLE)
-			code = so_far;
-		err_set(e, code, "%s; %s", err_msg(e), err_msg(&this_one));
-	}
-	err_clear(&this_one);
-	return code;
-}
-
-static int note_rcpt_refusal(const struct smtp_reply *r, const char *rcpt,
-                             struct smtp_outcome *out, int so_far,
-                             struct err *e)
-{
-	outcome_set(out, r);
-	struct buf what = BUF_INIT;
-	buf_printf(&what, "the server refused recipient <%s>", rcpt);
-	int code = note_refusal(r, buf_str(&what), so_far, e);
-	buf_free(&what);
-	return code;
-}
-
-/* MAIL and RCPT, pipelined when the server allows it (RFC 2920). DATA is
- * never pipelined: if a recipient is refused the transaction must be
- * abandoned before any message byte is sent. */
-static int send_envelope(struct smtp_session *s,
-                         const struct smtp_envelope *env,
-                         const struct message *m, struct smtp_outcome *out,
-                         struct err *e)
-{
-	struct buf cmd = BUF_INIT;
-	struct smtp_reply r;
-	smtp_reply_init(&r);
-	int rc = build_mail_command(s, env, m, &cmd, e);
-	size_t sent = 0; /* commands sent whose replies are still unread */
-	if (rc == EX_OK)
-		rc = smtp_send_command(s, buf_str(&cmd), false, e);
-	if (rc == EX_OK)
-		sent++;
-	int refused = EX_OK;
-	bool mail_ok = true;
-	/* After a 421 the server closes (RFC 5321 3.8): the refusal is the
-	 * news, not the end of the stream that follows it. */
-	bool closing = false;
-	if (rc == EX_OK && !s->caps.pipelining) {
-		rc = smtp_read_reply(s, &r, e);
-		sent--;
-		if (rc == EX_OK && r.code != 250) {
-			outcome_set(out, &r);
-			rc = smtp_reply_error(&r, "the server refused the sender",
-			                      e);
-		}
-	}
-	for (size_t i = 0; rc == EX_OK && !closing && i < env->rcpt->count;
-	     i++) {
-		const char *rcpt = env->rcpt->items[i].mailbox;
-		buf_reset(&cmd);
-		buf_add_str(&cmd, "RCPT TO:");
-		rc = append_path(s, &cmd, rcpt, e);
-		if (rc == EX_OK && env->dsn_notify)
-			buf_printf(&cmd, " NOTIFY=%s", env->dsn_notify);
-		if (rc == EX_OK)
-			rc = smtp_send_command(s, buf_str(&cmd), false, e);
-		if (rc == EX_OK)
-			sent++;
-		if (rc == EX_OK && !s->caps.pipelining) {
-			rc = smtp_read_reply(s, &r, e);
-			sent--;
-			if (rc == EX_OK && r.code != 250 && r.code != 251) {
-				refused = note_rcpt_refusal(&r, rcpt, out, refused, e);
-				closing = r.code == 421;
-			}
-		}
-	}
-	/* Pipelined: the replies come in command order. */
-	for (size_t i = 0; rc == EX_OK && sent > 0 && !closing; i++, sent--) {
-		struct err read_err = ERR_INIT;
-		rc = smtp_read_reply(s, &r, &read_err);
-		if (rc != EX_OK) {
-			if (refused == EX_OK)
-				err_set(e, rc, "%s", err_msg(&read_err));
-			else
-				rc = EX_OK; /* keep the refusal already noted */
-			err_clear(&read_err);
-			break;
-		}
-		closing = r.code == 421;
-		if (i == 0) {
-			if (r.code != 250) {
-				outcome_set(out, &r);
-				refused = note_refusal(
-				        &r, "the server refused the sender", refused,
-				        e);
-				mail_ok = false;
-			}
-			continue;
-		}
-		if (r.code != 250 && r.code != 251 && mail_ok)
-			refused = note_rcpt_refusal(
-			        &r, env->rcpt->items[i - 1].mailbox, out, refused, e);
-	}
-	buf_free(&cmd);
-	smtp_reply_free(&r);
-	if (rc != EX_OK)
-		return rc;
-	if (refused != EX_OK) {
-		/* All or nothing: abandon so nobody gets it and a retry cannot
-		 * deliver twice. RSET failing changes nothing about the cause. */
-		struct err ignored = ERR_INIT;
-		if (!closing)
-			smtp_reset(s, &ignored);
-		err_clear(&ignored);
-		return refused;
-	}
-	return EX_OK;
-}
-
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
-}
-
-struct smtp_envelope smtp_envelope_for(const struct account *a,
-                                       const char *from,
-                                       const struct addr_list *rcpt)
-{
-	struct smtp_envelope env = {
-		.from = from,
-		.rcpt = rcpt,
-		.dsn_notify = nonempty(a->dsn_notify),
-		.dsn_return = nonempty(a->dsn_return),
-	};
-	return env;
-}
-
-static int write_to_conn(void *ctx, const char *data, size_t len,
-                         struct err *e)
-{
-	return conn_write(ctx, data, len, e);
-}
-
-/* End of data: one reply for SMTP, one per recipient for LMTP
- * (RFC 2033 4.2). */
-static int read_data_replies(struct smtp_session *s,
-                             const struct smtp_envelope *env,
-                             struct smtp_outcome *out, struct err *e)
-{
-	size_t replies = s->proto == PROTOCOL_LMTP ? env->rcpt->count : 1;
-	struct smtp_reply r;
-	smtp_reply_init(&r);
-	int result = EX_OK;
-	for (size_t i = 0; i < replies; i++) {
-		int rc = smtp_read_reply(s, &r, e);
-		if (rc != EX_OK) {
-			result = rc;
-			break;
-		}
-		if (result == EX_OK || r.code != 250)
-			outcome_set(out, &r);
-		if (r.code != 250) {
-			struct buf what = BUF_INIT;
-			if (s->proto == PROTOCOL_LMTP)
-				buf_printf(&what,
-				           "the server did not deliver to <%s>",
-				           env->rcpt->items[i].mailbox);
-			else
-				buf_add_str(&what,
-				            "the server refused the message");
-			result = note_refusal(&r, buf_str(&what), result, e);
-			buf_free(&what);
-		}
-	}
-	smtp_reply_free(&r);
-	return result;
-}
-
-int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
-                   const struct message *m, struct smtp_outcome *out,
-                   struct err *e)
-{
-	int rc = check_transaction(s, env, m, e);
-	if (rc == EX_OK)
-		rc = send_envelope(s, env, m, out, e);
-	if (rc != EX_OK)
-		return rc;
-	struct smtp_reply r;
-	smtp_reply_init(&r);
-	rc = smtp_command(s, "DATA", false, &r, e);
-	if (rc == EX_OK && r.code != 354) {
-		outcome_set(out, &r);
-		rc = smtp_reply_error(&r, "the server refused DATA", e);
-	}
-	smtp_reply_free(&r);
-	if (rc != EX_OK)
-		return rc;
-	if (s->trace)
-		s->trace(s->trace_ctx, '>', "[message data]");
-	/* RFC 5321 4.5.2 transparency, then the single end-of-data. */
-	rc = msg_write(m, true, write_to_conn, s->conn, e);
-	if (rc == EX_OK)
-		rc = conn_write(s->conn, ".\r\n", 3, e);
-	if (rc != EX_OK)
-		s->broken = true;
-	if (rc == EX_OK && s->trace)
-		s->trace(s->trace_ctx, '>', ".");
-	if (rc == EX_OK)
-		rc = read_data_replies(s, env, out, e);
-	return rc;
-}
-
 int smtp_reset(struct smtp_session *s, struct err *e)
 {
 	if (s->broken)
 		return err_set(e, EX_TEMPFAIL, "the connection to %s is no "
 		               "longer usable", conn_peer_name(s->conn));
+	/* Nothing to abandon (the last one ended, or was already reset):
+	 * another RSET would only cost a round trip. */
+	if (!s->in_transaction)
+		return EX_OK;
 	struct smtp_reply r;
 	smtp_reply_init(&r);
 	int rc = smtp_command(s, "RSET", false, &r, e);
+	if (rc == EX_OK)
+		s->in_transaction = false;
 	if (rc == EX_OK && r.code != 250)
 		rc = smtp_reply_error(&r, "the server refused RSET", e);
 	smtp_reply_free(&r);
@@ -791,5 +470,6 @@ void smtp_quit(struct smtp_session *s)
 void smtp_outcome_free(struct smtp_outcome *o)
 {
 	buf_free(&o->reply);
+	delivery_free(&o->delivery);
 	o->code = 0;
 }

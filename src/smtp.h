@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "conn.h"
+#include "delivery.h"
 #include "err.h"
 
 struct message;
@@ -128,18 +129,29 @@ struct smtp_envelope smtp_envelope_for(const struct account *a,
                                        const char *from,
                                        const struct addr_list *rcpt);
 
-/* What the server said for the transaction, for logs and --pretend. */
+/* What the server said, for logs, and what became of each recipient. */
 struct smtp_outcome {
-	int code;         /* last reply's code */
-	struct buf reply; /* last reply line, raw */
+	int code;         /* the deciding (last, or first refusing) reply */
+	struct buf reply; /* that reply's last line, raw */
+	struct delivery delivery; /* one result per recipient of the envelope */
 };
 
-/* One mail transaction: MAIL FROM (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=,
- * ENVID=), RCPT TO (NOTIFY=) pipelined when offered, DATA, the message
- * dot-stuffed, end of data; for LMTP one reply per recipient. Any refused
- * recipient aborts the whole transaction (RSET) so a retry never delivers
- * twice. A message larger than the announced SIZE is refused before MAIL.
- * Every address is validated before it is placed in a command. */
+/* Send the message to env's recipients (smtp_transaction.c): MAIL FROM
+ * (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID=), RCPT TO (NOTIFY=)
+ * pipelined when offered, DATA, the message dot-stuffed, end of data; for
+ * LMTP one reply per recipient. A refused recipient abandons the
+ * transaction (RSET) before any data is sent, so a retry never delivers
+ * twice; only the server's recipient limit (452, or 552, after some were
+ * accepted: RFC 5321 4.5.3.1.10) is not a refusal: the accepted ones get
+ * the message and the rest go in further transactions of this session,
+ * each recipient exactly once. A message larger than the announced SIZE
+ * is refused before MAIL. Every address is validated before it is placed
+ * in a command.
+ * out->delivery says what became of each recipient (out is initialised
+ * here; free it with smtp_outcome_free). Returns EX_OK when every
+ * recipient has the message; otherwise the status for those who do not
+ * (delivery_exit_code, or the failure that stopped the session), and e
+ * says which recipients got it and why the others did not. */
 int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
                    const struct message *m, struct smtp_outcome *out,
                    struct err *e);

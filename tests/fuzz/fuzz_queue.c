@@ -30,6 +30,12 @@ static bool same_string(const char *a, const char *b)
 static bool same_state(const struct queue_state *a,
                        const struct queue_state *b)
 {
+	if (a->delivered.count != b->delivered.count)
+		return false;
+	for (size_t i = 0; i < a->delivered.count; i++)
+		if (strcmp(a->delivered.items[i].mailbox,
+		           b->delivered.items[i].mailbox) != 0)
+			return false;
 	return a->queued == b->queued && a->attempts == b->attempts &&
 	       a->next_attempt == b->next_attempt &&
 	       same_string(a->last_error, b->last_error) &&
@@ -96,7 +102,7 @@ static void check_header(const char *text, size_t len)
 
 static void check_state(const char *text, size_t len)
 {
-	struct queue_state st = {7, 3, 9, xstrdup("before"), 0, NULL};
+	struct queue_state st = {7, 3, 9, xstrdup("before"), 0, NULL, {NULL, 0}};
 	struct err e = ERR_INIT;
 	int rc = queue_parse_state(text, len, &st, &e);
 	if (rc != EX_OK) {

@@ -73,6 +73,9 @@
 #   --no-esmtp          EHLO gets "500 5.5.1 EHLO not supported": the client
 #                       must fall back to HELO.
 #   --ehlo-extra LINE   advertise LINE too (repeatable).
+#   --max-rcpt N        accept at most N recipients per transaction; the
+#                       others get --max-rcpt-reply (default "452 4.5.3 Too
+#                       many recipients"; "552 ..." is RFC 821's style).
 #   --size N            advertise SIZE N; MAIL SIZE= above N gets 552 and
 #                       more data than N gets 552 after the data.
 #   --no-pipelining     do not advertise PIPELINING (commands are still read
@@ -799,6 +802,11 @@ class ServerMixin:
         if not self.envelope.smtp_utf8 and not address.isascii():
             return await self.push("553 5.6.7 non-ASCII address without "
                                    "SMTPUTF8")
+        if (self.cfg.max_rcpt and
+                len(self.envelope.rcpt_tos) >= self.cfg.max_rcpt):
+            # RFC 5321 4.5.3.1.10: a server may limit the recipients of
+            # one transaction; the client sends the rest in another.
+            return await self.push(self.cfg.max_rcpt_reply)
         self.envelope.rcpt_tos.append(address)
         self.envelope.rcpt_options.append(tokens)
         await self.push("250 2.1.5 OK")
@@ -1082,6 +1090,9 @@ def parse_args(argv):
     p.add_argument("--no-esmtp", action="store_true")
     p.add_argument("--ehlo-extra", action="append", default=[])
     p.add_argument("--size", type=int, default=0)
+    p.add_argument("--max-rcpt", type=int, default=0)
+    p.add_argument("--max-rcpt-reply",
+                   default="452 4.5.3 Too many recipients")
     p.add_argument("--no-pipelining", action="store_true")
     p.add_argument("--no-8bitmime", action="store_true")
     p.add_argument("--dsn", action="store_true")
