@@ -119,14 +119,13 @@ int session_open(struct session *s, const struct account *a, int debug,
 	s->smtp = smtp_session_new(s->conn, a->protocol,
 	                           debug > 0 ? trace_to_stderr : NULL, NULL);
 	rc = open_steps(s, a, skip_auth, e);
-	if (rc != EX_OK) {
-		/* A polite QUIT only where the conversation is still sane: the
-		 * server refused something. Not after a failed handshake (the
-		 * stream is broken) nor after a timeout or a dropped line. */
-		bool polite = (rc == EX_UNAVAILABLE || rc == EX_NOPERM) &&
-		              !s->tls_failed;
-		session_close(s, polite);
-	}
+	/* RFC 5321 4.1.1.10: the client ends a session with QUIT, also
+	 * after a refusal, temporary (a 454 to AUTH) or not. Not into a
+	 * stream that is no longer sane: after a failed handshake (session
+	 * here), a timeout, a dropped line or a reply that made no sense
+	 * (smtp_quit knows those and stays silent). */
+	if (rc != EX_OK)
+		session_close(s, !s->tls_failed);
 	return rc;
 }
 

@@ -133,6 +133,18 @@ assert_auth_used() { # MECHANISM
 	assert_no_secret
 }
 
+@test "after a 454 to AUTH the session still ends with QUIT (RFC 5321 4.1.1.10)" {
+	start_auth_server PLAIN --fault 'auth=454 4.7.0 Temporary authentication failure'
+	auth_config "auth on" "password $AUTH_PW"
+	send_v
+	assert_exit 75
+	assert_contains "$stderr" "--> QUIT"
+	wait_sessions_closed
+	[[ "$(sessions_log)" == *" AUTH:454 QUIT:221 CLOSE" ]] ||
+		{ echo "sessions: $(sessions_log)" >&2; false; }
+	assert_no_secret
+}
+
 @test "a server echoing the credentials in its refusal does not leak them" {
 	local echoed
 	echoed=$(b64 '\0%s\0%s' "$AUTH_USER" "$AUTH_PW")
