@@ -2,41 +2,22 @@
 #include "sanitize.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "utf8.h"
+
+/* This escape is for display, one way: a backslash stays as it is, so a
+ * reader cannot tell the escaped ESC "\x1b" from those four characters in
+ * the text, which is fine for a terminal or a log line. The queue's file
+ * format (queue_format.c, add_escaped) has its own \xHH escape on purpose:
+ * it must read back exactly what it wrote, so it escapes the backslash too
+ * and keeps every byte from 0x80 up as it is (no UTF-8 check), and its
+ * rules may not change with what suits a terminal. */
 static void append_escape(struct buf *out, unsigned char byte)
 {
 	static const char hex[] = "0123456789abcdef";
 	char esc[4] = {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
 	buf_add(out, esc, sizeof esc);
-}
-
-/* Length of the valid UTF-8 sequence starting at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 when it is invalid. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t avail)
-{
-	size_t len;
-	unsigned int min, cp;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2; min = 0x80; cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3; min = 0x800; cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4; min = 0x10000; cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	if (cp >= 0x80 && cp <= 0x9f) /* C1 controls */
-		return 0;
-	return len;
 }
 
 void sanitize_append(struct buf *out, const char *text, size_t len)
@@ -54,8 +35,11 @@ void sanitize_append(struct buf *out, const char *text, size_t len)
 			i++;
 			continue;
 		}
-		size_t n = utf8_sequence_length(s + i, len - i);
-		if (n == 0) {
+		uint32_t cp = 0;
+		size_t n = utf8_sequence_length(text + i, len - i, &cp);
+		/* C1 controls (U+0080..U+009F): some terminals obey them as
+		 * escape sequences. */
+		if (n == 0 || cp <= 0x9f) {
 			append_escape(out, c);
 			i++;
 		} else {

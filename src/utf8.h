@@ -28,4 +28,10 @@ bool utf8_check_valid(const struct utf8_check *u);
 /* Whether s[0..len) is valid UTF-8, as one whole text. */
 bool utf8_is_valid(const char *s, size_t len);
 
+/* The length (1 to 4) of the valid sequence, one character, that starts at
+ * s[0] within s[0..avail), with its code point in *cp; an ASCII octet is a
+ * sequence of 1. 0 (and *cp untouched) when s does not start a valid
+ * sequence, or it is cut short by avail. */
+size_t utf8_sequence_length(const char *s, size_t avail, uint32_t *cp);
+
 #endif
