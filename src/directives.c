@@ -13,6 +13,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <arpa/inet.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -550,14 +551,26 @@ static const char *set_add_missing(struct account *a,
 	return problem;
 }
 
+/* msmtp's facilities (its conf.c check_syslog_arg), the one list: the
+ * setter validates with it and log.c opens syslog with its values. */
+const struct conf_syslog_facility *conf_find_syslog_facility(const char *name)
+{
+	static const struct conf_syslog_facility facilities[] = {
+		{"LOG_USER", LOG_USER},     {"LOG_MAIL", LOG_MAIL},
+		{"LOG_LOCAL0", LOG_LOCAL0}, {"LOG_LOCAL1", LOG_LOCAL1},
+		{"LOG_LOCAL2", LOG_LOCAL2}, {"LOG_LOCAL3", LOG_LOCAL3},
+		{"LOG_LOCAL4", LOG_LOCAL4}, {"LOG_LOCAL5", LOG_LOCAL5},
+		{"LOG_LOCAL6", LOG_LOCAL6}, {"LOG_LOCAL7", LOG_LOCAL7},
+	};
+	for (size_t i = 0; i < sizeof facilities / sizeof *facilities; i++)
+		if (equals_word(name, facilities[i].name))
+			return &facilities[i];
+	return NULL;
+}
+
 static const char *set_syslog(struct account *a, const struct directive *d,
                               const char *value)
 {
-	static const char *const facilities[] = {
-		"LOG_USER", "LOG_MAIL", "LOG_LOCAL0", "LOG_LOCAL1",
-		"LOG_LOCAL2", "LOG_LOCAL3", "LOG_LOCAL4", "LOG_LOCAL5",
-		"LOG_LOCAL6", "LOG_LOCAL7",
-	};
 	if (!*value || equals_word(value, "on")) {
 		replace_string(&a->syslog, "LOG_USER");
 		return NULL;
@@ -566,14 +579,12 @@ static const char *set_syslog(struct account *a, const struct directive *d,
 		replace_string(&a->syslog, "");
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof facilities / sizeof *facilities; i++) {
-		if (equals_word(value, facilities[i])) {
-			replace_string(&a->syslog, facilities[i]);
-			return NULL;
-		}
-	}
-	return "expected 'on', 'off' or a facility: LOG_USER, LOG_MAIL, "
-	       "LOG_LOCAL0 ... LOG_LOCAL7";
+	const struct conf_syslog_facility *f = conf_find_syslog_facility(value);
+	if (!f)
+		return "expected 'on', 'off' or a facility: LOG_USER, "
+		       "LOG_MAIL, LOG_LOCAL0 ... LOG_LOCAL7";
+	replace_string(&a->syslog, f->name);
+	return NULL;
 }
 
 /* ---- outbox additions: DKIM ---------------------------------------------- */

@@ -19,4 +19,15 @@
 int account_set(struct account *a, const char *directive, const char *value,
                 struct err *e);
 
+/* A syslog facility the `syslog` directive accepts: its name as stored in
+ * struct account's syslog, and its <syslog.h> value. */
+struct conf_syslog_facility {
+	const char *name;
+	int value;
+};
+
+/* The facility called name (LOG_USER, LOG_MAIL, LOG_LOCAL0 ... LOG_LOCAL7,
+ * any case), or NULL when there is none by that name. */
+const struct conf_syslog_facility *conf_find_syslog_facility(const char *name);
+
 #endif

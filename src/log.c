@@ -128,24 +128,6 @@ static int write_logfile(const struct account *a, const char *line,
 	return rc;
 }
 
-static int syslog_facility(const char *name)
-{
-	static const struct {
-		const char *name;
-		int facility;
-	} facilities[] = {
-		{"LOG_USER", LOG_USER},     {"LOG_MAIL", LOG_MAIL},
-		{"LOG_LOCAL0", LOG_LOCAL0}, {"LOG_LOCAL1", LOG_LOCAL1},
-		{"LOG_LOCAL2", LOG_LOCAL2}, {"LOG_LOCAL3", LOG_LOCAL3},
-		{"LOG_LOCAL4", LOG_LOCAL4}, {"LOG_LOCAL5", LOG_LOCAL5},
-		{"LOG_LOCAL6", LOG_LOCAL6}, {"LOG_LOCAL7", LOG_LOCAL7},
-	};
-	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
-		if (ascii_casecmp(name, facilities[i].name) == 0)
-			return facilities[i].facility;
-	return LOG_USER;
-}
-
 int log_write(const struct account *a, const struct log_entry *entry,
               struct err *e)
 {
@@ -155,7 +137,10 @@ int log_write(const struct account *a, const struct log_entry *entry,
 	log_format_entry(entry, &line);
 	int rc = EX_OK;
 	if (a->syslog) {
-		openlog("outbox", LOG_PID, syslog_facility(a->syslog));
+		/* the setter stored a name from the table, so f is found */
+		const struct conf_syslog_facility *f =
+		        conf_find_syslog_facility(a->syslog);
+		openlog("outbox", LOG_PID, f ? f->value : LOG_USER);
 		syslog(entry->exit_code == EX_OK ? LOG_INFO : LOG_ERR, "%s",
 		       buf_str(&line));
 		closelog();

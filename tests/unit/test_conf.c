@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -404,6 +405,42 @@ static void test_invalid_values(void **state)
 		err_clear(&e);
 		buf_free(&text);
 	}
+}
+
+/* One list of syslog facilities: what the directive accepts is what log.c
+ * can open syslog with, by the same value. */
+static void test_syslog_facilities(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int value;
+	} known[] = {
+		{"LOG_USER", LOG_USER},     {"log_mail", LOG_MAIL},
+		{"LOG_LOCAL0", LOG_LOCAL0}, {"LOG_LOCAL1", LOG_LOCAL1},
+		{"LOG_LOCAL2", LOG_LOCAL2}, {"LOG_LOCAL3", LOG_LOCAL3},
+		{"LOG_LOCAL4", LOG_LOCAL4}, {"LOG_LOCAL5", LOG_LOCAL5},
+		{"LOG_LOCAL6", LOG_LOCAL6}, {"Log_Local7", LOG_LOCAL7},
+	};
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		const struct conf_syslog_facility *f =
+		        conf_find_syslog_facility(known[i].name);
+		assert_non_null(f);
+		assert_int_equal(f->value, known[i].value);
+		struct account *a = account_new("a");
+		struct err e = ERR_INIT;
+		assert_int_equal(account_set(a, "syslog", known[i].name, &e),
+		                 EX_OK);
+		/* stored by its table name, which finds it again */
+		assert_ptr_equal(conf_find_syslog_facility(a->syslog), f);
+		assert_string_equal(a->syslog, f->name);
+		account_free(a);
+	}
+	static const char *const unknown[] = {"", "on", "off", "LOG_KERN",
+	                                      "LOG_DAEMON", "LOG_LOCAL8",
+	                                      "LOG_LOCAL", "LOCAL0"};
+	for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+		assert_null(conf_find_syslog_facility(unknown[i]));
 }
 
 /* ---- syntax -------------------------------------------------------------- */
@@ -1435,6 +1472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_values),
 		cmocka_unit_test(test_invalid_values),
+		cmocka_unit_test(test_syslog_facilities),
 		cmocka_unit_test(test_comments_blank_lines_crlf),
 		cmocka_unit_test(test_no_final_newline_and_bom),
 		cmocka_unit_test(test_nul_byte_is_an_error),
