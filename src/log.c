@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,67 @@ void log_format_entry(const struct log_entry *entry, struct buf *out)
 	buf_printf(out, " exitcode=%s", log_exit_code_name(entry->exit_code));
 }
 
+/* Append strftime's text for fmt and tm, then a space, to out. strftime
+ * says 0 both for an empty result and for one that does not fit; with the
+ * space in the format the result is never empty, so 0 means "grow". */
+static int add_time_stamp(const char *fmt, const struct tm *tm,
+                          struct buf *out, struct err *e)
+{
+	struct buf spaced = BUF_INIT;
+	buf_printf(&spaced, "%s ", fmt);
+	int rc = EX_OK;
+	for (size_t size = 256;; size *= 2) {
+		if (size > LOG_MAX_TIME_STAMP + 2)
+			size = LOG_MAX_TIME_STAMP + 2; /* the space, the NUL */
+		buf_reserve(out, size);
+		/* The format is the user's logfile_time_format, by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		size_t n = strftime(out->data + out->len, size,
+		                    buf_str(&spaced), tm);
+#pragma GCC diagnostic pop
+		if (n > 0) {
+			out->len += n;
+			break;
+		}
+		out->data[out->len] = '\0';
+		if (size == LOG_MAX_TIME_STAMP + 2) {
+			rc = err_set(e, EX_CONFIG,
+			             "logfile_time_format '%.40s%s' makes a "
+			             "time stamp longer than %d bytes; the "
+			             "delivery was not logged",
+			             fmt, strlen(fmt) > 40 ? "..." : "",
+			             LOG_MAX_TIME_STAMP);
+			break;
+		}
+	}
+	buf_free(&spaced);
+	return rc;
+}
+
+/* Open the log file to append to it. O_NOFOLLOW: a symbolic link put in
+ * its place (in a directory others can write to, say) cannot make outbox
+ * append to a file of the link's choosing. The mode is msmtp's (its fopen
+ * "a"): 0666 less the umask. */
+static int open_logfile(const char *path, struct err *e)
+{
+	int fd = open(path,
+	              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	              0666);
+	if (fd >= 0)
+		return fd;
+	int saved = errno;
+	struct stat st;
+	if (saved == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		err_set(e, EX_IOERR, "cannot write to log file %s: it is a "
+		        "symbolic link, which outbox does not follow (name "
+		        "the file itself; '-' is the standard output)", path);
+	else
+		err_set(e, EX_IOERR, "cannot write to log file %s: %s", path,
+		        strerror(saved));
+	return -1;
+}
+
 static int write_logfile(const struct account *a, const char *line,
                          struct err *e)
 {
@@ -100,29 +162,26 @@ static int write_logfile(const struct account *a, const char *line,
 	const char *fmt = a->logfile_time_format && *a->logfile_time_format
 	                          ? a->logfile_time_format
 	                          : LOG_DEFAULT_TIME_FORMAT;
-	char stamp[256];
-	/* The format is the user's logfile_time_format, by design. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	size_t n = strftime(stamp, sizeof stamp, fmt, &tm);
-#pragma GCC diagnostic pop
 	struct buf out = BUF_INIT;
-	buf_add(&out, stamp, n);
-	buf_add_char(&out, ' ');
+	int rc = add_time_stamp(fmt, &tm, &out, e);
+	if (rc != EX_OK) {
+		buf_free(&out);
+		return rc;
+	}
 	buf_add_str(&out, line);
 	buf_add_char(&out, '\n');
 	bool to_stdout = strcmp(a->logfile, "-") == 0;
-	int fd = to_stdout ? STDOUT_FILENO
-	                   : open(a->logfile,
-	                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	                          0600);
-	int rc = EX_OK;
+	int fd = to_stdout ? STDOUT_FILENO : open_logfile(a->logfile, e);
+	if (fd < 0) {
+		buf_free(&out);
+		return EX_IOERR;
+	}
 	/* One write() per entry: O_APPEND keeps concurrent writers' lines
 	 * whole. */
-	if (fd < 0 || write(fd, out.data, out.len) != (ssize_t)out.len)
+	if (write(fd, out.data, out.len) != (ssize_t)out.len)
 		rc = err_set(e, EX_IOERR, "cannot write to log file %s: %s",
 		             a->logfile, strerror(errno));
-	if (fd >= 0 && !to_stdout)
+	if (!to_stdout)
 		close(fd);
 	buf_free(&out);
 	return rc;

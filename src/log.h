@@ -16,6 +16,11 @@
 #include "conf.h"
 #include "err.h"
 
+/* The longest time stamp logfile_time_format may make (strftime's output:
+ * a short format can still ask for a wide field, "%01000000Y"). A longer
+ * one is an error, never cut short. */
+#define LOG_MAX_TIME_STAMP 4096
+
 struct log_entry {
 	const char *host;     /* server host name or socket path */
 	bool tls;
@@ -37,8 +42,12 @@ const char *log_exit_code_name(int code);
 void log_format_entry(const struct log_entry *entry, struct buf *out);
 
 /* Append the entry to the account's logfile ("-" = stdout) and/or send it
- * to syslog, as configured. A logfile that cannot be written is reported in
- * e (EX_IOERR) but never changes the delivery's exit code. */
+ * to syslog, as configured. The logfile is created 0666 less the umask, as
+ * msmtp does, and never through a symbolic link (refused with an error
+ * that says so). A logfile that cannot be written is reported in e
+ * (EX_IOERR; EX_CONFIG when logfile_time_format makes a time stamp longer
+ * than LOG_MAX_TIME_STAMP) and the line is not written; it never changes
+ * the delivery's exit code. */
 int log_write(const struct account *a, const struct log_entry *entry,
               struct err *e);
 

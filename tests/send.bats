@@ -475,3 +475,44 @@ EOF
 	assert_contains "$line" "exitcode=EX_UNAVAILABLE"
 	refute_contains "$line" mailsize=
 }
+
+@test "a new logfile gets msmtp's mode: 0666 less the umask" {
+	server_config "$T/cfg" "logfile $T/outbox.log"
+	umask 027
+	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_equal "$(stat -c %a "$T/outbox.log")" 640
+}
+
+@test "a logfile that is a symbolic link is refused, by name; the mail still goes" {
+	server_config "$T/cfg" "logfile $T/link.log"
+	ln -s "$T/target.log" "$T/link.log"
+	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_received 1
+	assert_contains "$stderr" "log file $T/link.log: it is a symbolic link"
+	# nothing was created or written through the link
+	[ ! -e "$T/target.log" ]
+	[ -L "$T/link.log" ]
+}
+
+@test "a logfile_time_format past 255 bytes gets its whole time stamp" {
+	local long
+	long=$(printf 'x%.0s' {1..300})
+	server_config "$T/cfg" "logfile $T/outbox.log" \
+		"logfile_time_format ${long}%Y"
+	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 0
+	[[ "$(cat "$T/outbox.log")" =~ ^${long}[0-9]{4}\ host= ]] ||
+		{ echo "unexpected log line: $(cat "$T/outbox.log")" >&2; false; }
+}
+
+@test "a time stamp past 4096 bytes is an error, never cut short" {
+	server_config "$T/cfg" "logfile $T/outbox.log" \
+		"logfile_time_format %05000Y"
+	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_received 1
+	assert_contains "$stderr" "time stamp longer than 4096 bytes"
+	[ ! -s "$T/outbox.log" ]
+}
