@@ -2,8 +2,8 @@
  *
  * The session knows the protocol (greeting, EHLO/LHLO with HELO fallback,
  * capabilities, PIPELINING, SIZE, DSN, 8BITMIME, SMTPUTF8, DATA) and nothing
- * about TLS or SASL: main.c drives STARTTLS through tls.h and AUTH through
- * sasl.h using the command primitives below. Every reply is bounded by the
+ * about TLS or SASL: session.c drives STARTTLS through tls.h and AUTH
+ * through sasl.h using the command primitives below. Every reply is bounded by the
  * connection's timeout. Server text in error messages is made harmless with
  * sanitize.h. Failure codes: any 4xx, timeout, or dropped connection is
  * EX_TEMPFAIL; a 5xx is EX_UNAVAILABLE (callers refine, e.g. AUTH). */
@@ -120,11 +120,10 @@ struct smtp_envelope {
 	const struct addr_list *rcpt; /* mailboxes */
 	const char *dsn_notify;       /* NULL or e.g. "FAILURE,DELAY" */
 	const char *dsn_return;       /* NULL, "FULL" or "HDRS" */
-	const char *envid;            /* NULL or an ENVID xtext-safe value */
 };
 
 /* An envelope for sender and recipients with the account's DSN settings
- * (stored by conf.c as SMTP keywords; "" = explicitly off). */
+ * (stored by directives.c as SMTP keywords; "" = explicitly off). */
 struct smtp_envelope smtp_envelope_for(const struct account *a,
                                        const char *from,
                                        const struct addr_list *rcpt);
@@ -137,7 +136,7 @@ struct smtp_outcome {
 };
 
 /* Send the message to env's recipients (smtp_transaction.c): MAIL FROM
- * (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID=), RCPT TO (NOTIFY=)
+ * (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=), RCPT TO (NOTIFY=)
  * pipelined when offered, DATA, the message dot-stuffed, end of data; for
  * LMTP one reply per recipient. A refused recipient abandons the
  * transaction (RSET) before any data is sent, so a retry never delivers
@@ -158,7 +157,9 @@ int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
 
 /* RSET between messages of one session (queue flush). */
 int smtp_reset(struct smtp_session *s, struct err *e);
-/* QUIT (best effort: errors are ignored) . */
+/* QUIT (best effort: errors are ignored); nothing at all once the stream
+ * is unusable (a write failed, or a reply timed out, was cut off or made
+ * no sense), so session.c can call it after any refusal. */
 void smtp_quit(struct smtp_session *s);
 
 void smtp_outcome_free(struct smtp_outcome *o);

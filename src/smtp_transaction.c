@@ -68,8 +68,6 @@ static int build_mail_command(struct smtp_session *s,
 		buf_add_str(cmd, " SMTPUTF8");
 	if (env->dsn_return)
 		buf_printf(cmd, " RET=%s", env->dsn_return);
-	if (env->envid)
-		buf_printf(cmd, " ENVID=%s", env->envid);
 	return EX_OK;
 }
 
