@@ -41,6 +41,7 @@ struct group {
 
 struct flush {
 	const struct options *opts;
+	const struct session_trace *trace; /* -v transcript, or NULL */
 	struct queue_dir *dir;
 	struct buf *report;
 	struct flush_stats *stats;
@@ -455,7 +456,7 @@ static void deliver_locked(struct flush *f, struct group *g,
 		return;
 	}
 	if (!f->open && !f->session_failed) {
-		rc = session_open(&f->s, a, f->opts->debug, false,
+		rc = session_open(&f->s, a, f->trace, false,
 		                  &f->session_err);
 		f->open = rc == EX_OK;
 		f->session_failed = rc != EX_OK;
@@ -571,12 +572,14 @@ static void note_config_error(struct flush *f, const char *id,
 }
 
 static int flush_dir(const struct conf *conf, const struct options *opts,
-                     const char *path, struct flush_stats *stats,
-                     struct buf *report, struct err *e)
+                     const struct session_trace *trace, const char *path,
+                     struct flush_stats *stats, struct buf *report,
+                     struct err *e)
 {
 	struct flush f;
 	memset(&f, 0, sizeof f);
 	f.opts = opts;
+	f.trace = trace;
 	f.report = report;
 	f.stats = stats;
 	int rc = queue_dir_open(path, false, &f.dir, e);
@@ -617,7 +620,8 @@ static int flush_dir(const struct conf *conf, const struct options *opts,
 }
 
 int flush_run(const struct conf *conf, const struct options *opts,
-              struct buf *report, struct err *e)
+              const struct session_trace *trace, struct buf *report,
+              struct err *e)
 {
 	char **dirs = NULL;
 	size_t count = 0;
@@ -625,7 +629,7 @@ int flush_run(const struct conf *conf, const struct options *opts,
 	struct flush_stats stats;
 	memset(&stats, 0, sizeof stats);
 	for (size_t i = 0; rc == EX_OK && i < count; i++)
-		rc = flush_dir(conf, opts, dirs[i], &stats, report, e);
+		rc = flush_dir(conf, opts, trace, dirs[i], &stats, report, e);
 	queue_dirs_free(dirs, count);
 	if (rc == EX_OK) {
 		if (stats.config)

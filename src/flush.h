@@ -32,8 +32,10 @@
 #include "cli.h"
 #include "conf.h"
 #include "err.h"
+#include "session.h"
 
-/* Flush every queue directory of queue_select_dirs(). report gets one line
+/* Flush every queue directory of queue_select_dirs(), handing each
+ * session's conversation to trace (NULL: none). report gets one line
  * per entry acted on ("ID: delivered", "ID: deferred until ...", "ID: dead
  * letter: ..."), nothing when nothing was due. Returns, by precedence:
  * EX_CONFIG when an entry's account could not be built, EX_IOERR on a
@@ -43,6 +45,7 @@
  * EX_TEMPFAIL when one was deferred, else EX_OK (everything due was
  * delivered, or nothing was due); e then summarises. */
 int flush_run(const struct conf *conf, const struct options *opts,
-              struct buf *report, struct err *e);
+              const struct session_trace *trace, struct buf *report,
+              struct err *e);
 
 #endif

@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "send.h"
 #include "serverinfo.h"
+#include "session.h"
 #include "setup.h"
 
 #ifndef SYSCONFDIR
@@ -70,8 +71,9 @@ static int run_pretend(const struct options *opts, const struct conf *conf,
 }
 
 static int run_serverinfo(const struct options *opts,
-                          const struct conf *conf, struct buf *warnings,
-                          struct err *e)
+                          const struct conf *conf,
+                          const struct session_trace *trace,
+                          struct buf *warnings, struct err *e)
 {
 	struct account *a = NULL;
 	const char *hint = opts->from_account ? opts->from_account
@@ -79,7 +81,7 @@ static int run_serverinfo(const struct options *opts,
 	int rc = setup_account(conf, opts, hint, &a, e);
 	struct buf out = BUF_INIT;
 	if (rc == EX_OK)
-		rc = serverinfo_run(a, opts->debug, &out, warnings, e);
+		rc = serverinfo_run(a, trace, &out, warnings, e);
 	fputs(buf_str(&out), stdout);
 	buf_free(&out);
 	account_free(a);
@@ -96,9 +98,21 @@ static int run_keytool(const struct options *opts, const struct conf *conf,
 	return rc;
 }
 
+/* -v, -d, --debug: the SMTP conversation on stderr, line by line as it
+ * happens (so a server that hangs shows where), ahead of the warnings and
+ * the error printed at the end. The session redacts secrets and makes the
+ * server's text harmless before handing a line over. */
+static void print_transcript_line(void *ctx, char direction, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s %s\n", direction == '>' ? "-->" : "<--", line);
+}
+
 static int run_mode(const struct options *opts, struct buf *warnings,
                     struct err *e)
 {
+	const struct session_trace to_stderr = {print_transcript_line, NULL};
+	const struct session_trace *trace = opts->debug > 0 ? &to_stderr : NULL;
 	struct conf conf = {0};
 	int rc = conf_load_default(&conf, opts->config_file, e);
 	if (rc != EX_OK) {
@@ -108,9 +122,9 @@ static int run_mode(const struct options *opts, struct buf *warnings,
 	if (opts->pretend)
 		rc = run_pretend(opts, &conf, e);
 	else if (opts->mode == MODE_SERVERINFO)
-		rc = run_serverinfo(opts, &conf, warnings, e);
+		rc = run_serverinfo(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_SEND)
-		rc = send_run(opts, &conf, warnings, e);
+		rc = send_run(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_DKIM_KEYGEN ||
 	         opts->mode == MODE_DKIM_RECORD)
 		rc = run_keytool(opts, &conf, e);
@@ -119,8 +133,9 @@ static int run_mode(const struct options *opts, struct buf *warnings,
 	         opts->mode == MODE_QUEUE_REQUEUE) {
 		/* queue glue: the four queue verbs (queue.h, flush.h) */
 		struct buf out = BUF_INIT;
-		rc = opts->mode == MODE_FLUSH ? flush_run(&conf, opts, &out, e)
-		                              : queue_run_mode(&conf, opts, &out, e);
+		rc = opts->mode == MODE_FLUSH
+		             ? flush_run(&conf, opts, trace, &out, e)
+		             : queue_run_mode(&conf, opts, &out, e);
 		fputs(buf_str(&out), stdout);
 		buf_free(&out);
 	}

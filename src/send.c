@@ -78,7 +78,7 @@ static int prepare_message(const struct options *opts,
 
 /* Deliver m; *undelivered gets the recipients that do not have it (all of
  * them unless the server took it for some). */
-static int deliver(const struct options *opts, const struct account *a,
+static int deliver(const struct session_trace *trace, const struct account *a,
                    const struct envelope *env, const struct message *m,
                    struct addr_list *undelivered, struct buf *warnings,
                    struct err *e)
@@ -88,7 +88,7 @@ static int deliver(const struct options *opts, const struct account *a,
 	struct smtp_envelope smtp_env =
 	        smtp_envelope_for(a, env->from, &env->rcpt);
 	bool tls = a->tls;
-	int rc = session_open(&s, a, opts->debug, false, e);
+	int rc = session_open(&s, a, trace, false, e);
 	if (rc == EX_OK) {
 		buf_add(warnings, s.warnings.data, s.warnings.len);
 		tls = s.tls;
@@ -117,6 +117,7 @@ static int deliver(const struct options *opts, const struct account *a,
  * deliver, and store for the recipients that failed temporarily, as an
  * MTA that accepted it would. Otherwise deliver and report. */
 static int deliver_or_queue(const struct options *opts,
+                            const struct session_trace *trace,
                             const struct account *a,
                             const struct envelope *env,
                             const struct message *m, struct buf *warnings,
@@ -132,7 +133,7 @@ static int deliver_or_queue(const struct options *opts,
 		return rc;
 	}
 	struct envelope rest = {.from = env->from};
-	rc = deliver(opts, a, env, m, &rest.rcpt, warnings, e);
+	rc = deliver(trace, a, env, m, &rest.rcpt, warnings, e);
 	if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
 		struct err qe = ERR_INIT;
 		if (queue_submit(a, opts, &rest, m, err_msg(e), &id, &qe) ==
@@ -157,14 +158,15 @@ static int deliver_or_queue(const struct options *opts,
 }
 
 int send_run(const struct options *opts, const struct conf *conf,
-             struct buf *warnings, struct err *e)
+             const struct session_trace *trace, struct buf *warnings,
+             struct err *e)
 {
 	struct message *m = NULL;
 	struct account *a = NULL;
 	struct envelope env = {0};
 	int rc = prepare_message(opts, conf, &m, &a, &env, warnings, e);
 	if (rc == EX_OK)
-		rc = deliver_or_queue(opts, a, &env, m, warnings, e);
+		rc = deliver_or_queue(opts, trace, a, &env, m, warnings, e);
 	envelope_free(&env);
 	account_free(a);
 	msg_free(m);

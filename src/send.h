@@ -7,10 +7,13 @@
 #include "cli.h"
 #include "conf.h"
 #include "err.h"
+#include "session.h"
 
-/* Run sendmail mode on standard input. warnings collects lines for the
- * user that do not change the outcome (printed by main even on success). */
+/* Run sendmail mode on standard input, handing the SMTP conversation to
+ * trace (NULL: none). warnings collects lines for the user that do not
+ * change the outcome (printed by main even on success). */
 int send_run(const struct options *opts, const struct conf *conf,
-             struct buf *warnings, struct err *e);
+             const struct session_trace *trace, struct buf *warnings,
+             struct err *e);
 
 #endif

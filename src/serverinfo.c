@@ -86,11 +86,11 @@ static void describe_tls(const struct tls_peer *peer, struct buf *out)
 		                 "(tls_certcheck off)\n");
 }
 
-int serverinfo_run(const struct account *a, int debug, struct buf *out,
-                   struct buf *warnings, struct err *e)
+int serverinfo_run(const struct account *a, const struct session_trace *trace,
+                   struct buf *out, struct buf *warnings, struct err *e)
 {
 	struct session s;
-	int rc = session_open(&s, a, debug, true, e);
+	int rc = session_open(&s, a, trace, true, e);
 	if (rc != EX_OK)
 		return rc;
 	buf_add(warnings, s.warnings.data, s.warnings.len);

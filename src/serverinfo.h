@@ -6,10 +6,11 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "session.h"
 
-/* Connect as for sending (TLS included, AUTH skipped) and describe the
- * server into out. */
-int serverinfo_run(const struct account *a, int debug, struct buf *out,
-                   struct buf *warnings, struct err *e);
+/* Connect as for sending (TLS included, AUTH skipped), handing the
+ * conversation to trace (NULL: none), and describe the server into out. */
+int serverinfo_run(const struct account *a, const struct session_trace *trace,
+                   struct buf *out, struct buf *warnings, struct err *e);
 
 #endif

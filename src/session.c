@@ -1,17 +1,10 @@
 /* session.c - connect, secure and authenticate; see session.h. */
 #include "session.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sasl.h"
-
-static void trace_to_stderr(void *ctx, char direction, const char *line)
-{
-	(void)ctx;
-	fprintf(stderr, "%s %s\n", direction == '>' ? "-->" : "<--", line);
-}
 
 static int connect_server(struct session *s, const struct account *a,
                           struct err *e)
@@ -109,15 +102,17 @@ static int open_steps(struct session *s, const struct account *a,
 	return rc;
 }
 
-int session_open(struct session *s, const struct account *a, int debug,
-                 bool skip_auth, struct err *e)
+int session_open(struct session *s, const struct account *a,
+                 const struct session_trace *trace, bool skip_auth,
+                 struct err *e)
 {
 	memset(s, 0, sizeof *s);
 	int rc = connect_server(s, a, e);
 	if (rc != EX_OK)
 		return rc;
 	s->smtp = smtp_session_new(s->conn, a->protocol,
-	                           debug > 0 ? trace_to_stderr : NULL, NULL);
+	                           trace ? trace->line : NULL,
+	                           trace ? trace->ctx : NULL);
 	rc = open_steps(s, a, skip_auth, e);
 	/* RFC 5321 4.1.1.10: the client ends a session with QUIT, also
 	 * after a refusal, temporary (a 454 to AUTH) or not. Not into a

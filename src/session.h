@@ -29,11 +29,22 @@ struct session {
 	struct buf warnings;  /* lines for the user (e.g. tls_certcheck off) */
 };
 
-/* Open the session. debug > 0 prints the conversation on stderr (secrets
- * redacted). skip_auth is for --serverinfo. On failure everything opened is
- * closed again and e says what failed, with the right exit code. */
-int session_open(struct session *s, const struct account *a, int debug,
-                 bool skip_auth, struct err *e);
+/* Where the -v transcript goes: line is called with each line sent ('>';
+ * a secret one, AUTH's, already redacted) or received ('<', made harmless
+ * with sanitize.h) as the conversation happens, for the caller to show.
+ * This module never prints (main.c does). */
+struct session_trace {
+	smtp_trace_fn line;
+	void *ctx;
+};
+
+/* Open the session, handing the conversation to trace (NULL: no
+ * transcript). skip_auth is for --serverinfo. On failure everything opened
+ * is closed again (with QUIT where the stream is still sane) and e says
+ * what failed, with the right exit code. */
+int session_open(struct session *s, const struct account *a,
+                 const struct session_trace *trace, bool skip_auth,
+                 struct err *e);
 
 /* QUIT (when send_quit) and release everything. */
 void session_close(struct session *s, bool send_quit);

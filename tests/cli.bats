@@ -163,6 +163,35 @@ MSG=$'Subject: cli\n\nbody\n'
 	assert_contains "$stderr" "354"
 }
 
+@test "-v: the transcript comes first, in order, then the error once" {
+	start_server --fault 'rcpt=550 5.1.1 no such user'
+	server_config "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" -v rcpt@example.com
+	assert_exit 69
+	local first last
+	first=$(head -n 1 <<<"$stderr")
+	last=$(tail -n 1 <<<"$stderr")
+	[[ "$first" == "<-- 220 "* ]] || { echo "first: $first" >&2; false; }
+	[[ "$last" == "outbox: "*"550 5.1.1 no such user"* ]] ||
+		{ echo "last: $last" >&2; false; }
+	# every line before the error is a transcript line, QUIT the last sent
+	assert_equal "$(head -n -1 <<<"$stderr" | grep -cv '^\(-->\|<--\) ')" 0
+	assert_equal "$(grep '^--> ' <<<"$stderr" | tail -n 1)" "--> QUIT"
+	assert_equal "$(grep -c '^outbox: ' <<<"$stderr")" 1
+}
+
+@test "--serverinfo -v: the conversation on stderr, the description on stdout" {
+	start_server --size 12345678
+	server_config "$T/cfg"
+	run_outbox -C "$T/cfg" --serverinfo -v </dev/null
+	assert_exit 0
+	assert_contains "$stderr" "--> EHLO"
+	assert_contains "$stderr" "<-- 250"
+	assert_contains "$stderr" "--> QUIT"
+	refute_contains "$output" "-->"
+	assert_contains "$output" "12345678"
+}
+
 @test "without -v a successful delivery prints nothing" {
 	start_server
 	server_config "$T/cfg"

@@ -144,6 +144,23 @@ received_markers() {
 	assert_equal "$(queue_ids)" ""
 }
 
+@test "--flush -v shows each session's conversation, --flush alone none" {
+	start_server
+	qconfig "queue always"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 0
+	run_outbox -C "$T/cfg" --flush -v
+	assert_exit 0
+	assert_received 1
+	assert_contains "$stderr" "--> MAIL FROM:<sender@example.com>"
+	assert_contains "$stderr" "--> QUIT"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	run_outbox -C "$T/cfg" --flush
+	assert_exit 0
+	assert_received 2
+	assert_equal "$stderr" ""
+}
+
 @test "the queued bytes are exactly the final message (edits, dot lines, 8-bit)" {
 	start_server --smtputf8
 	qconfig "queue always"
