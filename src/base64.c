@@ -13,35 +13,43 @@
 #define BASE64_ENCODE_PIECE ((size_t)3 * 16384)
 #define BASE64_DECODE_PIECE ((size_t)4 * 16384)
 
-/* Copy GnuTLS's result to out, then wipe and free it: what is encoded may
- * be a credential (AUTH PLAIN). */
-static void take_result(gnutls_datum_t *result, struct buf *out)
+/* gnutls_base64_encode2 or gnutls_base64_decode2. */
+typedef int base64_convert_fn(const gnutls_datum_t *in, gnutls_datum_t *out);
+
+/* Run convert over data[0..len) in pieces of at most piece bytes and
+ * append each result to out. GnuTLS's copies are wiped before they are
+ * freed: what is encoded may be a credential (AUTH PLAIN). Returns 0, or
+ * GnuTLS's error (out then holds the pieces done so far). */
+static int convert_in_pieces(base64_convert_fn *convert, const void *data,
+                             size_t len, size_t piece, struct buf *out)
 {
-	buf_add(out, result->data, result->size);
-	secure_zero(result->data, result->size);
-	gnutls_free(result->data);
+	const unsigned char *p = data;
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < piece ? len - done : piece;
+		const gnutls_datum_t in = {(unsigned char *)p + done,
+		                           (unsigned)n};
+		gnutls_datum_t result = {NULL, 0};
+		int ret = convert(&in, &result);
+		if (ret < 0)
+			return ret;
+		buf_add(out, result.data, result.size);
+		secure_zero(result.data, result.size);
+		gnutls_free(result.data);
+		done += n;
+	}
+	return 0;
 }
 
 void base64_encode(const void *data, size_t len, struct buf *out)
 {
-	const unsigned char *p = data;
 	/* One growth of out (the caller may wipe it afterwards; a realloc
 	 * in between could leave an unwiped copy behind). */
 	buf_reserve(out, (len + 2) / 3 * 4);
 	buf_add(out, "", 0);
-	for (size_t done = 0; done < len;) {
-		size_t n = len - done < BASE64_ENCODE_PIECE
-		                   ? len - done
-		                   : BASE64_ENCODE_PIECE;
-		const gnutls_datum_t piece = {(unsigned char *)p + done,
-		                              (unsigned)n};
-		gnutls_datum_t text = {NULL, 0};
-		/* Its only failure for valid arguments is memory. */
-		if (gnutls_base64_encode2(&piece, &text) < 0)
-			die_out_of_memory();
-		take_result(&text, out);
-		done += n;
-	}
+	/* Its only failure for valid arguments is memory. */
+	if (convert_in_pieces(gnutls_base64_encode2, data, len,
+	                      BASE64_ENCODE_PIECE, out) < 0)
+		die_out_of_memory();
 }
 
 /* The value of a base64 digit, or -1 ('=' included). */
@@ -83,23 +91,14 @@ int base64_decode(const char *text, size_t len, struct buf *out)
 	size_t start = out->len;
 	buf_reserve(out, len / 4 * 3);
 	buf_add(out, "", 0);
-	for (size_t done = 0; done < len;) {
-		size_t n = len - done < BASE64_DECODE_PIECE
-		                   ? len - done
-		                   : BASE64_DECODE_PIECE;
-		const gnutls_datum_t piece = {(unsigned char *)text + done,
-		                              (unsigned)n};
-		gnutls_datum_t bytes = {NULL, 0};
-		/* Canonical text decodes; should GnuTLS still refuse it (out
-		 * of memory), out is put back as the contract says. */
-		if (gnutls_base64_decode2(&piece, &bytes) < 0) {
-			secure_zero(out->data + start, out->len - start);
-			out->len = start;
-			out->data[start] = '\0';
-			return -1;
-		}
-		take_result(&bytes, out);
-		done += n;
+	/* Canonical text decodes; should GnuTLS still refuse it (out of
+	 * memory), out is put back as the contract says. */
+	if (convert_in_pieces(gnutls_base64_decode2, text, len,
+	                      BASE64_DECODE_PIECE, out) < 0) {
+		secure_zero(out->data + start, out->len - start);
+		out->len = start;
+		out->data[start] = '\0';
+		return -1;
 	}
 	return 0;
 }
