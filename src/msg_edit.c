@@ -1,13 +1,10 @@
 /* msg_edit.c - header edits; see msg_edit.h. */
 #include "msg_edit.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "base64.h"
@@ -110,39 +107,6 @@ static void add_date(struct buf *out, time_t now)
 	           offset / 60, offset % 60);
 }
 
-static int random_bytes(unsigned char *out, size_t len, struct err *e)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = getrandom(out + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got == len)
-		return EX_OK;
-	/* Kernels before 3.17 have no getrandom. */
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(e, EX_OSERR, "cannot open /dev/urandom: %s",
-		               strerror(errno));
-	got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, out + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got < len)
-		return err_set(e, EX_OSERR, "cannot read /dev/urandom");
-	return EX_OK;
-}
-
 /* RFC 5322 3.6.4 id-right: dot-atom-text or a no-fold-literal. */
 static bool msgid_domain_is_valid(const char *d)
 {
@@ -190,10 +154,12 @@ static int add_message_id(struct buf *out, const struct msg_edits *ed,
 		buf_free(&shown);
 		return rc;
 	}
+	/* GnuTLS's generator, as for SCRAM's nonce: one source of
+	 * randomness (it reads the kernel's, with its own fallbacks). */
 	unsigned char rnd[MSG_ID_RANDOM_BYTES];
-	int rc = random_bytes(rnd, sizeof rnd, e);
-	if (rc != EX_OK)
-		return rc;
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) != 0)
+		return err_set(e, EX_OSERR, "cannot build a Message-ID: no "
+		               "random bytes from GnuTLS");
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	buf_printf(out, "<%04d%02d%02d%02d%02d%02d.", tm.tm_year + 1900,
