@@ -296,20 +296,6 @@ char *dkim_selector_normalise(const char *selector)
 
 /* Key generation. */
 
-static int write_all(int fd, const unsigned char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int generate_pem(const char *type, unsigned bits, gnutls_datum_t *pem,
                         struct err *e)
 {
@@ -378,7 +364,7 @@ int dkim_keygen(const char *type, unsigned bits, const char *key_path,
 			err_set(e, EX_IOERR, "cannot create %s: %s", key_path,
 			        strerror(saved));
 	} else if (fchmod(fd, 0600) != 0 ||
-	           write_all(fd, pem.data, pem.size) != 0 || fsync(fd) != 0) {
+	           fd_write_all(fd, pem.data, pem.size) != 0 || fsync(fd) != 0) {
 		int saved = errno;
 		close(fd);
 		unlink(key_path);

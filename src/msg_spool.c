@@ -13,23 +13,6 @@
 #include "msg_limits.h"
 #include "util.h"
 
-static int write_all(int fd, const char *data, size_t len, struct err *e)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set(e, EX_IOERR,
-			               "cannot write the message to a "
-			               "temporary file: %s",
-			               strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
-	return EX_OK;
-}
-
 void msg_spool_init(struct msg_spool *sp)
 {
 	memset(sp, 0, sizeof *sp);
@@ -120,7 +103,10 @@ int msg_spool_flush(struct msg_spool *sp, struct err *e)
 {
 	if (sp->fd < 0 || sp->mem.len == 0)
 		return EX_OK;
-	int rc = write_all(sp->fd, sp->mem.data, sp->mem.len, e);
+	int rc = EX_OK;
+	if (fd_write_all(sp->fd, sp->mem.data, sp->mem.len) != 0)
+		rc = err_set(e, EX_IOERR, "cannot write the message to a "
+		             "temporary file: %s", strerror(errno));
 	buf_reset(&sp->mem);
 	return rc;
 }

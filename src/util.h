@@ -36,4 +36,8 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
 /* The value of a hexadecimal digit, or -1. */
 int ascii_hex_value(char c);
 
+/* write(2) all of data[0..len) to fd, again after a short write or EINTR.
+ * Returns 0, or -1 with errno set by the write that failed. */
+int fd_write_all(int fd, const void *data, size_t len);
+
 #endif
