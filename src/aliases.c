@@ -18,7 +18,6 @@
 #define ALIASES_MAX_RECIPIENTS 10000
 /* An aliases file larger than this is certainly not one. */
 #define ALIASES_MAX_FILE_SIZE (16 * 1024 * 1024)
-#define ALIASES_READ_CHUNK (64 * 1024)
 
 struct alias {
 	char *name;
@@ -170,29 +169,13 @@ int aliases_load(const char *path, struct aliases **out, struct err *e)
 		               path, strerror(errno));
 	struct buf text = BUF_INIT;
 	int rc = EX_OK;
-	for (;;) {
-		buf_reserve(&text, ALIASES_READ_CHUNK);
-		text.data[text.len] = '\0';
-		ssize_t n = read(fd, text.data + text.len, ALIASES_READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(e, EX_IOERR,
-			             "cannot read aliases file %s: %s", path,
-			             strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		text.len += (size_t)n;
-		text.data[text.len] = '\0';
-		if (text.len > ALIASES_MAX_FILE_SIZE) {
-			rc = err_set(e, EX_CONFIG,
-			             "aliases file %s is larger than %d MiB",
-			             path, ALIASES_MAX_FILE_SIZE >> 20);
-			break;
-		}
-	}
+	if (fd_read_all(fd, ALIASES_MAX_FILE_SIZE, false, &text) != 0)
+		rc = errno == EFBIG
+		             ? err_set(e, EX_CONFIG, "aliases file %s is "
+		                       "larger than %d MiB", path,
+		                       ALIASES_MAX_FILE_SIZE >> 20)
+		             : err_set(e, EX_IOERR, "cannot read aliases "
+		                       "file %s: %s", path, strerror(errno));
 	close(fd);
 	if (rc == EX_OK)
 		rc = aliases_parse(buf_str(&text), text.len, path, out, e);

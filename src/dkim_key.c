@@ -44,33 +44,18 @@ static int read_key_file(const char *path, struct buf *data,
 	}
 	*readable_by_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 	/* Read to EOF (the size may change under us), never past the
-	 * limit. */
-	buf_reserve(data, (size_t)st.st_size + 1);
-	for (;;) {
-		if (data->len > DKIM_KEY_FILE_MAX) {
-			close(fd);
-			return err_set(e, EX_CONFIG, "DKIM key file %s is "
-			               "larger than %d bytes: not a private "
-			               "key", path, DKIM_KEY_FILE_MAX);
-		}
-		buf_reserve(data, 4096);
-		ssize_t n = read(fd, data->data + data->len,
-		                 data->cap - data->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-			close(fd);
-			return err_set(e, EX_CONFIG, "cannot read DKIM key "
-			               "file %s: %s", path, strerror(saved));
-		}
-		if (n == 0)
-			break;
-		data->len += (size_t)n;
-		data->data[data->len] = '\0';
-	}
+	 * limit; growing as a secret, since it is the private key. */
+	buf_reserve_secret(data, (size_t)st.st_size + 1);
+	int rc = EX_OK;
+	if (fd_read_all(fd, DKIM_KEY_FILE_MAX, true, data) != 0)
+		rc = errno == EFBIG
+		             ? err_set(e, EX_CONFIG, "DKIM key file %s is "
+		                       "larger than %d bytes: not a private "
+		                       "key", path, DKIM_KEY_FILE_MAX)
+		             : err_set(e, EX_CONFIG, "cannot read DKIM key "
+		                       "file %s: %s", path, strerror(errno));
 	close(fd);
-	return EX_OK;
+	return rc;
 }
 
 /* Parsing the contents. */

@@ -1,4 +1,4 @@
-/* util.c - allocation helpers; see util.h. */
+/* util.c - allocation, string and file descriptor helpers; see util.h. */
 #include "util.h"
 
 #include <errno.h>
@@ -7,6 +7,11 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include "buf.h"
+
+/* How much more room fd_read_all makes at a time. */
+#define FD_READ_CHUNK ((size_t)64 * 1024)
 
 _Noreturn void die_out_of_memory(void)
 {
@@ -119,4 +124,34 @@ int fd_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int fd_read_all(int fd, size_t max, bool secret, struct buf *out)
+{
+	size_t start = out->len;
+	for (;;) {
+		if (out->len + 1 >= out->cap) {
+			if (secret)
+				buf_reserve_secret(out, FD_READ_CHUNK);
+			else
+				buf_reserve(out, FD_READ_CHUNK);
+		}
+		/* One byte past max at the most: enough to know it is more. */
+		size_t want = out->cap - out->len - 1;
+		if (want > max + 1 - (out->len - start))
+			want = max + 1 - (out->len - start);
+		ssize_t n = read(fd, out->data + out->len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len - start > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
 }

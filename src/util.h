@@ -1,4 +1,5 @@
-/* util.h - allocation helpers shared by every module.
+/* util.h - helpers shared by every module: allocation, secrets, ASCII,
+ * and whole reads and writes on a file descriptor.
  *
  * Out-of-memory is the one condition a lower layer does not report through
  * struct err: there is nothing sensible a caller could do, so these helpers
@@ -7,7 +8,10 @@
 #ifndef OUTBOX_UTIL_H
 #define OUTBOX_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct buf;
 
 /* Print "outbox: out of memory" and exit with EX_OSERR: for a library
  * (GnuTLS) that reports running out of memory where no error can be
@@ -39,5 +43,12 @@ int ascii_hex_value(char c);
 /* write(2) all of data[0..len) to fd, again after a short write or EINTR.
  * Returns 0, or -1 with errno set by the write that failed. */
 int fd_write_all(int fd, const void *data, size_t len);
+
+/* Read fd to its end and append what it holds to out, but never more than
+ * max bytes: then -1 with errno EFBIG (out holds at most max + 1 of them;
+ * the caller frees or wipes it). With secret, out only grows as
+ * buf_reserve_secret grows it, so no copy of the contents is left behind
+ * in freed memory. Returns 0, or -1 with errno set (EFBIG, or read's). */
+int fd_read_all(int fd, size_t max, bool secret, struct buf *out);
 
 #endif
