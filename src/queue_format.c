@@ -12,6 +12,11 @@
 #define QUEUE_MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
 #define QUEUE_MAX_SETTING_NAME 64
 
+/* A value on one line: control bytes and the backslash as \xHH, every
+ * other byte as it is, so unescape gives back exactly what was written.
+ * Not sanitize.c's escape, on purpose: that one is for display, one way
+ * (it leaves the backslash alone and escapes invalid UTF-8), and this
+ * file format must not change when the display rules do. */
 static void add_escaped(struct buf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
