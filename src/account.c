@@ -517,6 +517,7 @@ struct account *account_clone(const struct account *src, const char *name)
 	struct account *a = account_new(name ? name : src->name);
 	a->file = xstrdup_or_null(src->file);
 	a->line = src->line;
+	a->env = src->env;
 	for (int f = 0; f < FIELD_COUNT; f++)
 		account_copy_field(a, src, (enum field)f);
 	return a;

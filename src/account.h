@@ -13,6 +13,7 @@
 #include "err.h"
 
 struct buf;
+struct runenv;
 
 enum protocol { PROTOCOL_SMTP, PROTOCOL_LMTP };
 enum header_policy { HEADER_AUTO, HEADER_ON, HEADER_OFF };
@@ -35,6 +36,11 @@ struct account {
 	char *name;
 	char *file; /* where it was defined, for messages; NULL for command line */
 	int line;
+	/* The run's environment (runenv.h), borrowed from the struct conf the
+	 * account was made for and copied by account_clone: where ~, %U, %H,
+	 * %C, %M, ~/.netrc and the default queue directory come from. NULL
+	 * outside a run (unit tests): ~ then cannot be expanded. */
+	struct runenv *env;
 
 	/* connection */
 	char *host;
@@ -111,7 +117,7 @@ struct account {
 /* A new account with msmtp's initial values (tls_starttls, tls_certcheck,
  * allow_from_override, remove_bcc_headers on; everything else unset). */
 struct account *account_new(const char *name);
-/* A deep copy of src named `name` (src's name when NULL). */
+/* A deep copy of src named `name` (src's name when NULL), with src's env. */
 struct account *account_clone(const struct account *src, const char *name);
 /* Free a and everything it owns, wiping the password; NULL is fine. */
 void account_free(struct account *a);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,11 +10,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "runenv.h"
 #include "util.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 
 /* A configuration file larger than this is certainly not one. */
 #define CONF_FILE_MAX (16L * 1024 * 1024)
@@ -80,7 +76,8 @@ static int conf_load_path(struct conf *conf, const char *path,
 	close(fd);
 
 	/* Parsed aside first: nothing of a refused file reaches conf. */
-	struct conf parsed = {.eval_disabled = conf->eval_disabled};
+	struct conf parsed = {.eval_disabled = conf->eval_disabled,
+	                      .env = conf->env};
 	bool has_secret = false;
 	int rc = conf_parse(&parsed, buf_str(&text), text.len, path,
 	                    &has_secret, e);
@@ -122,16 +119,6 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 || errno == EACCES;
 }
 
-static char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
-	return home && *home ? xstrdup(home) : NULL;
-}
-
 static char *path_join(const char *dir, const char *name)
 {
 	struct buf b = BUF_INIT;
@@ -141,9 +128,9 @@ static char *path_join(const char *dir, const char *name)
 
 /* The user-level file: outbox's own when it exists (XDG first), else
  * msmtp's (~/.msmtprc first, then XDG, as msmtp tries them). NULL: none. */
-static char *user_file(void)
+static char *user_file(struct runenv *env)
 {
-	char *home = home_dir();
+	const char *home = runenv_home(env);
 	if (!home)
 		return NULL;
 	const char *xdg = getenv("XDG_CONFIG_HOME");
@@ -163,7 +150,6 @@ static char *user_file(void)
 			free(candidates[i]);
 	}
 	free(config);
-	free(home);
 	return found;
 }
 
@@ -173,11 +159,12 @@ int conf_load_default(struct conf *conf, const char *explicit_file,
 	if (explicit_file)
 		return conf_load_path(conf, explicit_file, true, e);
 
-	/* System level: OUTBOX_SYSCONFDIR lets tests and packagers point
-	 * elsewhere at run time. */
-	const char *sysconfdir = getenv("OUTBOX_SYSCONFDIR");
-	if (!sysconfdir || !*sysconfdir)
-		sysconfdir = SYSCONFDIR;
+	/* System level: the run's sysconfdir ($OUTBOX_SYSCONFDIR lets
+	 * tests and packagers point elsewhere at run time). */
+	if (!conf->env)
+		return err_set(e, EX_SOFTWARE, "conf_load_default: no run "
+		               "environment");
+	const char *sysconfdir = conf->env->sysconfdir;
 	char *system_file = path_join(sysconfdir, "outboxrc");
 	if (!file_exists(system_file)) {
 		free(system_file);
@@ -196,7 +183,7 @@ int conf_load_default(struct conf *conf, const char *explicit_file,
 	}
 	free(system_file);
 
-	char *user = user_file();
+	char *user = user_file(conf->env);
 	int rc = EX_OK;
 	if (user)
 		rc = conf_load_path(conf, user, true, e);

@@ -4,7 +4,7 @@
  * directives it does not know, so outbox's additions live in outbox's
  * file while msmtp keeps working):
  *   system level: SYSCONFDIR/outboxrc, else SYSCONFDIR/msmtprc
- *     ($OUTBOX_SYSCONFDIR instead of SYSCONFDIR when set);
+ *     (the run's sysconfdir, runenv.h: $OUTBOX_SYSCONFDIR when set);
  *   user level:   $XDG_CONFIG_HOME/outbox/config, ~/.outboxrc, else
  *     ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config.
  * A file that holds a password must not be readable by group or others
@@ -21,8 +21,10 @@ int conf_load_file(struct conf *conf, const char *path, struct err *e);
 
 /* Load the configuration outbox would use: `explicit_file` (-C) when not
  * NULL; else the system level then the user level, where at each level
- * outbox's own file wins over msmtp's when it exists. A missing file is not
- * an error (except an explicit one). */
+ * outbox's own file wins over msmtp's when it exists. The directories come
+ * from conf->env (runenv.h: its sysconfdir and home), which the caller
+ * sets first; EX_SOFTWARE without it. A missing file is not an error
+ * (except an explicit one). */
 int conf_load_default(struct conf *conf, const char *explicit_file,
                       struct err *e);
 

@@ -13,6 +13,7 @@
 struct account;
 struct buf;
 struct err;
+struct runenv;
 
 /* ---- account.c: the table of fields ------------------------------------- */
 
@@ -99,9 +100,11 @@ bool conf_has_control(const char *s);
  * '?', so a message stays one readable line. */
 void conf_add_shown(struct buf *b, const char *value);
 
-/* ~ and ~/... become $HOME... (msmtp's expand_tilde: only the user's own
- * home, no ~user); anything else is copied. Returns NULL with *out (heap),
- * or what is wrong (HOME unknown). */
-const char *conf_expand_tilde(const char *value, char **out);
+/* ~ and ~/... become the home directory of the run's environment env
+ * (runenv_home(); msmtp's expand_tilde: only the user's own home, no
+ * ~user); anything else is copied. Returns NULL with *out (heap), or what
+ * is wrong (no home directory known, or env NULL). */
+const char *conf_expand_tilde(struct runenv *env, const char *value,
+                              char **out);
 
 #endif

@@ -370,6 +370,7 @@ int conf_parse(struct conf *conf, const char *text, size_t len,
 		.current = -1,
 		.e = e,
 	};
+	p.defaults->env = conf->env; /* every account is a clone of it */
 	int rc = parser_run(&p, text, len);
 	if (has_secret)
 		*has_secret = p.has_secret;

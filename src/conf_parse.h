@@ -13,6 +13,8 @@
 #include "account.h"
 #include "err.h"
 
+struct runenv;
+
 /* All accounts of the loaded configuration files, in definition order. */
 struct conf {
 	struct account **accounts;
@@ -20,6 +22,11 @@ struct conf {
 	char **files; /* the files that were loaded, for --pretend/--version */
 	size_t file_count;
 	bool eval_disabled; /* refuse `eval` lines (fuzzing, untrusted text) */
+	/* The run's environment (runenv.h), set by the caller before loading
+	 * and borrowed: which files conf_load_default() reads, ~ expansion,
+	 * and every account made from this conf gets it (account.h). May be
+	 * NULL for parsing alone: ~ is then an error. */
+	struct runenv *env;
 };
 
 /* Parse msmtprc text from one file into conf (accounts defined earlier, e.g.

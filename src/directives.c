@@ -10,16 +10,14 @@
 #include "directives.h"
 
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <arpa/inet.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "conf_internal.h"
+#include "runenv.h"
 #include "util.h"
 
 /* How much of a rejected value an error message repeats. */
@@ -249,19 +247,17 @@ static const char *set_command(struct account *a, const struct directive *d,
 	return NULL;
 }
 
-const char *conf_expand_tilde(const char *value, char **out)
+const char *conf_expand_tilde(struct runenv *env, const char *value,
+                              char **out)
 {
 	if (value[0] != '~' || (value[1] != '\0' && value[1] != '/')) {
 		*out = xstrdup(value);
 		return NULL;
 	}
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
-	if (!home || !*home)
-		return "cannot expand '~': HOME is not set";
+	const char *home = env ? runenv_home(env) : NULL;
+	if (!home)
+		return "cannot expand '~': no home directory (HOME is not set "
+		       "and the password database has none)";
 	struct buf b = BUF_INIT;
 	buf_add_str(&b, home);
 	buf_add_str(&b, value + 1);
@@ -282,7 +278,7 @@ static const char *set_file(struct account *a, const struct directive *d,
 		return NULL;
 	}
 	char *expanded;
-	const char *problem = conf_expand_tilde(value, &expanded);
+	const char *problem = conf_expand_tilde(a->env, value, &expanded);
 	if (problem)
 		return problem;
 	free(*slot);
@@ -613,7 +609,7 @@ static const char *set_dkim_key(struct account *a, const struct directive *d,
 	if (conf_has_control(value))
 		return "control characters are not allowed in a file name";
 	char *file;
-	const char *problem = conf_expand_tilde(value, &file);
+	const char *problem = conf_expand_tilde(a->env, value, &file);
 	if (problem)
 		return problem;
 	/* A signer started by dkim_selector & co. before any dkim_key takes

@@ -1,111 +1,43 @@
 /* envelope.c - build the SMTP envelope; see envelope.h. */
 #include "envelope.h"
 
-#include <netdb.h>
-#include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aliases.h"
 #include "buf.h"
 #include "msg.h"
+#include "runenv.h"
 #include "util.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
-static char *user_name(void)
+/* The user name for auto_from: the run's (runenv.h); "unknown" for an
+ * account without a run environment (unit tests). */
+static const char *user_of(const struct account *a)
 {
-	const char *env = getenv("USER");
-	if (!env || !*env)
-		env = getenv("LOGNAME");
-	if (env && *env)
-		return xstrdup(env);
-	struct passwd *pw = getpwuid(getuid());
-	return xstrdup(pw ? pw->pw_name : "unknown");
+	return a->env ? runenv_user(a->env) : "unknown";
 }
 
-static char *host_name(void)
-{
-	const char *env = getenv("HOSTNAME");
-	if (env && *env)
-		return xstrdup(env);
-	char name[256] = "localhost";
-	if (gethostname(name, sizeof name - 1) != 0)
-		strcpy(name, "localhost");
-	name[sizeof name - 1] = '\0';
-	return xstrdup(name);
-}
-
-static char *canonical_host_name(void)
-{
-	char *host = host_name();
-	struct addrinfo hints = {0}, *res = NULL;
-	hints.ai_flags = AI_CANONNAME;
-	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res &&
-	    res->ai_canonname) {
-		free(host);
-		host = xstrdup(res->ai_canonname);
-	}
-	if (res)
-		freeaddrinfo(res);
-	return host;
-}
-
-/* First line of SYSCONFDIR/mailname (Debian's convention). */
-static char *mail_name(void)
-{
-	const char *dir = getenv("OUTBOX_SYSCONFDIR");
-	struct buf path = BUF_INIT, line = BUF_INIT;
-	buf_printf(&path, "%s/mailname", dir && *dir ? dir : SYSCONFDIR);
-	FILE *f = fopen(buf_str(&path), "re");
-	if (f) {
-		int ch;
-		while ((ch = fgetc(f)) != EOF && ch != '\n')
-			buf_add_char(&line, (char)ch);
-		fclose(f);
-	}
-	buf_free(&path);
-	if (!line.len)
-		buf_add_str(&line, "localhost");
-	return buf_steal(&line);
-}
-
-char *envelope_expand_from(const char *pattern)
-{
-	struct buf out = BUF_INIT;
-	for (const char *p = pattern; *p; p++) {
-		if (*p != '%' || !p[1]) {
-			buf_add_char(&out, *p);
-			continue;
-		}
-		char *value = NULL;
-		switch (*++p) {
-		case 'U': value = user_name(); break;
-		case 'H': value = host_name(); break;
-		case 'C': value = canonical_host_name(); break;
-		case 'M': value = mail_name(); break;
-		case '%': value = xstrdup("%"); break;
-		default:
-			buf_add_char(&out, '%');
-			buf_add_char(&out, *p);
-			continue;
-		}
-		buf_add_str(&out, value);
-		free(value);
-	}
-	return buf_steal(&out);
-}
-
+/* The sender, decided as msmtp 1.8.23 does (msmtp.c, after
+ * override_account()):
+ * 1. auto_from (obsolete) replaces every other sender, even -f;
+ * 2. -f or --read-envelope-from, when allow_from_override is on (with it
+ *    off they are ignored, even when the account has no `from`);
+ * 3. the account's `from`, %U %H %C %M expanded;
+ * 4. none: EX_CONFIG, as msmtp ("envelope-from address is missing"). */
 static int choose_sender(const struct options *opts, const struct account *a,
                          const struct message *m, char **from,
                          struct err *e)
 {
 	*from = NULL;
-	if (opts->envelope_from && (a->allow_from_override || !a->from)) {
+	if (a->auto_from) {
+		struct buf b = BUF_INIT;
+		buf_add_str(&b, user_of(a));
+		if (a->maildomain && *a->maildomain)
+			buf_printf(&b, "@%s", a->maildomain);
+		*from = buf_steal(&b);
+		return EX_OK;
+	}
+	if (opts->envelope_from && a->allow_from_override) {
 		if (!*opts->envelope_from || strcmp(opts->envelope_from, "<>") == 0) {
 			*from = xstrdup(""); /* -f '' / -f '<>': null sender */
 			return EX_OK;
@@ -126,25 +58,23 @@ static int choose_sender(const struct options *opts, const struct account *a,
 			               "From header");
 		return EX_OK;
 	}
-	/* msmtp: the obsolete auto_from replaces `from` when on. */
-	if (a->auto_from) {
-		char *user = user_name();
-		struct buf b = BUF_INIT;
-		buf_add_str(&b, user);
-		if (a->maildomain && *a->maildomain)
-			buf_printf(&b, "@%s", a->maildomain);
-		free(user);
-		*from = buf_steal(&b);
-		return EX_OK;
-	}
 	if (a->from) {
-		*from = envelope_expand_from(a->from);
-		return EX_OK;
+		if (!a->env) {
+			*from = xstrdup(a->from);
+			return EX_OK;
+		}
+		int rc = runenv_expand(a->env, a->from, true, from, e);
+		if (rc != EX_OK)
+			err_prefix(e, "account '%s': from", a->name);
+		return rc;
 	}
-	return err_set(e, EX_USAGE,
+	return err_set(e, EX_CONFIG,
 	               "no envelope-from address: set 'from' in the account "
-	               "'%s', or pass -f ADDRESS or --read-envelope-from",
-	               a->name);
+	               "'%s'%s", a->name,
+	               a->allow_from_override
+	                       ? ", or pass -f ADDRESS or --read-envelope-from"
+	                       : " (allow_from_override is off, so -f and "
+	                         "--read-envelope-from are ignored)");
 }
 
 static int add_operands(const struct options *opts, struct addr_list *rcpt,
@@ -161,21 +91,6 @@ static int add_operands(const struct options *opts, struct addr_list *rcpt,
 		}
 	}
 	return EX_OK;
-}
-
-static void complete_local_names(struct addr_list *rcpt, const char *domain)
-{
-	if (!domain || !*domain)
-		return;
-	for (size_t i = 0; i < rcpt->count; i++) {
-		char *mb = rcpt->items[i].mailbox;
-		if (strchr(mb, '@'))
-			continue;
-		struct buf b = BUF_INIT;
-		buf_printf(&b, "%s@%s", mb, domain);
-		free(mb);
-		rcpt->items[i].mailbox = buf_steal(&b);
-	}
 }
 
 static void remove_duplicates(struct addr_list *rcpt)
@@ -234,7 +149,8 @@ static int collect_recipients(const struct options *opts,
 	rc = apply_aliases(a, rcpt, e);
 	if (rc != EX_OK)
 		return rc;
-	complete_local_names(rcpt, a->maildomain);
+	/* Local names (cron's "root") go out as they are, as msmtp sends
+	 * them (RCPT TO:<root>): maildomain only completes auto_from. */
 	remove_duplicates(rcpt);
 	for (size_t i = 0; i < rcpt->count; i++) {
 		rc = addr_check_smtp_safe(rcpt->items[i].mailbox, false, e);
@@ -257,12 +173,27 @@ int envelope_build(const struct options *opts, const struct account *a,
 	return rc;
 }
 
-char *envelope_msgid_domain(const struct envelope *env)
+char *envelope_msgid_domain(const struct envelope *env,
+                            const struct account *a)
 {
+	/* msmtp 1.8.25+ (msgid.c, create_msgid): `domain` unless it is the
+	 * default "localhost", else the sender's domain, else the server's
+	 * host name. Nothing is looked up (no DNS, no file). */
+	if (a->domain && *a->domain && strcmp(a->domain, "localhost") != 0)
+		return xstrdup(a->domain);
 	const char *at = env->from ? strrchr(env->from, '@') : NULL;
 	if (at && at[1])
 		return xstrdup(at + 1);
-	return canonical_host_name();
+	if (!a->host || !*a->host)
+		return xstrdup("localhost"); /* a socket: no host name */
+	struct buf b = BUF_INIT;
+	/* RFC 5322 3.6.4: an IPv6 address is an id-right only as a
+	 * no-fold-literal. */
+	if (strchr(a->host, ':'))
+		buf_printf(&b, "[%s]", a->host);
+	else
+		buf_add_str(&b, a->host);
+	return buf_steal(&b);
 }
 
 void envelope_free(struct envelope *env)

@@ -15,26 +15,27 @@ struct envelope {
 };
 
 /* Build the envelope (before any network activity):
- * - sender: -f unless allow_from_override is off, else --read-envelope-from
- *   (the From header), else auto_from (user@maildomain) when on, as msmtp
- *   gives it precedence, else the account's `from` (with %U %H %C %M
- *   substituted);
+ * - sender, as msmtp 1.8.23 decides it: auto_from (user@maildomain, the
+ *   user name of a->env) when on, whatever else is given; else -f or
+ *   --read-envelope-from (the From header) when allow_from_override is on;
+ *   else the account's `from` with %U %H %C %M replaced (runenv_expand);
  * - recipients: the command-line operands plus, with -t, those of the
- *   To/Cc/Bcc (or first Resent-) headers; the aliases file applied; local
- *   names completed with maildomain; duplicates removed; each checked safe
- *   for an SMTP command.
+ *   To/Cc/Bcc (or first Resent-) headers; the aliases file applied;
+ *   duplicates removed; each checked safe for an SMTP command. A local
+ *   name without '@' (cron's "root") is sent as it is, as msmtp does.
  * EX_USAGE for bad operands or no recipients, EX_DATAERR for bad headers
- * or -t finding none, EX_CONFIG for a bad aliases file. */
+ * or -t finding none, EX_CONFIG for no sender at all (as msmtp), a bad
+ * aliases file or an unreadable mailname for %M. */
 int envelope_build(const struct options *opts, const struct account *a,
                    const struct message *m, struct envelope *env,
                    struct err *e);
 
-/* Expand msmtp's %U %H %C %M patterns of `from` (and %% to %). Heap. */
-char *envelope_expand_from(const char *pattern);
-
-/* The domain to use for an added Message-ID: the sender's domain, else the
- * host name. Heap. */
-char *envelope_msgid_domain(const struct envelope *env);
+/* The right side of an added Message-ID, as msmtp 1.8.25+ chooses it:
+ * the account's (expanded) `domain` unless it is "localhost", else the
+ * sender's domain, else the server's host name ("[...]" around an IPv6
+ * address; "localhost" for a socket). Looks nothing up. Heap. */
+char *envelope_msgid_domain(const struct envelope *env,
+                            const struct account *a);
 
 void envelope_free(struct envelope *env);
 

@@ -13,16 +13,13 @@
 #include "flush.h"
 #include "keytool.h"
 #include "queue.h"
+#include "runenv.h"
 #include "send.h"
 #include "serverinfo.h"
 #include "session.h"
 #include "setup.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
-static void print_version(void)
+static void print_version(const struct runenv *env)
 {
 	printf("outbox version %s\n", OUTBOX_VERSION);
 	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
@@ -37,7 +34,7 @@ static void print_version(void)
 	printf("DKIM signing: rsa-sha256 ed25519-sha256\n");
 	printf("Queue: durable spool (queue off|on-failure|always)\n");
 	printf("System configuration file: %s/outboxrc (fallback %s/msmtprc)\n",
-	       SYSCONFDIR, SYSCONFDIR);
+	       env->sysconfdir, env->sysconfdir);
 	printf("User configuration file: $XDG_CONFIG_HOME/outbox/config or "
 	       "~/.outboxrc (fallback ~/.msmtprc or "
 	       "$XDG_CONFIG_HOME/msmtp/config)\n");
@@ -108,13 +105,20 @@ static void print_transcript_line(void *ctx, char direction, const char *line)
 	fprintf(stderr, "%s %s\n", direction == '>' ? "-->" : "<--", line);
 }
 
-static int run_mode(const struct options *opts, struct buf *warnings,
-                    struct err *e)
+static int run_mode(const struct options *opts, struct runenv *env,
+                    struct buf *warnings, struct err *e)
 {
 	const struct session_trace to_stderr = {print_transcript_line, NULL};
 	const struct session_trace *trace = opts->debug > 0 ? &to_stderr : NULL;
-	struct conf conf = {0};
-	int rc = conf_load_default(&conf, opts->config_file, e);
+	/* The run's environment goes down with the configuration: every
+	 * account made from it carries it (runenv.h). */
+	struct conf conf = {.env = env};
+	/* msmtp: with --host no configuration file is read at all. */
+	bool host_only = cli_find_setting(opts, "host") &&
+	                 (opts->mode == MODE_SEND ||
+	                  opts->mode == MODE_SERVERINFO);
+	int rc = host_only ? EX_OK
+	                   : conf_load_default(&conf, opts->config_file, e);
 	if (rc != EX_OK) {
 		conf_free(&conf);
 		return rc;
@@ -165,18 +169,21 @@ int main(int argc, char **argv)
 	struct options opts;
 	struct err e = ERR_INIT;
 	struct buf warnings = BUF_INIT;
+	struct runenv env;
+	runenv_init(&env); /* read once, here (DESIGN.md) */
 	int rc = cli_parse(argc, argv, &opts, &e);
 	if (rc == EX_OK && opts.mode == MODE_HELP)
 		fputs(cli_usage(), stdout);
 	else if (rc == EX_OK && opts.mode == MODE_VERSION)
-		print_version();
+		print_version(&env);
 	else if (rc == EX_OK)
-		rc = run_mode(&opts, &warnings, &e);
+		rc = run_mode(&opts, &env, &warnings, &e);
 	print_warnings(buf_str(&warnings));
 	if (rc != EX_OK)
 		fprintf(stderr, "outbox: %s\n", err_msg(&e));
 	buf_free(&warnings);
 	err_clear(&e);
 	cli_free(&opts);
+	runenv_free(&env);
 	return rc;
 }

@@ -172,7 +172,7 @@ int queue_submit(const struct account *a, const struct options *opts,
                  const char *last_error, char **id_out, struct err *e)
 {
 	*id_out = NULL;
-	char *path = queue_default_dir(a);
+	char *path = queue_default_dir(a, a->env);
 	struct queue_dir *d = NULL;
 	int rc = queue_dir_open(path, true, &d, e);
 	free(path);

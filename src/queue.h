@@ -52,8 +52,9 @@
 
 /* The queue directory of account a (NULL: no account): its queue_dir, else
  * /var/spool/outbox for root, else $XDG_STATE_HOME/outbox/queue
- * ($XDG_STATE_HOME defaults to ~/.local/state). Heap string. */
-char *queue_default_dir(const struct account *a);
+ * ($XDG_STATE_HOME defaults to ~/.local/state, ~ being the home directory
+ * of the run's environment env, runenv.h). Heap string. */
+char *queue_default_dir(const struct account *a, struct runenv *env);
 
 struct queue_dir;
 

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runenv.h"
 #include "util.h"
 
 #define QUEUE_ROOT_DIR "/var/spool/outbox"
@@ -21,16 +21,7 @@
 /* ---- directories ------------------------------------------------------ */
 
 
-static char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	if (home && *home == '/')
-		return xstrdup(home);
-	struct passwd *pw = getpwuid(geteuid());
-	return xstrdup(pw && pw->pw_dir ? pw->pw_dir : "/");
-}
-
-char *queue_default_dir(const struct account *a)
+char *queue_default_dir(const struct account *a, struct runenv *env)
 {
 	if (a && a->queue_dir && *a->queue_dir)
 		return xstrdup(a->queue_dir);
@@ -42,9 +33,8 @@ char *queue_default_dir(const struct account *a)
 	if (state && *state == '/') {
 		buf_add_str(&b, state);
 	} else {
-		char *home = home_dir();
-		buf_printf(&b, "%s/.local/state", home);
-		free(home);
+		const char *home = env ? runenv_home(env) : NULL;
+		buf_printf(&b, "%s/.local/state", home ? home : "");
 	}
 	buf_add_str(&b, "/outbox/queue");
 	return buf_steal(&b);

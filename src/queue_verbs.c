@@ -292,9 +292,11 @@ int queue_select_dirs(const struct conf *conf, const struct options *opts,
 		/* Through account_set: the same checks and ~ expansion as in
 		 * a configuration file. */
 		struct account *scratch = account_new("(command line)");
+		scratch->env = conf->env;
 		int rc = account_set(scratch, "queue_dir", explicit->value, e);
 		if (rc == EX_OK)
-			add_dir(dirs, count, queue_default_dir(scratch));
+			add_dir(dirs, count,
+			        queue_default_dir(scratch, conf->env));
 		account_free(scratch);
 		if (rc != EX_OK)
 			err_prefix(e, "--queue-dir");
@@ -306,11 +308,12 @@ int queue_select_dirs(const struct conf *conf, const struct options *opts,
 			return err_set(e, EX_CONFIG, "account '%s' is not "
 			               "defined in the configuration",
 			               opts->account);
-		add_dir(dirs, count, queue_default_dir(a));
+		add_dir(dirs, count, queue_default_dir(a, conf->env));
 		return EX_OK;
 	}
 	add_dir(dirs, count,
-	        queue_default_dir(conf_find_account(conf, "default")));
+	        queue_default_dir(conf_find_account(conf, "default"),
+	                          conf->env));
 	for (size_t i = 0; i < conf->count; i++)
 		if (conf->accounts[i]->queue_dir &&
 		    *conf->accounts[i]->queue_dir)

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +16,8 @@
 
 #include "buf.h"
 #include "command.h"
+#include "runenv.h"
 #include "util.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 
 #define NETRC_MAX_SIZE (1024 * 1024) /* a larger netrc is refused */
 
@@ -232,15 +228,6 @@ static int netrc_file_lookup(const char *path, const char *host,
 	secret_netrc_lookup(buf_str(&text), text.len, host, user, password);
 	buf_wipe(&text);
 	return EX_OK;
-}
-
-static char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	if (home && *home)
-		return xstrdup(home);
-	struct passwd *pw = getpwuid(getuid());
-	return pw && pw->pw_dir ? xstrdup(pw->pw_dir) : NULL;
 }
 
 /* ---- passwordeval ----------------------------------------------------- */
@@ -476,23 +463,20 @@ int secret_get_password(const struct account *a, char **out, struct err *e)
 		return EX_OK;
 #endif
 	bool user_ignored = false, system_ignored = false;
-	char *home = home_dir();
-	struct buf user_netrc = BUF_INIT;
+	/* The run's home and sysconfdir (runenv.h; $OUTBOX_SYSCONFDIR as for
+	 * the system configuration file). Without a run environment (unit
+	 * tests) there are no netrc files. */
+	const char *home = a->env ? runenv_home(a->env) : NULL;
+	struct buf user_netrc = BUF_INIT, system_netrc = BUF_INIT;
 	if (home)
 		buf_printf(&user_netrc, "%s/.netrc", home);
-	free(home);
+	if (a->env)
+		buf_printf(&system_netrc, "%s/netrc", a->env->sysconfdir);
 	int rc = EX_OK;
 	if (user_netrc.len)
 		rc = netrc_file_lookup(buf_str(&user_netrc), host, user, out,
 		                       &user_ignored, e);
-	/* OUTBOX_SYSCONFDIR: as for the system configuration file
-	 * (conf_files.c), so tests and packagers can point elsewhere at run
-	 * time. */
-	const char *sysconfdir = getenv("OUTBOX_SYSCONFDIR");
-	struct buf system_netrc = BUF_INIT;
-	buf_printf(&system_netrc, "%s/netrc",
-	           sysconfdir && *sysconfdir ? sysconfdir : SYSCONFDIR);
-	if (rc == EX_OK && !*out)
+	if (rc == EX_OK && !*out && system_netrc.len)
 		rc = netrc_file_lookup(buf_str(&system_netrc), host, user, out,
 		                       &system_ignored, e);
 	if (rc == EX_OK && !*out) {

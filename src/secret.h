@@ -15,8 +15,8 @@
  *      schema, so `secret-tool store --label=msmtp host HOST service smtp
  *      user USER` entries and msmtp's own entries are found; skipped
  *      silently when no session bus exists or the lookup fails;
- *   4. ~/.netrc, then SYSCONFDIR/netrc ($OUTBOX_SYSCONFDIR/netrc when
- *      set): the first `machine HOST` entry whose login is the user
+ *   4. ~/.netrc, then SYSCONFDIR/netrc (the home and sysconfdir of the
+ *      account's run environment, runenv.h; none without one): the first `machine HOST` entry whose login is the user
  *      (host compared case-insensitively), else a `default` entry with
  *      that login. A netrc file that group or others
  *      can read is ignored (as ftp(1) does, and as security invariant 7

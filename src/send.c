@@ -19,7 +19,10 @@ static int edit_header(struct message *m, const struct options *opts,
                        const struct account *a, const struct envelope *env,
                        struct err *e)
 {
-	char *msgid_domain = envelope_msgid_domain(env);
+	/* Only when a Message-ID will be added (performance budget). */
+	bool adds_msgid = a->set_msgid_header != HEADER_OFF &&
+	                  !msg_header_get(m, "Message-ID");
+	char *msgid_domain = adds_msgid ? envelope_msgid_domain(env, a) : NULL;
 	struct msg_edits edits = {
 		.remove_bcc = a->remove_bcc_headers,
 		.from_header = a->set_from_header,

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "buf.h"
-
+#include "runenv.h"
 #include "util.h"
 
 /* msmtp: a glob(7) pattern, or the address ignoring ASCII case. */
@@ -56,6 +57,9 @@ static int pick_account(const struct conf *conf, const struct options *opts,
                         struct err *e)
 {
 	*out = NULL;
+	/* msmtp: --host means the command line alone, no file's account */
+	if (cli_find_setting(opts, "host"))
+		return EX_OK;
 	if (opts->account) {
 		*out = conf_find_account(conf, opts->account);
 		if (!*out)
@@ -89,6 +93,69 @@ static int apply_overrides(struct account *a, const struct options *opts,
 	return EX_OK;
 }
 
+/* msmtp: without --host, -a and a default account (none chosen by -f
+ * either), $SMTPSERVER is the host and $EMAIL the sender, when the mode
+ * needs no sender or one is given (-f, --read-envelope-from, $EMAIL).
+ * Both go through account_set, checked as the directives are. */
+static int apply_environment(struct account *a, const struct options *opts,
+                             const struct runenv *env, struct err *e)
+{
+	bool send = opts->mode == MODE_SEND;
+	bool sender_given = opts->envelope_from || opts->read_envelope_from;
+	if (!env || !env->smtpserver ||
+	    (send && !sender_given && !env->email))
+		return EX_OK;
+	int rc = account_set(a, "host", env->smtpserver, e);
+	if (rc != EX_OK) {
+		err_prefix(e, "environment variable SMTPSERVER");
+		return EX_CONFIG;
+	}
+	if (send && !sender_given) {
+		rc = account_set(a, "from", env->email, e);
+		if (rc != EX_OK) {
+			err_prefix(e, "environment variable EMAIL");
+			return EX_CONFIG;
+		}
+	}
+	return EX_OK;
+}
+
+/* msmtp 1.8.16+ replaces %H, %C and %M in `domain` once the account is
+ * complete, in every mode (msmtp.c: expand_domain() before
+ * check_account()), so a missing mailname is a configuration error even
+ * for --serverinfo. The result goes into EHLO: it must stay one word
+ * (DESIGN.md invariant 5; smtp_hello checks again). */
+static int expand_domain(struct account *a, struct err *e)
+{
+	if (!a->env || !strchr(a->domain, '%'))
+		return EX_OK;
+	char *expanded = NULL;
+	int rc = runenv_expand(a->env, a->domain, false, &expanded, e);
+	if (rc == EX_OK) {
+		size_t len = strlen(expanded);
+		bool ok = len > 0 && len <= ADDR_MAX_DOMAIN;
+		for (size_t i = 0; ok && i < len; i++)
+			ok = (unsigned char)expanded[i] > ' ' &&
+			     expanded[i] != 0x7f;
+		if (!ok)
+			rc = err_set(e, EX_CONFIG, "'domain %s' gives \"%s\", "
+			             "which is not a host name (empty, longer "
+			             "than %d characters, or with a blank)",
+			             a->domain, expanded, ADDR_MAX_DOMAIN);
+	}
+	if (rc != EX_OK) {
+		free(expanded);
+		if (a->file)
+			err_prefix(e, "account '%s' from %s", a->name, a->file);
+		else
+			err_prefix(e, "account '%s'", a->name);
+		return EX_CONFIG;
+	}
+	free(a->domain);
+	a->domain = expanded;
+	return EX_OK;
+}
+
 int setup_account(const struct conf *conf, const struct options *opts,
                   const char *from_hint, struct account **out,
                   struct err *e)
@@ -99,18 +166,24 @@ int setup_account(const struct conf *conf, const struct options *opts,
 		return rc;
 	struct account *a = chosen ? account_clone(chosen, chosen->name)
 	                           : account_new("(command line)");
+	a->env = conf->env;
 	rc = apply_overrides(a, opts, e);
+	if (rc == EX_OK && !chosen && !opts->account && !a->host && !a->socket)
+		rc = apply_environment(a, opts, conf->env, e);
 	if (rc == EX_OK && !chosen && !a->host && !a->socket)
 		rc = err_set(e, EX_CONFIG,
 		             "no account to use: %s; define an account "
 		             "(or 'account default : NAME') in ~/.outboxrc or "
-		             "~/.msmtprc, or give --host",
+		             "~/.msmtprc, give --host, or set SMTPSERVER (and "
+		             "EMAIL)",
 		             conf->file_count ? "the configuration has no "
 		                                "'default' account and -a was "
 		                                "not given"
 		                              : "no configuration file was found");
 	if (rc == EX_OK)
 		rc = account_finalize(a, e);
+	if (rc == EX_OK)
+		rc = expand_domain(a, e);
 	if (rc != EX_OK) {
 		account_free(a);
 		return rc;

@@ -112,13 +112,16 @@ assert_untouched() {
 	assert_equal "$(received_envelope 1 rcpt_tos)" catchall@example.com
 }
 
-@test "maildomain completes local recipient names" {
+@test "maildomain leaves local recipient names alone, as msmtp" {
+	# msmtp's maildomain only completes auto_from's user@maildomain;
+	# "bob" goes out as RCPT TO:<bob> (msmtp-compat.bats compares).
 	server_config "$T/cfg" "maildomain example.net"
 	send_message "$MSG" -C "$T/cfg" bob carol@example.org
 	assert_exit 0
 	assert_received 1
 	assert_equal "$(received_envelope 1 rcpt_tos | sort)" \
-		$'bob@example.net\ncarol@example.org'
+		$'bob\ncarol@example.org'
+	assert_equal "$(received_envelope 1 mail_from)" sender@example.com
 }
 
 @test "duplicate recipients get one RCPT" {
@@ -235,4 +238,50 @@ assert_not_injected() {
 		-C "$T/cfg" -t
 	assert_exit 65
 	assert_untouched
+}
+
+# Performance budget: nothing is looked up that the message does not need.
+# The Message-ID's domain (msmtp 1.8.25+'s rule: domain, else the sender's
+# domain, else the server's name) needs no name service, so queueing a
+# message from a sender without '@' must not read resolv.conf or hosts.
+@test "queue always, sender without '@': no name service lookup (strace)" {
+	command -v strace >/dev/null ||
+		skip "strace is not installed (.ci/deps installs it)"
+	write_config "$T/cfg" <<-EOF
+	account default
+	host smtp.example.invalid
+	from root
+	queue always
+	queue_dir $T/queue
+	EOF
+	printf 'Subject: q\n\nbody\n' >"$T/msg"
+	# LeakSanitizer cannot run under ptrace (the sanitizer build)
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	status=0
+	strace -f -qq -e trace=open,openat,connect -o "$T/trace" \
+		"$OUTBOX" -C "$T/cfg" rcpt@example.com <"$T/msg" \
+		>"$T/run.stdout" 2>"$T/run.stderr" || status=$?
+	stderr=$(cat "$T/run.stderr")
+	assert_exit 0
+	refute_contains "$(cat "$T/trace")" resolv.conf
+	refute_contains "$(cat "$T/trace")" /etc/hosts
+	refute_contains "$(cat "$T/trace")" nsswitch.conf
+	refute_contains "$(cat "$T/trace")" "connect("
+	assert_contains "$(cat "$T"/queue/*.msg)" "@smtp.example.invalid>"
+	assert_no_session
+
+	# %C in domain is the one thing that may resolve, and only when used
+	write_config "$T/cfg" <<-EOF
+	account default
+	host smtp.example.invalid
+	from root
+	domain %C
+	queue always
+	queue_dir $T/queue
+	EOF
+	strace -f -qq -e trace=open,openat -o "$T/trace" \
+		"$OUTBOX" -C "$T/cfg" rcpt@example.com <"$T/msg" \
+		>"$T/run.stdout" 2>"$T/run.stderr" || status=$?
+	assert_exit 0
+	assert_contains "$(cat "$T/trace")" /etc/hosts
 }

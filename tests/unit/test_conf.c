@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "runenv.h"
 #include "util.h"
 
 #define FILENAME "test.rc"
@@ -34,9 +35,12 @@ static int parse_text(struct conf *c, const char *text, struct err *e)
 
 /* The describe() output of account `name` after parsing text (no
  * finalize), or fail. Caller frees. */
+/* The run environment describe_after() parses with (NULL: none). */
+static struct runenv *describe_env;
+
 static char *describe_after(const char *text, const char *name)
 {
-	struct conf c = {0};
+	struct conf c = {.env = describe_env};
 	struct err e = ERR_INIT;
 	int rc = parse_text(&c, text, &e);
 	if (rc != EX_OK)
@@ -907,6 +911,9 @@ static void test_tilde_expansion(void **state)
 	};
 	char *saved = xstrdup_or_null(getenv("HOME"));
 	setenv("HOME", "/home/tester", 1);
+	struct runenv env;
+	runenv_init(&env);
+	describe_env = &env;
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct buf text = BUF_INIT;
 		buf_printf(&text, "account a\n%s\n", cases[i].line);
@@ -919,9 +926,17 @@ static void test_tilde_expansion(void **state)
 	}
 	struct account *a = account_new("cli");
 	struct err e = ERR_INIT;
+	/* without a run environment, ~ cannot be expanded */
+	assert_int_equal(account_set(a, "logfile", "~/cli.log", &e),
+	                 EX_CONFIG);
+	assert_non_null(strstr(err_msg(&e), "no home directory"));
+	a->env = &env;
 	assert_int_equal(account_set(a, "logfile", "~/cli.log", &e), EX_OK);
 	assert_string_equal(a->logfile, "/home/tester/cli.log");
 	account_free(a);
+	err_clear(&e);
+	describe_env = NULL;
+	runenv_free(&env);
 	if (saved)
 		setenv("HOME", saved, 1);
 	else
@@ -1392,7 +1407,9 @@ static void test_load_default_locations(void **state)
 			free(tmp_write(&t, dc->files[k], buf_str(&text), 0600));
 			buf_free(&text);
 		}
-		struct conf c = {0};
+		struct runenv env;
+		runenv_init(&env);
+		struct conf c = {.env = &env};
 		struct err e = ERR_INIT;
 		if (conf_load_default(&c, NULL, &e) != EX_OK)
 			fail_msg("row %zu: %s", i, err_msg(&e));
@@ -1410,6 +1427,7 @@ static void test_load_default_locations(void **state)
 			free(want);
 		}
 		conf_free(&c);
+		runenv_free(&env);
 		free(etc);
 		free(home);
 		free(xdg);
@@ -1436,7 +1454,9 @@ static void test_load_default_override_and_errors(void **state)
 	char *user = tmp_write(&t, "home/.outboxrc",
 	                       "account shared\nhost mine\npassword pw\n",
 	                       0600);
-	struct conf c = {0};
+	struct runenv env;
+	runenv_init(&env);
+	struct conf c = {.env = &env};
 	struct err e = ERR_INIT;
 	assert_int_equal(conf_load_default(&c, NULL, &e), EX_OK);
 	assert_int_equal(c.count, 2);
@@ -1463,6 +1483,7 @@ static void test_load_default_override_and_errors(void **state)
 	free(user);
 	free(etc);
 	free(home);
+	runenv_free(&env);
 	tmp_cleanup(&t);
 	env_restore(&saved);
 }

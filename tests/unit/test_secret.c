@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "runenv.h"
 #include "secret.h"
 #include "util.h"
 
@@ -285,7 +286,13 @@ static int get_password_detached(const struct account *a, struct buf *out)
 		setsid();
 		struct err e = ERR_INIT;
 		char *pw = NULL;
-		int rc = secret_get_password(a, &pw, &e);
+		/* The run's environment as main.c makes it: HOME and
+		 * OUTBOX_SYSCONFDIR as setup_home set them. */
+		struct runenv env;
+		runenv_init(&env);
+		struct account *with_env = account_clone(a, NULL);
+		with_env->env = &env;
+		int rc = secret_get_password(with_env, &pw, &e);
 		dprintf(fds[1], "%d\n%s", rc, rc == EX_OK ? pw : err_msg(&e));
 		_exit(0);
 	}
