@@ -10,6 +10,7 @@
 #include "log_delivery.h"
 #include "msg.h"
 #include "queue.h"
+#include "runenv.h"
 #include "sanitize.h"
 #include "session.h"
 #include "setup.h"
@@ -203,12 +204,8 @@ static int write_bounce(void *ctx, msg_write_fn write, void *write_ctx,
 /* A plain-text notice to the sender (RFC 3834: auto-replied). */
 static void compose_bounce(const struct queue_entry *en, const char *reason,
                            const struct buf *original_header,
-                           struct buf *out)
+                           const char *host, struct buf *out)
 {
-	char host[256] = "localhost";
-	if (gethostname(host, sizeof host - 1) != 0)
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
 	time_t now = time(NULL);
 	struct tm tm;
 	char date[64];
@@ -265,7 +262,9 @@ static void queue_bounce(struct flush *f, struct group *g,
 	struct err e = ERR_INIT;
 	int rc = queue_handle_message_header(h, &header, &e);
 	if (rc == EX_OK)
-		compose_bounce(orig, reason, &header, &text);
+		compose_bounce(orig, reason, &header,
+		               a->env ? runenv_host(a->env) : "localhost",
+		               &text);
 	struct queue_entry en;
 	memset(&en, 0, sizeof en);
 	struct timespec now;
