@@ -130,27 +130,34 @@ static int add_time_stamp(const char *fmt, const struct tm *tm,
 	return rc;
 }
 
-/* Open the log file to append to it. O_NOFOLLOW: a symbolic link put in
- * its place (in a directory others can write to, say) cannot make outbox
- * append to a file of the link's choosing. The mode is msmtp's (its fopen
- * "a"): 0666 less the umask. */
+/* Open the log file to append to it. A symbolic link is followed only when
+ * it belongs to root or to the user (the rule of the kernel's
+ * protected_symlinks): one that another user put in its place, in a
+ * directory others can write to, cannot make outbox append to a file of
+ * its choosing, while msmtp setups such as `logfile /dev/stdout` (root's
+ * link) keep working. The mode is msmtp's (its fopen "a"): 0666 less the
+ * umask. */
 static int open_logfile(const char *path, struct err *e)
 {
-	int fd = open(path,
-	              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	              0666);
-	if (fd >= 0)
-		return fd;
-	int saved = errno;
+	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+	int fd = open(path, flags | O_NOFOLLOW, 0666);
 	struct stat st;
-	if (saved == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-		err_set(e, EX_IOERR, "cannot write to log file %s: it is a "
-		        "symbolic link, which outbox does not follow (name "
-		        "the file itself; '-' is the standard output)", path);
-	else
+	if (fd < 0 && errno == ELOOP && lstat(path, &st) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			err_set(e, EX_IOERR, "cannot write to log file %s: it is "
+			        "a symbolic link of another user (user id %lu), "
+			        "which outbox does not follow (name the file "
+			        "itself; '-' is the standard output)", path,
+			        (unsigned long)st.st_uid);
+			return -1;
+		}
+		fd = open(path, flags, 0666);
+	}
+	if (fd < 0)
 		err_set(e, EX_IOERR, "cannot write to log file %s: %s", path,
-		        strerror(saved));
-	return -1;
+		        strerror(errno));
+	return fd;
 }
 
 static int write_logfile(const struct account *a, const char *line,

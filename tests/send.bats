@@ -484,16 +484,27 @@ EOF
 	assert_equal "$(stat -c %a "$T/outbox.log")" 640
 }
 
-@test "a logfile that is a symbolic link is refused, by name; the mail still goes" {
+@test "a logfile that is another user's symbolic link is refused, by name; the mail still goes" {
+	[ "$(id -u)" = 0 ] || skip "needs root to give the link to another user"
 	server_config "$T/cfg" "logfile $T/link.log"
 	ln -s "$T/target.log" "$T/link.log"
+	chown -h nobody "$T/link.log"
 	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
 	assert_exit 0
 	assert_received 1
-	assert_contains "$stderr" "log file $T/link.log: it is a symbolic link"
+	assert_contains "$stderr" "log file $T/link.log: it is a symbolic link of another user"
 	# nothing was created or written through the link
 	[ ! -e "$T/target.log" ]
 	[ -L "$T/link.log" ]
+}
+
+@test "logfile /dev/stdout (root's symbolic link), as in msmtp setups, writes to standard output" {
+	server_config "$T/cfg" "logfile /dev/stdout"
+	send_message $'Subject: log\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_received 1
+	assert_contains "$output" "recipients=a@example.com"
+	assert_contains "$output" "exitcode=EX_OK"
 }
 
 @test "a logfile_time_format past 255 bytes gets its whole time stamp" {
