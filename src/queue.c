@@ -50,15 +50,8 @@ static int write_all(void *ctx, const char *data, size_t len, struct err *e)
 	struct file_writer *w = ctx;
 	if (w->body_hash && gnutls_hash(w->body_hash, data, len) < 0)
 		return err_set(e, EX_SOFTWARE, "cannot hash the message");
-	while (len > 0) {
-		ssize_t n = write(w->fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return queue_io_error(e, "write", w->dir, w->name);
-		data += n;
-		len -= (size_t)n;
-	}
+	if (fd_write_all(w->fd, data, len) != 0)
+		return queue_io_error(e, "write", w->dir, w->name);
 	return EX_OK;
 }
 

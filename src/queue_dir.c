@@ -270,25 +270,11 @@ int queue_read_small_file(int dirfd, const char *name, size_t max,
 		return err_set(e, EX_IOERR, "%s", strerror(errno));
 	}
 	int rc = EX_OK;
-	for (;;) {
-		buf_reserve(out, QUEUE_READ_FIRST);
-		ssize_t n = read(fd, out->data + out->len, QUEUE_READ_FIRST);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(e, EX_IOERR, "%s", strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-		if (out->len > max) {
-			rc = err_set(e, EX_DATAERR, "larger than %zu bytes",
-			             max);
-			break;
-		}
-	}
+	if (fd_read_all(fd, max, false, out) != 0)
+		rc = errno == EFBIG
+		             ? err_set(e, EX_DATAERR, "larger than %zu bytes",
+		                       max)
+		             : err_set(e, EX_IOERR, "%s", strerror(errno));
 	close(fd);
 	return rc;
 }
