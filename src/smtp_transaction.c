@@ -71,13 +71,31 @@ static int build_mail_command(struct smtp_session *s,
 	return EX_OK;
 }
 
+/* Every address can be put in a command: safe (invariant 5), and in a
+ * form the server takes (append_path). Checked before the first command,
+ * so that no transaction is left half-sent with replies pending. */
+static int check_addresses(struct smtp_session *s,
+                           const struct smtp_envelope *env, struct err *e)
+{
+	struct buf scratch = BUF_INIT;
+	int rc = addr_check_smtp_safe(env->from, true, e);
+	if (rc == EX_OK)
+		rc = append_path(s, &scratch, env->from, e);
+	for (size_t i = 0; rc == EX_OK && i < env->rcpt->count; i++) {
+		const char *rcpt = env->rcpt->items[i].mailbox;
+		rc = addr_check_smtp_safe(rcpt, false, e);
+		if (rc == EX_OK)
+			rc = append_path(s, &scratch, rcpt, e);
+	}
+	buf_free(&scratch);
+	return rc;
+}
+
 static int check_transaction(struct smtp_session *s,
                              const struct smtp_envelope *env,
                              const struct message *m, struct err *e)
 {
-	int rc = addr_check_smtp_safe(env->from, true, e);
-	for (size_t i = 0; rc == EX_OK && i < env->rcpt->count; i++)
-		rc = addr_check_smtp_safe(env->rcpt->items[i].mailbox, false, e);
+	int rc = check_addresses(s, env, e);
 	if (rc != EX_OK)
 		return rc;
 	if (env->rcpt->count == 0)
