@@ -137,9 +137,15 @@ static bool field_refold(const char *raw, size_t raw_len, size_t prefix,
 	return true;
 }
 
+/* The most of a field name shown in an error. */
+#define MSG_MAX_SHOWN_NAME 64
+
 static bool field_is_too_long(const struct msg_field *f)
 {
 	size_t col = strlen(f->name) + 1;
+	/* "name:" alone can be too long, whatever (or nothing) follows. */
+	if (col > MSG_MAX_LINE)
+		return true;
 	for (size_t i = 0; i < f->raw.len; i++) {
 		if (f->raw.data[i] == '\r' && i + 1 < f->raw.len &&
 		    f->raw.data[i + 1] == '\n') {
@@ -283,10 +289,13 @@ int msg_enforce_line_limit(struct message *m, bool *changed, struct err *e)
 		if (!field_refold(f->raw.data, f->raw.len, strlen(f->name) + 1,
 		                  &folded[i]))
 			rc = err_set(e, EX_DATAERR,
-			             "the %s header field has a line longer "
+			             "the %.*s%s header field has a line longer "
 			             "than %d octets without white space to "
 			             "fold it at",
-			             f->name, MSG_MAX_LINE);
+			             MSG_MAX_SHOWN_NAME, f->name,
+			             strlen(f->name) > MSG_MAX_SHOWN_NAME ? "..."
+			                                                 : "",
+			             MSG_MAX_LINE);
 	}
 	for (size_t i = 0; i < m->count; i++) {
 		if (rc == EX_OK && folded[i].len > 0) {

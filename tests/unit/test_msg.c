@@ -1316,6 +1316,20 @@ static void test_header_refold(void **state)
 	err_clear(&e);
 	msg_free(m);
 
+	/* A field name of 1,000 octets with an empty value is a line too
+	 * long by itself (found by fuzz_msg: it used to pass unfolded), and
+	 * the error shows only the start of the name. */
+	buf_reset(&in);
+	for (int i = 0; i < 1000; i++)
+		buf_add_char(&in, 'N');
+	buf_add_str(&in, ":\n\nb\n");
+	m = read_message(in.data);
+	assert_int_equal(msg_enforce_line_limit(m, &changed, &e), EX_DATAERR);
+	assert_non_null(strstr(err_msg(&e), "NNNN... header field"));
+	assert_true(strlen(err_msg(&e)) < 200);
+	err_clear(&e);
+	msg_free(m);
+
 	/* A long continuation line with one break point near its end. */
 	buf_reset(&in);
 	buf_add_str(&in, "X-Two: a\n ");
