@@ -6,7 +6,9 @@
 #   make fuzz            run every libFuzzer target for FUZZ_SECONDS each
 #   make lint            clang-tidy and cppcheck
 #   make install         PREFIX=/usr/local DESTDIR=
-#   make install-sendmail-links   sendmail/mailq names as distributions do
+#   make install-sendmail-links   sendmail/mailq/newaliases names as distributions do
+#   make install-cron    /etc/cron.d/outbox: flush root's queue where systemd does not
+#   make deb             $(BUILD)/outbox_$(VERSION)_$(DEB_ARCH).deb from $(DEB_BINARY)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -16,6 +18,18 @@ LIBDIR   ?= $(PREFIX)/lib
 MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
+# systemd's own search path has /usr/local/lib/systemd/system; Debian 12
+# keeps packaged units in /lib/systemd/system.
+ifeq ($(PREFIX),/usr)
+SYSTEMD_UNIT_DIR ?= /lib/systemd/system
+else
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+endif
+SYSTEMD_UNITS = outbox-flush.service outbox-flush.path outbox-flush.timer
+# make deb: the binary to package (default: this build's, made if needed)
+# and the Debian architecture it is for.
+DEB_BINARY ?= $(BUILD)/outbox
+DEB_ARCH   ?= $(shell dpkg --print-architecture 2>/dev/null)
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
@@ -52,7 +66,7 @@ FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 30
 
 .PHONY: all check unit-check bats-check sanitize-check fuzz lint install \
-	install-sendmail-links uninstall clean demo bench
+	install-sendmail-links install-cron uninstall clean demo bench deb
 
 all: outbox
 
@@ -110,21 +124,44 @@ install: outbox
 	install -m 644 completions/_outbox $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_outbox
 	install -m 644 completions/outbox.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/outbox.fish
 	install -m 644 msmtprc.example README.md $(DESTDIR)$(DATADIR)/doc/outbox/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for unit in $(SYSTEMD_UNITS); do \
+		sed 's|/usr/bin/outbox|$(BINDIR)/outbox|g' src/dist/systemd/$$unit \
+			>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit && \
+		chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit || exit 1; \
+	done
 
 # The names distributions give a sendmail replacement: /usr/sbin/sendmail,
-# /usr/lib/sendmail (historic path some programs still hard-code), and mailq.
+# /usr/lib/sendmail (historic path some programs still hard-code), mailq,
+# and newaliases in both places.
 install-sendmail-links: install
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	ln -sf $(BINDIR)/outbox $(DESTDIR)$(SBINDIR)/sendmail
 	ln -sf $(BINDIR)/outbox $(DESTDIR)$(LIBDIR)/sendmail
 	ln -sf $(BINDIR)/outbox $(DESTDIR)$(BINDIR)/mailq
+	ln -sf $(BINDIR)/outbox $(DESTDIR)$(BINDIR)/newaliases
+	ln -sf $(BINDIR)/outbox $(DESTDIR)$(SBINDIR)/newaliases
+
+# For machines without systemd (the units do the same with it).
+install-cron:
+	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|/usr/bin/outbox|$(BINDIR)/outbox|g' src/dist/cron.d/outbox \
+		>$(DESTDIR)$(SYSCONFDIR)/cron.d/outbox
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/outbox
+
+# The Debian package (see src/dist/debian/mkdeb): the group, the setgid bit,
+# the spool and the units are set up by its postinst.
+deb: $(DEB_BINARY)
+	src/dist/debian/mkdeb $(DEB_BINARY) $(VERSION) $(DEB_ARCH) \
+		$(BUILD)/deb $(BUILD)/outbox_$(VERSION)_$(DEB_ARCH).deb
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/outbox $(DESTDIR)$(MANDIR)/man1/outbox.1 \
 		$(DESTDIR)$(MANDIR)/man5/outboxrc.5 \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/outbox \
 		$(DESTDIR)$(DATADIR)/zsh/vendor-completions/_outbox \
-		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/outbox.fish
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/outbox.fish \
+		$(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(SYSTEMD_UNITS))
 
 clean:
 	rm -rf build build-san build-fuzz outbox
