@@ -420,7 +420,9 @@ void conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->file_count; i++)
 		free(conf->files[i]);
 	free(conf->files);
+	free(conf->unreadable_system_file);
 	conf->accounts = NULL;
 	conf->files = NULL;
+	conf->unreadable_system_file = NULL;
 	conf->count = conf->file_count = 0;
 }

@@ -27,6 +27,13 @@ struct conf {
 	 * and every account made from this conf gets it (account.h). May be
 	 * NULL for parsing alone: ~ is then an error. */
 	struct runenv *env;
+	/* The system file (conf_files.h) that exists but this user may not
+	 * read (EACCES: mode 600 root, it holds the smarthost's password), so
+	 * it was skipped; NULL when there is none. Heap, freed by
+	 * conf_free(). Nothing was printed about it: the caller decides (the
+	 * relay's secrets stay with the relay, DESIGN.md invariant 7, and the
+	 * message can go to the system maildrop instead). */
+	char *unreadable_system_file;
 };
 
 /* Parse msmtprc text from one file into conf (accounts defined earlier, e.g.

@@ -118,7 +118,8 @@ static int run_mode(const struct options *opts, struct runenv *env,
 	                 (opts->mode == MODE_SEND ||
 	                  opts->mode == MODE_SERVERINFO);
 	int rc = host_only ? EX_OK
-	                   : conf_load_default(&conf, opts->config_file, e);
+	                   : conf_load_default(&conf, opts->config_file,
+	                                       warnings, e);
 	if (rc != EX_OK) {
 		conf_free(&conf);
 		return rc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -37,6 +38,7 @@ void runenv_init(struct runenv *env)
 	env->user_var = variable("USER");
 	env->logname_var = variable("LOGNAME");
 	env->hostname_var = variable("HOSTNAME");
+	env->config_home_var = variable("XDG_CONFIG_HOME");
 	env->email = variable("EMAIL");
 	env->smtpserver = variable("SMTPSERVER");
 }
@@ -50,11 +52,14 @@ void runenv_free(struct runenv *env)
 	free(env->user_var);
 	free(env->logname_var);
 	free(env->hostname_var);
+	free(env->config_home_var);
 	free(env->home);
 	free(env->user);
 	free(env->host);
 	free(env->canonical_host);
 	free(env->mailname);
+	free(env->user_home);
+	free(env->config_home);
 	memset(env, 0, sizeof *env);
 }
 
@@ -73,6 +78,50 @@ const char *runenv_home(struct runenv *env)
 			env->home = xstrdup(pw->pw_dir);
 	}
 	return env->home;
+}
+
+/* dir exists and another uid owns it. Only a successful stat counts: a
+ * missing HOME holds no file, and one we may not look into is reported by
+ * whoever tries to read there. */
+static bool owned_by_other(const char *dir, uid_t uid)
+{
+	struct stat st;
+	return stat(dir, &st) == 0 && st.st_uid != uid;
+}
+
+const char *runenv_user_home(struct runenv *env)
+{
+	if (env->user_home_done)
+		return env->user_home;
+	env->user_home_done = true;
+	const char *home = runenv_home(env);
+	uid_t uid = getuid();
+	if (home && uid != 0 && owned_by_other(home, uid)) {
+		struct passwd *pw = getpwuid(uid);
+		home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir
+		                                                : NULL;
+	}
+	env->user_home = home ? xstrdup(home) : NULL;
+	return env->user_home;
+}
+
+const char *runenv_config_home(struct runenv *env)
+{
+	if (env->config_home)
+		return env->config_home;
+	const char *home = runenv_user_home(env);
+	if (!home)
+		return NULL;
+	bool own_home = runenv_home(env) && strcmp(home, runenv_home(env)) == 0;
+	if (own_home && env->config_home_var &&
+	    env->config_home_var[0] == '/') {
+		env->config_home = xstrdup(env->config_home_var);
+	} else {
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "%s/.config", home);
+		env->config_home = buf_steal(&b);
+	}
+	return env->config_home;
 }
 
 /* msmtp's sanitize_string(): control characters become '?'. */

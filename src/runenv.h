@@ -11,7 +11,8 @@
  *
  * The environment variables are copied once, at runenv_init. What costs is
  * looked up on first use only, then kept for the rest of the run: the
- * password database (only when HOME, USER and LOGNAME are missing),
+ * password database (only when HOME, USER and LOGNAME are missing, or when
+ * HOME belongs to another user: runenv_user_home),
  * gethostname(2), the canonical host name (a name service query: only for
  * %C) and SYSCONFDIR/mailname (only for %M). Nothing is resolved or read
  * that the run does not use (DESIGN.md, performance budget). */
@@ -33,12 +34,14 @@ struct runenv {
 
 	/* The rest is private: use the functions below. */
 	char *home_var, *user_var, *logname_var, *hostname_var;
+	char *config_home_var;
 	char *home, *user, *host, *canonical_host, *mailname;
-	bool home_done;
+	char *user_home, *config_home;
+	bool home_done, user_home_done;
 };
 
-/* Copy HOME, USER, LOGNAME, HOSTNAME, EMAIL, SMTPSERVER and
- * OUTBOX_SYSCONFDIR from the environment into env. Looks nothing else
+/* Copy HOME, USER, LOGNAME, HOSTNAME, EMAIL, SMTPSERVER, XDG_CONFIG_HOME
+ * and OUTBOX_SYSCONFDIR from the environment into env. Looks nothing else
  * up. */
 void runenv_init(struct runenv *env);
 
@@ -50,6 +53,22 @@ void runenv_free(struct runenv *env);
  * one. For ~ in file names, the user configuration files, ~/.netrc and the
  * default queue directory. */
 const char *runenv_home(struct runenv *env);
+
+/* Where the user-level configuration files are looked for: runenv_home(),
+ * except when the real user is not root and that directory exists but is
+ * owned by another uid (HOME inherited from root by cron or `su USER`, or
+ * pointing into someone else's home): then the password database's home
+ * of the real user ID, whether it exists or not (a missing one simply
+ * holds no file); NULL when there is none. A file from another user's
+ * home would run that user's `eval` and `passwordeval` commands as the
+ * caller, and root's home is not readable anyway. */
+const char *runenv_user_home(struct runenv *env);
+
+/* The base of the user configuration files: $XDG_CONFIG_HOME when it is an
+ * absolute path and runenv_user_home() is the one HOME names (a HOME set
+ * aside takes the XDG_CONFIG_HOME that came with it along), else
+ * runenv_user_home()/.config; NULL when there is no user home. */
+const char *runenv_config_home(struct runenv *env);
 
 /* The user name, as msmtp's %U: $USER, else $LOGNAME, else getlogin(3),
  * else the password database's name for the real user ID, else

@@ -9,6 +9,15 @@ load lib
 setup() {
 	setup_common
 	start_server
+	MADE_USERS=() MADE_GROUPS=() SHARED=
+}
+
+teardown() {
+	local name
+	for name in "${MADE_USERS[@]}"; do userdel "$name" 2>/dev/null; done
+	for name in "${MADE_GROUPS[@]}"; do groupdel "$name" 2>/dev/null; done
+	[ -z "$SHARED" ] || rm -rf "$SHARED"
+	teardown_common
 }
 
 MSG=$'Subject: config\n\nbody\n'
@@ -325,9 +334,11 @@ send_default() {
 	assert_contains "$stderr" "$T/cfg"
 	refute_contains "$stderr" s3cret
 	assert_no_session
-	chmod 640 "$T/cfg"
+	# group-writable: refused whoever is in the group
+	chmod 660 "$T/cfg"
 	send_message "$MSG" -C "$T/cfg" rcpt@example.com
 	assert_exit 78
+	assert_contains "$stderr" "run chmod 600 $T/cfg"
 }
 
 @test "a ~/.msmtprc holding a password must be private too" {
@@ -373,4 +384,203 @@ send_default() {
 	assert_contains "$output" "password = *"
 	refute_contains "$output$stderr" "x7Qx7Qx7Q"
 	assert_no_session
+}
+
+# ------------------------------------------- other users (issue 10; as root)
+#
+# These run outbox as a throwaway user (useradd, removed in teardown), so
+# they need root. What that user must reach lives in SHARED, a fresh
+# directory under /tmp with mode 755 (this clone, and $T, may be under a
+# directory the user cannot enter): the binary, the system configuration
+# directory, a TMPDIR.
+
+# need_root: skip unless root with useradd and setpriv.
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (useradd, setpriv)"
+	command -v useradd >/dev/null && command -v setpriv >/dev/null ||
+		skip "needs useradd and setpriv"
+}
+
+# shared_dir: make SHARED (bin/outbox, etc/, tmp/) and point
+# OUTBOX_SYSCONFDIR at SHARED/etc.
+shared_dir() {
+	SHARED=$(mktemp -d /tmp/outbox-config-test.XXXXXX)
+	chmod 755 "$SHARED"
+	mkdir -m 755 "$SHARED/bin" "$SHARED/etc"
+	mkdir -m 1777 "$SHARED/tmp"
+	cp "$OUTBOX" "$SHARED/bin/outbox"
+	chmod 755 "$SHARED/bin/outbox"
+	export OUTBOX_SYSCONFDIR=$SHARED/etc
+}
+
+# make_group VAR: a new empty group; its name into VAR.
+make_group() {
+	local name=obg$$x$RANDOM
+	groupadd "$name"
+	MADE_GROUPS+=("$name")
+	printf -v "$1" %s "$name"
+}
+
+# make_user VAR [USERADD ARGS...]: a new user (home SHARED/NAME, not
+# created; /nonexistent/NAME without SHARED) with a group of its own
+# unless ARGS give one; its name into VAR.
+make_user() {
+	local var=$1 name=obu$$x$RANDOM
+	shift
+	useradd -M -d "${SHARED:-/nonexistent}/$name" -s /bin/sh "$@" "$name"
+	MADE_USERS+=("$name")
+	MADE_GROUPS+=("$name")
+	printf -v "$var" %s "$name"
+}
+
+# run_as USER [VAR=VALUE...] -- [ARGS...]: SHARED's outbox as USER (its
+# ids and groups), from /, with stdin /dev/null, in the environment of the
+# test without XDG_CONFIG_HOME (it names $T) plus the given variables;
+# sets status, output, stderr as run_outbox.
+run_as() {
+	local user=$1 vars=()
+	shift
+	while [ "$1" != -- ]; do vars+=("$1"); shift; done
+	shift
+	status=0
+	(cd / && exec timeout --kill-after=5 "${OUTBOX_TEST_TIMEOUT:-60}" \
+		setpriv --reuid="$user" --regid="$user" --init-groups \
+		env -u XDG_CONFIG_HOME TMPDIR="$SHARED/tmp" "${vars[@]}" "$SHARED/bin/outbox" "$@" \
+		</dev/null) >"$T/run.stdout" 2>"$T/run.stderr" || status=$?
+	output=$(cat "$T/run.stdout")
+	stderr=$(cat "$T/run.stderr")
+	LAST_COMMAND="(as $user ${vars[*]}) outbox $*"
+}
+
+@test "a user with HOME=/root (cron, su) uses the system file, not root's" {
+	need_root
+	shared_dir
+	make_user u
+	account_for system@example.com >"$SHARED/etc/outboxrc"
+	chmod 644 "$SHARED/etc/outboxrc"
+	run_as "$u" HOME=/root XDG_CONFIG_HOME=/root/.config -- --pretend
+	assert_exit 0
+	assert_contains "$output" \
+		"loaded configuration file $SHARED/etc/outboxrc"
+	assert_contains "$output" "from = system@example.com"
+	# /root belongs to root: it is not looked into at all
+	refute_contains "$stderr" /root
+}
+
+@test "a user with HOME=/root gets the config of their own home" {
+	need_root
+	shared_dir
+	make_user u
+	account_for system@example.com >"$SHARED/etc/outboxrc"
+	chmod 644 "$SHARED/etc/outboxrc"
+	install -d -m 700 -o "$u" -g "$u" "$SHARED/$u"
+	account_for own@example.com "auth plain" "user me" "password s3cret" \
+		>"$SHARED/$u/.outboxrc"
+	chown "$u:$u" "$SHARED/$u/.outboxrc"
+	chmod 600 "$SHARED/$u/.outboxrc"
+	run_as "$u" HOME=/root -- --pretend
+	assert_exit 0
+	assert_contains "$output" \
+		"loaded configuration file $SHARED/$u/.outboxrc"
+	assert_contains "$output" "from = own@example.com"
+	assert_equal "$stderr" ""
+}
+
+@test "a user file that cannot be read is skipped with one warning" {
+	need_root
+	shared_dir
+	make_user u
+	account_for system@example.com >"$SHARED/etc/outboxrc"
+	chmod 644 "$SHARED/etc/outboxrc"
+	# HOME is the user's, but a parent directory is not searchable:
+	# none of the four candidates can be examined, one line says why
+	install -d -m 700 "$SHARED/locked"
+	install -d -m 700 -o "$u" "$SHARED/locked/home"
+	run_as "$u" HOME="$SHARED/locked/home" -- --pretend
+	assert_exit 0
+	assert_contains "$output" "from = system@example.com"
+	assert_equal "$stderr" "outbox: ignoring $SHARED/locked/home/.config/outbox/config: Permission denied (no search permission on $SHARED/locked)"
+	# a candidate the user may not read (another user's file in their
+	# home) is skipped too, and the next one is used
+	install -d -m 755 -o "$u" "$SHARED/$u"
+	account_for planted@example.com >"$SHARED/$u/.outboxrc"
+	chmod 600 "$SHARED/$u/.outboxrc"
+	account_for msmtprc@example.com >"$SHARED/$u/.msmtprc"
+	chown "$u" "$SHARED/$u/.msmtprc"
+	run_as "$u" HOME="$SHARED/$u" -- --pretend
+	assert_exit 0
+	assert_contains "$output" "from = msmtprc@example.com"
+	assert_equal "$stderr" \
+		"outbox: ignoring $SHARED/$u/.outboxrc: Permission denied"
+}
+
+@test "-C on a file the user cannot read -> 78 naming it" {
+	need_root
+	shared_dir
+	make_user u
+	account_for a@example.com >"$SHARED/etc/private.rc"
+	chmod 600 "$SHARED/etc/private.rc"
+	run_as "$u" HOME=/nonexistent -- -C "$SHARED/etc/private.rc" --pretend
+	assert_exit 78
+	assert_contains "$stderr" \
+		"cannot read $SHARED/etc/private.rc: Permission denied"
+}
+
+@test "a system file the user cannot read is skipped without a word" {
+	need_root
+	shared_dir
+	make_user u
+	account_for system@example.com "auth plain" "user me" \
+		"password s3cret" >"$SHARED/etc/outboxrc"
+	chmod 600 "$SHARED/etc/outboxrc"
+	run_as "$u" HOME=/nonexistent -- --pretend
+	# no account at all: the caller's error, not one about the file
+	assert_exit 78
+	refute_contains "$stderr" "$SHARED/etc/outboxrc"
+	refute_contains "$stderr" "Permission denied"
+	refute_contains "$stderr" s3cret
+}
+
+@test "a password file 0640 whose group holds nobody else is accepted (Debian's msmtprc)" {
+	need_root
+	make_group g
+	account_for a@example.com "auth plain" "user me" "password s3cret" \
+		| write_config "$T/etc/msmtprc"
+	chown "root:$g" "$T/etc/msmtprc"
+	chmod 640 "$T/etc/msmtprc"
+	run_outbox --pretend </dev/null
+	assert_exit 0
+	assert_contains "$output" "loaded configuration file $T/etc/msmtprc"
+	refute_contains "$output$stderr" s3cret
+	# the same file with -C
+	run_outbox -C "$T/etc/msmtprc" --pretend </dev/null
+	assert_exit 0
+}
+
+@test "a password file 0640 whose group has a member -> 78 naming group and member" {
+	need_root
+	make_group g
+	make_user member -G "$g"
+	account_for a@example.com "auth plain" "user me" "password s3cret" \
+		| write_config "$T/cfg"
+	chown "root:$g" "$T/cfg"
+	chmod 640 "$T/cfg"
+	send_message "$MSG" -C "$T/cfg" rcpt@example.com
+	assert_exit 78
+	assert_contains "$stderr" "$T/cfg: contains a password and is readable by group $g, whose member $member can read it; run chmod 600 $T/cfg, or remove $member from the group"
+	refute_contains "$stderr" s3cret
+	assert_no_session
+	# a user whose primary group it is counts as well
+	make_user primary -g "$g"
+	run_outbox -C "$T/cfg" --pretend </dev/null
+	assert_exit 78
+	assert_contains "$stderr" "group $g, whose members"
+	assert_contains "$stderr" "$member"
+	assert_contains "$stderr" "$primary"
+	# others may read it: refused as ever, whatever the group
+	chmod 644 "$T/cfg"
+	chgrp root "$T/cfg"
+	run_outbox -C "$T/cfg" --pretend </dev/null
+	assert_exit 78
+	assert_contains "$stderr" "readable by group or others; run chmod 600"
 }

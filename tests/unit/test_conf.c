@@ -1237,8 +1237,15 @@ static void test_load_file_permissions(void **state)
 		int rc;
 	} cases[] = {
 		{"account a\nhost x\npassword s\n", 0644, EX_CONFIG},
-		{"account a\nhost x\npassword s\n", 0640, EX_CONFIG},
 		{"account a\nhost x\npassword s\n", 0604, EX_CONFIG},
+		{"account a\nhost x\npassword s\n", 0601, EX_CONFIG},
+		/* group-writable or -executable: refused whoever is in it
+		 * (0640 depends on the group's members: config.bats and
+		 * test_group_other_readers) */
+		{"account a\nhost x\npassword s\n", 0660, EX_CONFIG},
+		{"account a\nhost x\npassword s\n", 0620, EX_CONFIG},
+		{"account a\nhost x\npassword s\n", 0650, EX_CONFIG},
+		{"account a\nhost x\npassword s\n", 0610, EX_CONFIG},
 		{"account a\nhost x\npassword s\n", 0600, EX_OK},
 		{"account a\nhost x\npassword s\n", 0400, EX_OK},
 		{"account a\nhost x\n", 0644, EX_OK},
@@ -1276,6 +1283,49 @@ static void test_load_file_permissions(void **state)
 	}
 }
 
+/* The group rule's decision (DESIGN.md invariant 7): who besides the owner
+ * can read a 0640 file through its group. */
+static void test_group_other_readers(void **state)
+{
+	static const struct {
+		const char *readers[6]; /* members, then primary-group users */
+		const char *owner;
+		const char *others; /* what is left, joined by ' ' */
+	} cases[] = {
+		/* Debian's msmtp layout: root:msmtp with an empty group */
+		{{NULL}, "root", ""},
+		/* the owner alone, as member or by primary group, or both */
+		{{"root"}, "root", ""},
+		{{"alice", "alice"}, "alice", ""},
+		/* anyone else can read it */
+		{{"alice"}, "root", "alice"},
+		{{"root", "bob", "alice"}, "root", "alice bob"},
+		{{"bob", "alice", "bob", "root", "alice"}, "root", "alice bob"},
+		/* an owner without a name (uid not in the database) */
+		{{"root"}, NULL, "root"},
+		/* a name is compared whole */
+		{{"rootx", "roo"}, "root", "roo rootx"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const char *readers[6];
+		size_t n = 0;
+		while (n < 6 && cases[i].readers[n]) {
+			readers[n] = cases[i].readers[n];
+			n++;
+		}
+		size_t left = conf_group_other_readers(readers, n,
+		                                       cases[i].owner);
+		struct buf got = BUF_INIT;
+		for (size_t k = 0; k < left; k++)
+			buf_printf(&got, "%s%s", k ? " " : "", readers[k]);
+		if (strcmp(buf_str(&got), cases[i].others) != 0)
+			fail_msg("row %zu: left \"%s\", expected \"%s\"", i,
+			         buf_str(&got), cases[i].others);
+		buf_free(&got);
+	}
+}
+
 static void test_load_file_errors(void **state)
 {
 	struct tmpdir t;
@@ -1284,7 +1334,7 @@ static void test_load_file_errors(void **state)
 	struct err e = ERR_INIT;
 
 	char *missing = tmp_path(&t, "missing");
-	assert_int_equal(conf_load_default(&c, missing, &e), EX_CONFIG);
+	assert_int_equal(conf_load_default(&c, missing, NULL, &e), EX_CONFIG);
 	struct buf want = BUF_INIT;
 	buf_printf(&want, "cannot read %s: No such file or directory", missing);
 	assert_string_equal(err_msg(&e), buf_str(&want));
@@ -1411,7 +1461,7 @@ static void test_load_default_locations(void **state)
 		runenv_init(&env);
 		struct conf c = {.env = &env};
 		struct err e = ERR_INIT;
-		if (conf_load_default(&c, NULL, &e) != EX_OK)
+		if (conf_load_default(&c, NULL, NULL, &e) != EX_OK)
 			fail_msg("row %zu: %s", i, err_msg(&e));
 		size_t n = 0;
 		while (dc->loaded[n])
@@ -1458,7 +1508,7 @@ static void test_load_default_override_and_errors(void **state)
 	runenv_init(&env);
 	struct conf c = {.env = &env};
 	struct err e = ERR_INIT;
-	assert_int_equal(conf_load_default(&c, NULL, &e), EX_OK);
+	assert_int_equal(conf_load_default(&c, NULL, NULL, &e), EX_OK);
 	assert_int_equal(c.count, 2);
 	assert_string_equal(conf_find_account(&c, "shared")->host, "mine");
 	assert_string_equal(conf_find_account(&c, "sysonly")->host, "s");
@@ -1466,7 +1516,7 @@ static void test_load_default_override_and_errors(void **state)
 
 	/* -C: only that file */
 	char *explicit = tmp_write(&t, "explicit", "account x\nhost e\n", 0600);
-	assert_int_equal(conf_load_default(&c, explicit, &e), EX_OK);
+	assert_int_equal(conf_load_default(&c, explicit, NULL, &e), EX_OK);
 	assert_int_equal(c.count, 1);
 	assert_int_equal(c.file_count, 1);
 	assert_string_equal(c.files[0], explicit);
@@ -1474,7 +1524,7 @@ static void test_load_default_override_and_errors(void **state)
 
 	/* the permission rule applies at the user level too */
 	assert_int_equal(chmod(user, 0644), 0);
-	assert_int_equal(conf_load_default(&c, NULL, &e), EX_CONFIG);
+	assert_int_equal(conf_load_default(&c, NULL, NULL, &e), EX_CONFIG);
 	assert_non_null(strstr(err_msg(&e), "run chmod 600"));
 	conf_free(&c);
 	err_clear(&e);
@@ -1517,6 +1567,7 @@ int main(void)
 		cmocka_unit_test(test_finalize_defaults),
 		cmocka_unit_test(test_describe_masks_secrets),
 		cmocka_unit_test(test_load_file_permissions),
+		cmocka_unit_test(test_group_other_readers),
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_load_default_locations),
 		cmocka_unit_test(test_load_default_override_and_errors),
