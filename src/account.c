@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "conf_internal.h"
+#include "maildrop_format.h"
 #include "util.h"
 
 /* msmtp's default SOCKS port. */
@@ -138,6 +139,15 @@ static void describe_max_age(struct buf *out, const struct field_info *fi,
 	buf_printf(out, "%s = %ld seconds\n", fi->label,
 	           a->queue_max_age > 0 ? a->queue_max_age
 	                                : CONF_DEFAULT_QUEUE_MAX_AGE);
+}
+
+static void describe_maildrop_max_size(struct buf *out,
+                                      const struct field_info *fi,
+                                      const struct account *a)
+{
+	buf_printf(out, "%s = %ld bytes\n", fi->label,
+	           a->maildrop_max_size > 0 ? a->maildrop_max_size
+	                                    : MAILDROP_MAX_SIZE);
 }
 
 static void describe_signer_line(struct buf *out, const char *name,
@@ -281,6 +291,9 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	[F_ALLOW_FROM_OVERRIDE] = {FIELD(allow_from_override, FIELD_BOOL),
 	                           SHOWN("allow_from_override",
 	                                 describe_on_off)},
+	/* derived, not described: whether the line above was written */
+	[F_ALLOW_FROM_OVERRIDE_SET] = {FIELD(allow_from_override_set,
+	                                     FIELD_BOOL)},
 	[F_SET_FROM_HEADER] = {FIELD(set_from_header, FIELD_ENUM),
 	                       SHOWN("set_from_header", describe_name),
 	                       NAMES(header_policy_names)},
@@ -322,11 +335,15 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	                     SHOWN("queue_max_age", describe_max_age)},
 	[F_QUEUE_BOUNCE] = {FIELD(queue_bounce, FIELD_BOOL),
 	                    SHOWN("queue_bounce", describe_on_off)},
+	[F_MAILDROP_MAX_SIZE] = {FIELD(maildrop_max_size, FIELD_LONG),
+	                         SHOWN("maildrop_max_size",
+	                               describe_maildrop_max_size)},
 };
 
 /* Every enum of struct account has the size of an int (C17 6.7.2.2: the
  * values fit in int, and GCC/Clang use int); the FIELD_ENUM code relies on
  * it. */
+_Static_assert(FIELD_COUNT <= 64, "a parsed account's set mask is 64 bits");
 _Static_assert(sizeof(enum protocol) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum header_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum queue_mode) == sizeof(int), "enum size");

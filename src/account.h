@@ -82,6 +82,10 @@ struct account {
 	char *from; /* may contain %U %H %C %M */
 	char *from_full_name;
 	bool allow_from_override; /* default on */
+	/* allow_from_override was written in the configuration: a message
+	 * from the maildrop may only pick its sender when it says "on" there
+	 * (maildrop.h), msmtp's default being meant for the account's owner */
+	bool allow_from_override_set;
 	char *dsn_notify; /* NULL = off; else RFC 3461 NOTIFY= value, upper
 	                   * case: "NEVER" or e.g. "SUCCESS,FAILURE" */
 	char *dsn_return; /* NULL = off; else RFC 3461 RET= "HDRS" or "FULL" */
@@ -106,6 +110,7 @@ struct account {
 	char *queue_dir;
 	long queue_max_age; /* seconds before giving up; default 5 days */
 	bool queue_bounce;  /* send a bounce notice on dead letter */
+	long maildrop_max_size; /* bytes; 0: MAILDROP_MAX_SIZE (maildrop.h) */
 };
 
 /* account_finalize()'s network timeout when `timeout` is not set: stricter

@@ -460,9 +460,7 @@ static int apply_operation_mode(struct parser *p, const char *value)
 		                   "reads a message on standard input, it does "
 		                   "not speak SMTP there");
 	if (strcmp(value, "i") == 0)
-		return usage_error(p, "option '-bi' is not supported: outbox "
-		                   "keeps no aliases database (see the aliases "
-		                   "directive)");
+		return mode_set(p, MODE_NEWALIASES, "-bi", NULL);
 	return usage_error(p, "unsupported operation mode '-b%s'", value);
 }
 
@@ -708,10 +706,10 @@ static int check_result(struct parser *p, int operand_count)
 static int parse_arguments(struct parser *p)
 {
 	const char *name = p->opts->invoked_as;
+	/* Package scripts run newaliases after installing an MTA: it must
+	 * succeed, there being nothing to rebuild. */
 	if (strcmp(name, "newaliases") == 0)
-		return usage_error(p, "'newaliases' is not supported: outbox "
-		                   "keeps no aliases database (see the aliases "
-		                   "directive)");
+		return mode_set(p, MODE_NEWALIASES, "newaliases", NULL);
 	if (strcmp(name, "mailq") == 0)
 		p->opts->mode = MODE_LIST_QUEUE;
 

@@ -28,6 +28,7 @@ enum cli_mode {
 	MODE_QUEUE_REQUEUE,  /* --queue-requeue ID|all (dead letters) */
 	MODE_DKIM_KEYGEN,    /* --dkim-keygen */
 	MODE_DKIM_RECORD,    /* --dkim-record */
+	MODE_NEWALIASES,     /* invoked as newaliases, sendmail -bi: a note */
 };
 
 struct cli_setting {

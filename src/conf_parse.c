@@ -311,6 +311,12 @@ static int parse_line(struct parser *p, int line, const char *text, size_t n,
 		if (p->current >= 0)
 			p->accounts[p->current].set |= (uint64_t)1
 			                               << directive_field(d);
+		/* The flag that records it was written travels with it to
+		 * the accounts that inherit it (maildrop.h). */
+		if (p->current >= 0 &&
+		    directive_field(d) == F_ALLOW_FROM_OVERRIDE)
+			p->accounts[p->current].set |=
+			        (uint64_t)1 << F_ALLOW_FROM_OVERRIDE_SET;
 		if (directive_field(d) == F_PASSWORD && *value && !from_eval)
 			p->has_secret = true;
 	}

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "conf_internal.h"
+#include "maildrop_format.h"
 #include "runenv.h"
 #include "util.h"
 
@@ -156,6 +157,16 @@ static const char *set_bool(struct account *a, const struct directive *d,
                             const char *value)
 {
 	return set_on_off_value(value, account_field_slot(a, d->field));
+}
+
+static const char *set_allow_from_override(struct account *a,
+                                           const struct directive *d,
+                                           const char *value)
+{
+	const char *problem = set_bool(a, d, value);
+	if (!problem)
+		a->allow_from_override_set = true;
+	return problem;
 }
 
 /* keepbcc: the old inverse of remove_bcc_headers. */
@@ -795,6 +806,30 @@ static const char *set_queue_max_age(struct account *a,
 	return NULL;
 }
 
+/* A size in bytes, with an optional k, M or G (powers of 1024), at most
+ * MAILDROP_MAX_SIZE: the submitter refuses larger messages already. */
+static const char *set_maildrop_max_size(struct account *a,
+                                         const struct directive *d,
+                                         const char *value)
+{
+	size_t len = strlen(value);
+	long unit = 1;
+	char last = len ? value[len - 1] : '\0';
+	if (last == 'k' || last == 'K')
+		unit = 1024;
+	else if (last == 'm' || last == 'M')
+		unit = 1024 * 1024;
+	else if (last == 'g' || last == 'G')
+		unit = 1024L * 1024 * 1024;
+	long v;
+	if (!parse_number_n(value, unit > 1 ? len - 1 : len, 1,
+	                    MAILDROP_MAX_SIZE / unit, &v))
+		return "expected a size from 1 byte to 64M (a number, "
+		       "optionally followed by k, M or G)";
+	a->maildrop_max_size = v * unit;
+	return NULL;
+}
+
 static const struct directive directives[] = {
 	{"host", F_HOST, set_host, NULL},
 	{"port", F_PORT, set_port, NULL},
@@ -831,7 +866,8 @@ static const struct directive directives[] = {
 	{"tls_force_sslv3", F_NONE, set_ignored, NULL},
 	{"from", F_FROM, set_from, NULL},
 	{"from_full_name", F_FROM_FULL_NAME, set_text, NULL},
-	{"allow_from_override", F_ALLOW_FROM_OVERRIDE, set_bool, NULL},
+	{"allow_from_override", F_ALLOW_FROM_OVERRIDE, set_allow_from_override,
+	 NULL},
 	{"dsn_notify", F_DSN_NOTIFY, set_dsn_notify, NULL},
 	{"dsn_return", F_DSN_RETURN, set_dsn_return, NULL},
 	{"set_from_header", F_SET_FROM_HEADER, set_from_header, NULL},
@@ -861,6 +897,7 @@ static const struct directive directives[] = {
 	{"queue_dir", F_QUEUE_DIR, set_file, NULL},
 	{"queue_max_age", F_QUEUE_MAX_AGE, set_queue_max_age, NULL},
 	{"queue_bounce", F_QUEUE_BOUNCE, set_bool, NULL},
+	{"maildrop_max_size", F_MAILDROP_MAX_SIZE, set_maildrop_max_size, NULL},
 };
 
 const struct directive *directive_find(const char *name)

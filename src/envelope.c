@@ -201,4 +201,7 @@ void envelope_free(struct envelope *env)
 	free(env->from);
 	env->from = NULL;
 	addr_list_free(&env->rcpt);
+	free(env->submitter);
+	env->submitter = NULL;
+	env->has_submitter = false;
 }

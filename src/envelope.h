@@ -2,6 +2,9 @@
 #ifndef OUTBOX_ENVELOPE_H
 #define OUTBOX_ENVELOPE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "addr.h"
 #include "cli.h"
 #include "conf.h"
@@ -12,6 +15,12 @@ struct message;
 struct envelope {
 	char *from;           /* reverse-path mailbox; "" = null sender */
 	struct addr_list rcpt; /* forward-paths, aliases applied, no dupes */
+	/* Who handed the message to the maildrop (maildrop.h): the file's
+	 * owner as the kernel recorded it, and that user's login. Unset for
+	 * every other message. */
+	bool has_submitter;
+	uint32_t submitter_uid;
+	char *submitter;
 };
 
 /* Build the envelope (before any network activity):

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -12,6 +13,9 @@
 #include "err.h"
 #include "flush.h"
 #include "keytool.h"
+#include "maildrop.h"
+#include "pickup.h"
+#include "privilege.h"
 #include "queue.h"
 #include "runenv.h"
 #include "send.h"
@@ -95,6 +99,49 @@ static int run_keytool(const struct options *opts, const struct conf *conf,
 	return rc;
 }
 
+/* A caller who cannot read the system's account hands the message to the
+ * maildrop, for root's next flush (maildrop.h); everyone else sends. */
+static int run_send(const struct options *opts, const struct conf *conf,
+                    const struct session_trace *trace, struct buf *warnings,
+                    struct err *e)
+{
+	if (!maildrop_wanted(opts, conf))
+		return send_run(opts, conf, trace, warnings, e);
+	if (!maildrop_exists()) {
+		buf_printf(warnings, "cannot read %s, and there is no maildrop "
+		           "(%s) to hand the message to\n",
+		           conf->unreadable_system_file, MAILDROP_DIR);
+		return send_run(opts, conf, trace, warnings, e);
+	}
+	char *name = NULL;
+	int rc = maildrop_submit(opts, &name, e);
+	if (rc == EX_OK && opts->debug)
+		buf_printf(warnings, "the message was handed to the maildrop "
+		           "as %s/%s for root's flush\n", MAILDROP_DIR, name);
+	free(name);
+	return rc;
+}
+
+/* Root's flush first picks up the maildrop (pickup.h), then delivers;
+ * the first problem decides the exit status. */
+static int run_flush(const struct conf *conf, const struct options *opts,
+                     const struct session_trace *trace, struct buf *out,
+                     struct err *e)
+{
+	struct err pickup_err = ERR_INIT;
+	int pickup_rc = geteuid() == 0 ? pickup_run(conf, out, &pickup_err)
+	                               : EX_OK;
+	int rc = flush_run(conf, opts, trace, out, e);
+	if (rc == EX_OK && pickup_rc != EX_OK) {
+		rc = pickup_rc;
+		err_set(e, rc, "%s", err_msg(&pickup_err));
+	} else if (pickup_rc != EX_OK) {
+		buf_printf(out, "%s\n", err_msg(&pickup_err));
+	}
+	err_clear(&pickup_err);
+	return rc;
+}
+
 /* -v, -d, --debug: the SMTP conversation on stderr, line by line as it
  * happens (so a server that hangs shows where), ahead of the warnings and
  * the error printed at the end. The session redacts secrets and makes the
@@ -129,7 +176,7 @@ static int run_mode(const struct options *opts, struct runenv *env,
 	else if (opts->mode == MODE_SERVERINFO)
 		rc = run_serverinfo(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_SEND)
-		rc = send_run(opts, &conf, trace, warnings, e);
+		rc = run_send(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_DKIM_KEYGEN ||
 	         opts->mode == MODE_DKIM_RECORD)
 		rc = run_keytool(opts, &conf, e);
@@ -139,8 +186,11 @@ static int run_mode(const struct options *opts, struct runenv *env,
 		/* queue glue: the four queue verbs (queue.h, flush.h) */
 		struct buf out = BUF_INIT;
 		rc = opts->mode == MODE_FLUSH
-		             ? flush_run(&conf, opts, trace, &out, e)
+		             ? run_flush(&conf, opts, trace, &out, e)
 		             : queue_run_mode(&conf, opts, &out, e);
+		if (rc == EX_OK && opts->mode == MODE_LIST_QUEUE &&
+		    getuid() != 0 && maildrop_exists())
+			rc = maildrop_list_own(&out, e);
 		fputs(buf_str(&out), stdout);
 		buf_free(&out);
 	}
@@ -170,11 +220,20 @@ int main(int argc, char **argv)
 	struct options opts;
 	struct err e = ERR_INIT;
 	struct buf warnings = BUF_INIT;
+	/* Before anything else: a setgid outbox runs as its caller. */
+	int rc = privilege_init(&e);
+	if (rc != EX_OK) {
+		fprintf(stderr, "outbox: %s\n", err_msg(&e));
+		return rc;
+	}
 	struct runenv env;
 	runenv_init(&env); /* read once, here (DESIGN.md) */
-	int rc = cli_parse(argc, argv, &opts, &e);
+	rc = cli_parse(argc, argv, &opts, &e);
 	if (rc == EX_OK && opts.mode == MODE_HELP)
 		fputs(cli_usage(), stdout);
+	else if (rc == EX_OK && opts.mode == MODE_NEWALIASES)
+		puts("outbox: nothing to rebuild: the aliases file (the aliases "
+		     "directive) is read each time a message is sent");
 	else if (rc == EX_OK && opts.mode == MODE_VERSION)
 		print_version(&env);
 	else if (rc == EX_OK)

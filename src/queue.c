@@ -57,7 +57,7 @@ static int write_all(void *ctx, const char *data, size_t len, struct err *e)
 
 /* A fresh ID: the time (UTC) for sorting and reading, 64 random bits for
  * uniqueness (link(2) refusing an existing name settles the rest). */
-static char *new_id(void)
+char *queue_new_id(void)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -86,6 +86,37 @@ static void hex_digest(const unsigned char *digest, char *out)
 	out[QUEUE_DIGEST_HEX_LEN] = '\0';
 }
 
+/* Give fd the group and mode (0640) of the one it is shared with; see
+ * share_with_submitter. Failing is harmless: the file stays root's. */
+static void share_like(int fd, gid_t gid)
+{
+	if (fchown(fd, (uid_t)-1, gid) == 0)
+		(void)fchmod(fd, 0640);
+}
+
+/* A message a local user put in the maildrop stays listable by that user
+ * (maildrop.h): when the queue directory itself is group-readable (the
+ * system spool, root:outbox 0750), its entry is made readable by the same
+ * group, which only the setgid outbox holds and which lists an entry only
+ * to its submitter. Everything else stays 0600. -1: private. */
+static int shared_gid(int dirfd, const struct queue_entry *en)
+{
+	struct stat st;
+	if (!en->has_submitter || fstat(dirfd, &st) != 0 ||
+	    !(st.st_mode & S_IRGRP) || st.st_gid == 0)
+		return -1;
+	return (int)st.st_gid;
+}
+
+/* The group an entry's side files share, from its open ID.msg. */
+static int entry_gid(int msg_fd)
+{
+	struct stat st;
+	if (msg_fd < 0 || fstat(msg_fd, &st) != 0 || !(st.st_mode & S_IRGRP))
+		return -1;
+	return (int)st.st_gid;
+}
+
 static int write_entry_file(struct queue_dir *d, struct queue_entry *en,
                             queue_data_fn data, void *ctx,
                             const char *tmp_name, struct err *e)
@@ -96,6 +127,9 @@ static int write_entry_file(struct queue_dir *d, struct queue_entry *en,
 	if (fd < 0)
 		return queue_io_error(e, "create", d->path, tmp_name);
 	struct file_writer w = {fd, d->path, tmp_name, NULL};
+	int gid = shared_gid(d->fd, en);
+	if (gid >= 0)
+		share_like(fd, (gid_t)gid);
 	struct buf header = BUF_INIT;
 	size_t digest_at = 0;
 	en->body_sha256[0] = '\0';
@@ -131,7 +165,7 @@ int queue_store(struct queue_dir *d, struct queue_entry *en,
 {
 	for (int attempt = 0; attempt < QUEUE_ID_TRIES; attempt++) {
 		free(en->id);
-		en->id = new_id();
+		en->id = queue_new_id();
 		char *tmp = queue_entry_name(QUEUE_TMP_PREFIX, en->id);
 		char *final = queue_entry_name(en->id, ".msg");
 		int rc = write_entry_file(d, en, data, ctx, tmp, e);
@@ -165,7 +199,10 @@ int queue_submit(const struct account *a, const struct options *opts,
                  const char *last_error, char **id_out, struct err *e)
 {
 	*id_out = NULL;
-	char *path = queue_default_dir(a, a->env);
+	/* A message from the maildrop stays in the system spool, where its
+	 * submitter can list it (maildrop.h), whatever queue_dir says. */
+	char *path = env->has_submitter ? xstrdup(QUEUE_SYSTEM_DIR)
+	                                : queue_default_dir(a, a->env);
 	struct queue_dir *d = NULL;
 	int rc = queue_dir_open(path, true, &d, e);
 	free(path);
@@ -188,6 +225,9 @@ int queue_submit(const struct account *a, const struct options *opts,
 		en.settings[i].value = xstrdup(opts->settings[i].value);
 	}
 	en.from = xstrdup(env->from ? env->from : "");
+	en.has_submitter = env->has_submitter;
+	en.submitter_uid = env->submitter_uid;
+	en.submitter = xstrdup_or_null(env->submitter);
 	for (size_t i = 0; i < env->rcpt.count; i++)
 		addr_list_add(&en.rcpt, NULL, env->rcpt.items[i].mailbox);
 	en.size = msg_size(m);
@@ -383,10 +423,11 @@ int queue_handle_message_header(struct queue_handle *h, struct buf *out,
 }
 
 /* Replace dirfd/ID+suffix by text; durable: fsync the file first (a
- * rename is only as good as the data it points to). */
+ * rename is only as good as the data it points to). gid >= 0: shared
+ * with that group (share_like). */
 static int replace_small_file(int dirfd, const char *path, const char *id,
                               const char *suffix, const struct buf *text,
-                              bool durable, struct err *e)
+                              bool durable, int gid, struct err *e)
 {
 	struct buf tmp_name = BUF_INIT;
 	buf_printf(&tmp_name, "%s%s%s", QUEUE_TMP_PREFIX, id, suffix);
@@ -401,6 +442,8 @@ static int replace_small_file(int dirfd, const char *path, const char *id,
 		rc = queue_io_error(e, "create", path, tmp);
 	} else {
 		struct file_writer w = {fd, path, tmp, NULL};
+		if (gid >= 0)
+			share_like(fd, (gid_t)gid);
 		rc = write_all(&w, text->data, text->len, e);
 		if (rc == EX_OK && durable && fsync(fd) != 0)
 			rc = queue_io_error(e, "sync", path, tmp);
@@ -419,12 +462,12 @@ static int replace_small_file(int dirfd, const char *path, const char *id,
 /* Replace dirfd/ID.state by st. */
 static int write_state(int dirfd, const char *path, const char *id,
                        const struct queue_state *st, bool durable,
-                       struct err *e)
+                       int gid, struct err *e)
 {
 	struct buf text = BUF_INIT;
 	queue_format_state(st, &text);
 	int rc = replace_small_file(dirfd, path, id, ".state", &text, durable,
-	                            e);
+	                            gid, e);
 	buf_free(&text);
 	return rc;
 }
@@ -438,7 +481,7 @@ int queue_handle_save_state(struct queue_handle *h, struct err *e)
 	return write_state(queue_side_fd(h->dir, h->entry.dead),
 	                   queue_side_path(h->dir, h->entry.dead), h->entry.id,
 	                   &h->entry.state, h->entry.state.delivered.count > 0,
-	                   e);
+	                   entry_gid(h->fd), e);
 }
 
 /* The recipients of from that already have the message, added to to. */
@@ -460,7 +503,8 @@ static int move_entry(struct queue_handle *h, bool to_dead,
 	const char *to_path = queue_side_path(d, to_dead);
 	char *name = queue_entry_name(h->entry.id, ".msg");
 	char *state = queue_entry_name(h->entry.id, ".state");
-	int rc = write_state(to, to_path, h->entry.id, new_state, true, e);
+	int rc = write_state(to, to_path, h->entry.id, new_state, true,
+	                     entry_gid(h->fd), e);
 	if (rc == EX_OK)
 		rc = queue_sync_fd(to, to_path, e);
 	/* One atomic step: the entry is on one side or the other. */
@@ -567,7 +611,7 @@ static int move_aside(struct queue_dir *d, int fd, const char *id, bool dead,
 	int rc = queue_open_damaged(d, true, e);
 	if (rc == EX_OK)
 		rc = replace_small_file(d->damaged_fd, d->damaged_path, id,
-		                        ".reason", &text, true, e);
+		                        ".reason", &text, true, -1, e);
 	if (rc == EX_OK && renameat(from, state, d->damaged_fd, state) != 0 &&
 	    errno != ENOENT)
 		rc = queue_io_error(e, "move aside", from_path, state);

@@ -42,6 +42,16 @@
 #include "msg.h"
 #include "queue_format.h"
 
+/* The system spool: root's queue, and the maildrop inside it
+ * (maildrop.h). Set at build time (make SPOOLDIR=...). */
+#ifndef SPOOLDIR
+#define SPOOLDIR "/var/spool/outbox"
+#endif
+#define QUEUE_SYSTEM_DIR SPOOLDIR
+/* Where local users who cannot read the system's account leave their
+ * messages for root (maildrop.h). */
+#define MAILDROP_DIR QUEUE_SYSTEM_DIR "/maildrop"
+
 /* Age after which a leftover temporary file (or an ID.state without its
  * ID.msg) belongs to a dead writer and is removed. */
 #define QUEUE_STALE_SECONDS 3600
@@ -51,7 +61,7 @@
 /* ---- directories ---------------------------------------------------- */
 
 /* The queue directory of account a (NULL: no account): its queue_dir, else
- * /var/spool/outbox for root, else $XDG_STATE_HOME/outbox/queue
+ * QUEUE_SYSTEM_DIR for root, else $XDG_STATE_HOME/outbox/queue
  * ($XDG_STATE_HOME defaults to ~/.local/state, ~ being the home directory
  * of the run's environment env, runenv.h). Heap string. */
 char *queue_default_dir(const struct account *a, struct runenv *env);
@@ -65,6 +75,11 @@ struct queue_dir;
  * it; EX_IOERR for other failures. */
 int queue_dir_open(const char *path, bool create, struct queue_dir **out,
                    struct err *e);
+/* The system queue opened for reading by a local user who is not root:
+ * *out NULL when it does not exist or cannot be opened (EACCES), EX_CONFIG
+ * when it is not root's alone. Its dead/ is scanned only when readable. */
+int queue_dir_open_shared(const char *path, struct queue_dir **out,
+                          struct err *e);
 const char *queue_dir_path(const struct queue_dir *d);
 /* fsync the directory (and dead/): makes removals durable. */
 int queue_dir_sync(struct queue_dir *d, struct err *e);
@@ -116,6 +131,9 @@ void queue_dirs_free(char **dirs, size_t count);
 int queue_submit(const struct account *a, const struct options *opts,
                  const struct envelope *env, const struct message *m,
                  const char *last_error, char **id_out, struct err *e);
+
+/* A fresh entry ID (queue_id_valid): the time, then 64 random bits. */
+char *queue_new_id(void);
 
 /* Writes the message bytes of an entry being stored (see queue_store). */
 typedef int (*queue_data_fn)(void *ctx, msg_write_fn write, void *write_ctx,
@@ -183,6 +201,11 @@ void queue_handle_release(struct queue_handle *h);
  * set aside in damaged/, then a summary line; "queue DIR is empty" when
  * there is nothing. */
 int queue_list(const char *dir, struct buf *out, struct err *e);
+/* --list-queue of a local user who is not root: the entries of the system
+ * queue that user put in the maildrop (and only those), read through the
+ * spool group (privilege.h: the caller raises it), then a summary line.
+ * Nothing when there is no system queue. */
+int queue_list_submitted(uint32_t uid, struct buf *out, struct err *e);
 /* --queue-delete=ID: delete one entry, queued, dead or set aside in
  * damaged/ (all its files). EX_USAGE for a
  * malformed ID, EX_NOINPUT when no directory has it, EX_TEMPFAIL when it is

@@ -15,7 +15,6 @@
 #include "runenv.h"
 #include "util.h"
 
-#define QUEUE_ROOT_DIR "/var/spool/outbox"
 #define QUEUE_READ_FIRST 4096 /* first read of a header */
 
 /* ---- directories ------------------------------------------------------ */
@@ -26,14 +25,17 @@ char *queue_default_dir(const struct account *a, struct runenv *env)
 	if (a && a->queue_dir && *a->queue_dir)
 		return xstrdup(a->queue_dir);
 	if (geteuid() == 0)
-		return xstrdup(QUEUE_ROOT_DIR);
+		return xstrdup(QUEUE_SYSTEM_DIR);
 	struct buf b = BUF_INIT;
 	const char *state = getenv("XDG_STATE_HOME");
 	/* XDG Base Directory: a relative value is invalid and ignored. */
 	if (state && *state == '/') {
 		buf_add_str(&b, state);
 	} else {
-		const char *home = env ? runenv_home(env) : NULL;
+		/* Not a home that belongs to someone else (cron started
+		 * with HOME=/root): the caller's own, as for the
+		 * configuration files. */
+		const char *home = env ? runenv_user_home(env) : NULL;
 		buf_printf(&b, "%s/.local/state", home ? home : "");
 	}
 	buf_add_str(&b, "/outbox/queue");
@@ -134,6 +136,42 @@ int queue_dir_open(const char *path, bool create, struct queue_dir **out,
 		return rc;
 	}
 	*out = d;
+	return EX_OK;
+}
+
+/* The system spool as a local user reads it (through the spool group):
+ * root must own it and nobody else may write it; dead/ is read only when
+ * it may be. */
+int queue_dir_open_shared(const char *path, struct queue_dir **out,
+                          struct err *e)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == EACCES
+		               ? EX_OK
+		               : err_set(e, EX_IOERR, "cannot open the queue "
+		                         "directory %s: %s", path,
+		                         strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return err_set(e, EX_CONFIG, "the system queue %s is not "
+		               "root's alone; not reading it", path);
+	}
+	struct queue_dir *d = xcalloc(1, sizeof *d);
+	d->fd = fd;
+	d->damaged_fd = -1;
+	d->path = xstrdup(path);
+	struct buf sub = BUF_INIT;
+	buf_printf(&sub, "%s/%s", path, QUEUE_DEAD);
+	d->dead_path = buf_steal(&sub);
+	buf_printf(&sub, "%s/%s", path, QUEUE_DAMAGED);
+	d->damaged_path = buf_steal(&sub);
+	d->dead_fd = openat(fd, QUEUE_DEAD,
+	                    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	*out = d; /* dead_fd -1: dead letters are not shown */
 	return EX_OK;
 }
 

@@ -11,13 +11,14 @@
 #define QUEUE_STATE_MAGIC "outbox-queue-state 1"
 #define QUEUE_MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
 #define QUEUE_MAX_SETTING_NAME 64
+#define QUEUE_MAX_UID 4294967294ULL /* (uid_t)-1 means "no user" */
 
 /* A value on one line: control bytes and the backslash as \xHH, every
  * other byte as it is, so unescape gives back exactly what was written.
  * Not sanitize.c's escape, on purpose: that one is for display, one way
  * (it leaves the backslash alone and escapes invalid UTF-8), and this
  * file format must not change when the display rules do. */
-static void add_escaped(struct buf *out, const char *s)
+void queue_escape_value(struct buf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -30,8 +31,8 @@ static void add_escaped(struct buf *out, const char *s)
 	}
 }
 
-/* Undo add_escaped. NULL on success (*out is heap), else the problem. */
-static const char *unescape(const char *s, size_t len, char **out)
+/* Undo queue_escape_value. NULL on success (*out is heap), else the problem. */
+const char *queue_unescape_value(const char *s, size_t len, char **out)
 {
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < len; i++) {
@@ -141,7 +142,7 @@ bool queue_id_valid(const char *id)
 enum key {
 	K_ID, K_CREATED, K_ACCOUNT, K_SETTING, K_FROM, K_RCPT, K_SIZE,
 	K_BODY_SHA256, K_QUEUED, K_ATTEMPTS, K_NEXT, K_LAST_ERROR, K_DEAD_SINCE,
-	K_DEAD_REASON, K_DELIVERED, K_COUNT
+	K_DEAD_REASON, K_DELIVERED, K_SUBMITTER, K_COUNT
 };
 
 #define IN_HEADER 1u  /* allowed in ID.msg */
@@ -169,6 +170,7 @@ static const struct {
 	[K_DEAD_SINCE] = {"dead-since", IN_STATE},
 	[K_DEAD_REASON] = {"dead-reason", IN_STATE},
 	[K_DELIVERED] = {"delivered", IN_STATE | REPEAT},
+	[K_SUBMITTER] = {"submitter", IN_HEADER},
 };
 
 static int find_key(const char *name, size_t len)
@@ -194,6 +196,25 @@ static const char *parse_setting(const char *value, struct cli_setting *s)
 			return "a directive name has only a-z, 0-9 and '_'";
 	s->directive = xstrndup(value, (size_t)(eq - value));
 	s->value = xstrdup(eq + 1);
+	return NULL;
+}
+
+/* "UID LOGIN": who handed the message to the maildrop (maildrop.h). */
+static const char *parse_submitter(const char *value, struct queue_entry *en)
+{
+	const char *space = strchr(value, ' ');
+	uint64_t uid = 0;
+	const char *problem =
+	        space ? parse_number(value, (size_t)(space - value),
+	                             QUEUE_MAX_UID, &uid)
+	              : "expected \"UID LOGIN\"";
+	if (problem)
+		return problem;
+	if (!space[1])
+		return "an empty login name";
+	en->has_submitter = true;
+	en->submitter_uid = (uint32_t)uid;
+	en->submitter = xstrdup(space + 1);
 	return NULL;
 }
 
@@ -275,6 +296,9 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 			return "an empty recipient";
 		addr_list_add(&st->delivered, NULL, value);
 		break;
+	case K_SUBMITTER:
+		problem = parse_submitter(value, en);
+		break;
 	default:
 		problem = "unknown field";
 	}
@@ -329,7 +353,7 @@ static int parse_fields(const char *text, size_t len, const char *magic,
 		if (v < nl && *v == ' ')
 			v++;
 		char *value = NULL;
-		const char *problem = unescape(v, (size_t)(nl - v), &value);
+		const char *problem = queue_unescape_value(v, (size_t)(nl - v), &value);
 		if (!problem)
 			problem = apply_field(t, k, value);
 		free(value);
@@ -386,7 +410,7 @@ static void add_field(struct buf *out, const char *name, const char *value)
 {
 	buf_add_str(out, name);
 	buf_add_str(out, ": ");
-	add_escaped(out, value);
+	queue_escape_value(out, value);
 	buf_add_char(out, '\n');
 }
 
@@ -410,9 +434,14 @@ void queue_format_header(const struct queue_entry *en, struct buf *out,
 		add_field(out, "account", en->account);
 	for (size_t i = 0; i < en->setting_count; i++) {
 		buf_add_str(out, "setting: ");
-		add_escaped(out, en->settings[i].directive);
+		queue_escape_value(out, en->settings[i].directive);
 		buf_add_char(out, '=');
-		add_escaped(out, en->settings[i].value);
+		queue_escape_value(out, en->settings[i].value);
+		buf_add_char(out, '\n');
+	}
+	if (en->has_submitter) {
+		buf_printf(out, "submitter: %" PRIu32 " ", en->submitter_uid);
+		queue_escape_value(out, en->submitter ? en->submitter : "?");
 		buf_add_char(out, '\n');
 	}
 	add_field(out, "from", en->from ? en->from : "");
@@ -471,6 +500,7 @@ void queue_entry_free(struct queue_entry *en)
 	}
 	free(en->settings);
 	free(en->from);
+	free(en->submitter);
 	addr_list_free(&en->rcpt);
 	queue_state_free(&en->state);
 	memset(en, 0, sizeof *en);

@@ -7,6 +7,9 @@
  *   created: 1763923233.123456789   (seconds.nanoseconds since the epoch)
  *   account: work                   (absent: the command-line account)
  *   setting: host=smtp.example.org  (command-line overrides, in order)
+ *   submitter: 33 www-data          (only for a message a local user put
+ *                                    in the maildrop: the uid the kernel
+ *                                    gave its file, and that user's login)
  *   from: me@example.org            (empty: the null reverse-path)
  *   rcpt: you@example.net           (one per recipient, at least one)
  *   size: 1234
@@ -67,6 +70,9 @@ struct queue_entry {
 	struct cli_setting *settings; /* command-line overrides to rebuild the
 	                               * same account at delivery time */
 	size_t setting_count;
+	bool has_submitter;     /* picked up from the maildrop (maildrop.h) */
+	uint32_t submitter_uid; /* the maildrop file's owner */
+	char *submitter;        /* that user's login, for logs and listing */
 	char *from;      /* "" for the null reverse-path */
 	struct addr_list rcpt;
 	uint64_t size;   /* message bytes */
@@ -102,6 +108,11 @@ void queue_format_state(const struct queue_state *st, struct buf *out);
 /* Does st record that mailbox already has the message? */
 bool queue_state_delivered_to(const struct queue_state *st,
                               const char *mailbox);
+/* The escaping of values in these files (and in maildrop entries): every
+ * byte below 0x20, DEL and the backslash as "\xHH". queue_unescape_value returns
+ * NULL (and a heap *out) or the problem; it refuses "\x00". */
+void queue_escape_value(struct buf *out, const char *s);
+const char *queue_unescape_value(const char *s, size_t len, char **out);
 /* True for a well-formed ID (nothing else can be a path element). */
 bool queue_id_valid(const char *id);
 

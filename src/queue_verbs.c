@@ -52,6 +52,11 @@ static void describe_entry(const struct queue_entry *en, int64_t now,
 	add_duration(out, now - en->created);
 	buf_add_str(out, "  account ");
 	add_clean(out, en->account ? en->account : "(command line)");
+	if (en->has_submitter) {
+		buf_printf(out, "  submitted by ");
+		add_clean(out, en->submitter ? en->submitter : "?");
+		buf_printf(out, " (uid %" PRIu32 ")", en->submitter_uid);
+	}
 	buf_add_str(out, "\n  from <");
 	add_clean(out, en->from);
 	buf_add_str(out, "> to");
@@ -147,6 +152,34 @@ int queue_list(const char *path, struct buf *out, struct err *e)
 		          deferred, dead, bad);
 	queue_problems_free(&unreadable);
 	queue_problems_free(&damaged);
+	queue_entries_free(entries, count);
+	queue_dir_close(d);
+	return rc;
+}
+
+int queue_list_submitted(uint32_t uid, struct buf *out, struct err *e)
+{
+	struct queue_dir *d = NULL;
+	int rc = queue_dir_open_shared(QUEUE_SYSTEM_DIR, &d, e);
+	if (rc != EX_OK || !d)
+		return rc;
+	struct queue_entry *entries = NULL;
+	size_t count = 0, shown = 0;
+	/* Entries of others (and root's own, 0600) cannot be read here and
+	 * land among the problems: not this user's business. */
+	struct queue_problems unreadable = {0};
+	rc = queue_scan(d, d->dead_fd >= 0, &entries, &count, &unreadable, e);
+	int64_t now = time(NULL);
+	for (size_t i = 0; rc == EX_OK && i < count; i++) {
+		if (!entries[i].has_submitter || entries[i].submitter_uid != uid)
+			continue;
+		describe_entry(&entries[i], now, out);
+		shown++;
+	}
+	if (rc == EX_OK)
+		buf_printf(out, "%zu message(s) of yours in the system queue "
+		           "%s\n", shown, QUEUE_SYSTEM_DIR);
+	queue_problems_free(&unreadable);
 	queue_entries_free(entries, count);
 	queue_dir_close(d);
 	return rc;
@@ -314,6 +347,10 @@ int queue_select_dirs(const struct conf *conf, const struct options *opts,
 	add_dir(dirs, count,
 	        queue_default_dir(conf_find_account(conf, "default"),
 	                          conf->env));
+	/* Root's flush also delivers what it picked up from the maildrop,
+	 * on a machine that has one. */
+	if (geteuid() == 0 && access(MAILDROP_DIR, F_OK) == 0)
+		add_dir(dirs, count, xstrdup(QUEUE_SYSTEM_DIR));
 	for (size_t i = 0; i < conf->count; i++)
 		if (conf->accounts[i]->queue_dir &&
 		    *conf->accounts[i]->queue_dir)

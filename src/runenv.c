@@ -293,3 +293,12 @@ int runenv_expand(struct runenv *env, const char *pattern, bool with_user,
 	*out = s;
 	return EX_OK;
 }
+
+void runenv_init_submitter(struct runenv *env, const struct runenv *base,
+                           const char *login)
+{
+	memset(env, 0, sizeof *env);
+	env->sysconfdir = xstrdup(base->sysconfdir);
+	env->hostname_var = xstrdup_or_null(base->hostname_var);
+	env->user_var = xstrdup(login);
+}

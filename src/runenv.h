@@ -45,6 +45,14 @@ struct runenv {
  * up. */
 void runenv_init(struct runenv *env);
 
+/* The environment of a message picked up from the maildrop (pickup.h):
+ * base's system configuration directory and host name, and login as the
+ * user name (%U, auto_from); nothing else of the submitter's or root's
+ * (~ is root's home, from the password database). Free with
+ * runenv_free. */
+void runenv_init_submitter(struct runenv *env, const struct runenv *base,
+                           const char *login);
+
 /* Free what env holds; env is empty afterwards. */
 void runenv_free(struct runenv *env);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "maildrop_format.h"
 #include "log_delivery.h"
 #include "msg.h"
 #include "queue.h"
@@ -39,16 +40,39 @@ static int edit_header(struct message *m, const struct options *opts,
 	return rc;
 }
 
-/* Everything that happens before the network is touched (invariant 6):
- * the whole message is read (and its body hashed for DKIM on the way), the
- * envelope built, the header edited, long lines dealt with, and the
- * message signed over exactly the bytes that will go on the wire. */
-static int prepare_message(const struct options *opts,
-                           const struct conf *conf, struct message **m,
-                           struct account **a, struct envelope *env,
-                           struct buf *warnings, struct err *e)
+/* A message from the maildrop is sent for a local user with the system's
+ * account: the sender it asks for (-f, --read-envelope-from) counts only
+ * where the configuration itself says allow_from_override on, and the
+ * account may set a lower size limit than the submitter's. */
+static int apply_pickup_rules(const struct send_pickup *p, struct account *a,
+                              struct err *e)
 {
-	int rc = msg_read_header(STDIN_FILENO, m, e);
+	if (!a->allow_from_override_set)
+		a->allow_from_override = false;
+	uint64_t limit = a->maildrop_max_size > 0
+	                         ? (uint64_t)a->maildrop_max_size
+	                         : (uint64_t)MAILDROP_MAX_SIZE;
+	if (p->size > limit)
+		return err_set(e, EX_DATAERR, "the entry has %llu bytes, more "
+		               "than maildrop_max_size (%llu bytes)",
+		               (unsigned long long)p->size,
+		               (unsigned long long)limit);
+	return EX_OK;
+}
+
+/* Everything that happens before the network is touched (invariant 6):
+ * the whole message is read from fd (and its body hashed for DKIM on the
+ * way), the envelope built, the header edited (a picked-up message gets
+ * its Received field), long lines dealt with, and the message signed over
+ * exactly the bytes that will go on the wire. */
+static int prepare_message(const struct options *opts,
+                           const struct conf *conf, int fd,
+                           const struct send_pickup *pickup,
+                           struct message **m, struct account **a,
+                           struct envelope *env, struct buf *warnings,
+                           struct err *e)
+{
+	int rc = msg_read_header(fd, m, e);
 	if (rc != EX_OK)
 		return rc;
 	char *sender = opts->read_envelope_from ? msg_header_sender(*m) : NULL;
@@ -57,17 +81,20 @@ static int prepare_message(const struct options *opts,
 	                                         : sender;
 	rc = setup_account(conf, opts, hint, a, e);
 	free(sender);
+	if (rc == EX_OK && pickup)
+		rc = apply_pickup_rules(pickup, *a, e);
 	if (rc != EX_OK)
 		return rc;
 	struct signers signers = {0};
 	rc = signers_prepare(&signers, *a, e);
 	if (rc == EX_OK)
-		rc = msg_read_body(*m, STDIN_FILENO, signers_body_update,
-		                   &signers, e);
+		rc = msg_read_body(*m, fd, signers_body_update, &signers, e);
 	if (rc == EX_OK)
 		rc = envelope_build(opts, *a, *m, env, e);
 	if (rc == EX_OK)
 		rc = edit_header(*m, opts, *a, env, e);
+	if (rc == EX_OK && pickup)
+		msg_prepend_header(*m, "Received", pickup->received);
 	bool changed = false;
 	if (rc == EX_OK)
 		rc = msg_enforce_line_limit(*m, &changed, e);
@@ -167,9 +194,32 @@ int send_run(const struct options *opts, const struct conf *conf,
 	struct message *m = NULL;
 	struct account *a = NULL;
 	struct envelope env = {0};
-	int rc = prepare_message(opts, conf, &m, &a, &env, warnings, e);
+	int rc = prepare_message(opts, conf, STDIN_FILENO, NULL, &m, &a, &env,
+	                         warnings, e);
 	if (rc == EX_OK)
 		rc = deliver_or_queue(opts, trace, a, &env, m, warnings, e);
+	envelope_free(&env);
+	account_free(a);
+	msg_free(m);
+	return rc;
+}
+
+int send_enqueue_pickup(const struct options *opts, const struct conf *conf,
+                        const struct send_pickup *pickup, char **id_out,
+                        struct buf *warnings, struct err *e)
+{
+	struct message *m = NULL;
+	struct account *a = NULL;
+	struct envelope env = {0};
+	*id_out = NULL;
+	int rc = prepare_message(opts, conf, pickup->fd, pickup, &m, &a, &env,
+	                         warnings, e);
+	if (rc == EX_OK) {
+		env.has_submitter = true;
+		env.submitter_uid = pickup->uid;
+		env.submitter = xstrdup(pickup->login);
+		rc = queue_submit(a, opts, &env, m, NULL, id_out, e);
+	}
 	envelope_free(&env);
 	account_free(a);
 	msg_free(m);

@@ -52,7 +52,9 @@ static bool same_entry(const struct queue_entry *a,
 	    !same_string(a->account, b->account) ||
 	    a->setting_count != b->setting_count ||
 	    strcmp(a->from, b->from) != 0 || a->rcpt.count != b->rcpt.count ||
-	    a->size != b->size)
+	    a->size != b->size || a->has_submitter != b->has_submitter ||
+	    a->submitter_uid != b->submitter_uid ||
+	    !same_string(a->submitter, b->submitter))
 		return false;
 	for (size_t i = 0; i < a->setting_count; i++)
 		if (strcmp(a->settings[i].directive, b->settings[i].directive) ||

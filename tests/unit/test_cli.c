@@ -209,6 +209,12 @@ static const struct line_case line_cases[] = {
 	{"mailq with its ignored flags",
 	 {"mailq", "-Ac"},
 	 .mode = MODE_LIST_QUEUE, .recipients = "", .settings = ""},
+	{"invoked as newaliases: a note, nothing to rebuild",
+	 {"/usr/bin/newaliases"},
+	 .mode = MODE_NEWALIASES, .recipients = "", .settings = ""},
+	{"sendmail -bi is newaliases",
+	 {"sendmail", "-bi"},
+	 .mode = MODE_NEWALIASES, .recipients = "", .settings = ""},
 	{"sendmail -q",
 	 {"/usr/sbin/sendmail", "-q"},
 	 .mode = MODE_FLUSH, .recipients = "", .settings = ""},
@@ -508,14 +514,8 @@ static const struct error_case error_cases[] = {
 	{{"sendmail", "-bs"},
 	 "option '-bs' is not supported: outbox reads a message on standard "
 	 "input, it does not speak SMTP there"},
-	{{"sendmail", "-bi"},
-	 "option '-bi' is not supported: outbox keeps no aliases database "
-	 "(see the aliases directive)"},
 	{{"sendmail", "-bd"}, "unsupported operation mode '-bd'"},
 	{{"sendmail", "-bv", "root"}, "unsupported operation mode '-bv'"},
-	{{"/usr/bin/newaliases"},
-	 "'newaliases' is not supported: outbox keeps no aliases database "
-	 "(see the aliases directive)"},
 	{{"outbox", "-a", "x", "--host=h"},
 	 "options '-a' and '--host' cannot be used together"},
 	{{"outbox", "--host", "h", "--account=x"},
