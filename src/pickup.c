@@ -38,24 +38,27 @@ struct entry {
 static void report_line(struct buf *report, const char *name,
                         const char *what)
 {
-	buf_printf(report, "maildrop %s: ", name);
+	/* A name is whatever bytes a submitter chose: never raw. */
+	buf_add_str(report, "maildrop ");
+	sanitize_append_line(report, name, strlen(name));
+	buf_add_str(report, ": ");
 	sanitize_append_line(report, what, strlen(what));
 	buf_add_char(report, '\n');
 }
 
 /* ---- setting aside ----------------------------------------------------- */
 
-static int open_damaged(struct err *e)
+static int open_damaged(int *fd, struct err *e)
 {
 	if (mkdir(MAILDROP_DAMAGED_DIR, 0700) != 0 && errno != EEXIST)
-		return -1 - err_set(e, EX_IOERR, "cannot create %s: %s",
-		                    MAILDROP_DAMAGED_DIR, strerror(errno));
-	int fd = open(MAILDROP_DAMAGED_DIR,
-	              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		err_set(e, EX_IOERR, "cannot open %s: %s", MAILDROP_DAMAGED_DIR,
-		        strerror(errno));
-	return fd;
+		return err_set(e, EX_IOERR, "cannot create %s: %s",
+		               MAILDROP_DAMAGED_DIR, strerror(errno));
+	*fd = open(MAILDROP_DAMAGED_DIR,
+	           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return err_set(e, EX_IOERR, "cannot open %s: %s",
+		               MAILDROP_DAMAGED_DIR, strerror(errno));
+	return EX_OK;
 }
 
 /* Move name (whatever it is: the rename moves a symbolic link or a FIFO
@@ -64,12 +67,19 @@ static int open_damaged(struct err *e)
 static int set_aside(int dirfd, const char *name, const char *reason,
                      struct err *e)
 {
-	int damaged = open_damaged(e);
-	if (damaged < 0)
+	int damaged = -1;
+	if (open_damaged(&damaged, e) != EX_OK)
 		return EX_IOERR;
 	char *id = queue_id_valid(name) ? xstrdup(name) : queue_new_id();
 	int rc = EX_OK;
-	if (renameat2(dirfd, name, damaged, id, RENAME_NOREPLACE) != 0)
+	int moved = renameat2(dirfd, name, damaged, id, RENAME_NOREPLACE);
+	if (moved != 0 && errno == EEXIST) {
+		/* set aside before, moved back, set aside again */
+		free(id);
+		id = queue_new_id();
+		moved = renameat2(dirfd, name, damaged, id, RENAME_NOREPLACE);
+	}
+	if (moved != 0)
 		rc = err_set(e, EX_IOERR, "cannot move %s/%s aside: %s",
 		             MAILDROP_DIR, name, strerror(errno));
 	struct buf path = BUF_INIT;
@@ -81,7 +91,9 @@ static int set_aside(int dirfd, const char *name, const char *reason,
 	                     : -1;
 	if (fd >= 0) {
 		struct buf text = BUF_INIT;
-		buf_printf(&text, "%s (was %s)\n", reason, name);
+		buf_printf(&text, "%s (was ", reason);
+		sanitize_append_line(&text, name, strlen(name));
+		buf_add_str(&text, ")\n");
 		(void)fd_write_all(fd, text.data, text.len);
 		(void)fsync(fd);
 		close(fd);
@@ -280,7 +292,8 @@ static void note_problem(struct pickup_stats *stats, bool left,
 	else
 		stats->set_aside++;
 	buf_reset(&stats->last);
-	buf_printf(&stats->last, "%s: ", name);
+	sanitize_append_line(&stats->last, name, strlen(name));
+	buf_add_str(&stats->last, ": ");
 	sanitize_append_line(&stats->last, what, strlen(what));
 }
 

@@ -99,6 +99,20 @@ static int open_checked(const char *path, int *fd, struct err *e)
 	return check_dir(*fd, path, e);
 }
 
+/* A queue_dir for path with its side paths named, nothing open yet. */
+static struct queue_dir *new_queue_dir(const char *path)
+{
+	struct queue_dir *d = xcalloc(1, sizeof *d);
+	d->fd = d->dead_fd = d->damaged_fd = -1;
+	d->path = xstrdup(path);
+	struct buf sub = BUF_INIT;
+	buf_printf(&sub, "%s/%s", path, QUEUE_DEAD);
+	d->dead_path = buf_steal(&sub);
+	buf_printf(&sub, "%s/%s", path, QUEUE_DAMAGED);
+	d->damaged_path = buf_steal(&sub);
+	return d;
+}
+
 int queue_dir_open(const char *path, bool create, struct queue_dir **out,
                    struct err *e)
 {
@@ -116,14 +130,7 @@ int queue_dir_open(const char *path, bool create, struct queue_dir **out,
 		if (rc != EX_OK)
 			return rc;
 	}
-	struct queue_dir *d = xcalloc(1, sizeof *d);
-	d->fd = d->dead_fd = d->damaged_fd = -1;
-	d->path = xstrdup(path);
-	struct buf sub = BUF_INIT;
-	buf_printf(&sub, "%s/%s", path, QUEUE_DEAD);
-	d->dead_path = buf_steal(&sub);
-	buf_printf(&sub, "%s/%s", path, QUEUE_DAMAGED);
-	d->damaged_path = buf_steal(&sub);
+	struct queue_dir *d = new_queue_dir(path);
 	int rc = open_checked(path, &d->fd, e);
 	if (rc == EX_OK && mkdirat(d->fd, QUEUE_DEAD, 0700) != 0 &&
 	    errno != EEXIST)
@@ -160,15 +167,8 @@ int queue_dir_open_shared(const char *path, struct queue_dir **out,
 		return err_set(e, EX_CONFIG, "the system queue %s is not "
 		               "root's alone; not reading it", path);
 	}
-	struct queue_dir *d = xcalloc(1, sizeof *d);
+	struct queue_dir *d = new_queue_dir(path);
 	d->fd = fd;
-	d->damaged_fd = -1;
-	d->path = xstrdup(path);
-	struct buf sub = BUF_INIT;
-	buf_printf(&sub, "%s/%s", path, QUEUE_DEAD);
-	d->dead_path = buf_steal(&sub);
-	buf_printf(&sub, "%s/%s", path, QUEUE_DAMAGED);
-	d->damaged_path = buf_steal(&sub);
 	d->dead_fd = openat(fd, QUEUE_DEAD,
 	                    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	*out = d; /* dead_fd -1: dead letters are not shown */

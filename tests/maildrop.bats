@@ -344,6 +344,42 @@ EOF
 
 # ------------------------------------------------------ users kept apart
 
+# Debian and Ubuntu's msmtp-mta layout: /etc/msmtprc 0640 root:msmtp,
+# the group empty. After replacing msmtp-mta with outbox the same file is
+# the system configuration: users cannot read it (maildrop), root's flush
+# accepts it; once the group has a member, the flush refuses it, naming
+# the member, and the entry waits in the maildrop.
+@test "the msmtp-mta layout (0640 root:msmtp, empty group) works; a member makes the flush refuse it" {
+	start_server
+	in_ns <<'EOF'
+rm /var/spool/etc/outboxrc
+grp=obmd_m$$
+groupadd -r "$grp"
+trap 'gpasswd -d "$MD_B" "$grp" >/dev/null 2>&1; groupdel "$grp" 2>/dev/null || true' EXIT
+printf 'account default\nhost 127.0.0.1\nport %s\nfrom %%U@example.com\ntls off\nauth off\ntimeout 5\npassword root-only-secret\n' "$PORT" >/var/spool/etc/msmtprc
+chown root:"$grp" /var/spool/etc/msmtprc
+chmod 640 /var/spool/etc/msmtprc
+submit "$MD_A" $'Subject: via msmtprc\n\nbody\n' you@example.net
+assert_exit 0
+md_run root --flush
+assert_exit 0
+assert_received 1
+n=$(msg_with_subject "via msmtprc")
+assert_contains "$(cat "$SPOOL/$n.json")" "\"$MD_A@example.com\""
+# The group gets a member: the secret is no longer root's alone.
+usermod -a -G "$grp" "$MD_B"
+submit "$MD_A" $'Subject: second\n\nbody\n' you@example.net
+assert_exit 0
+md_run root --flush
+assert_exit 78
+assert_contains "$stderr" "$grp"
+assert_contains "$stderr" "$MD_B"
+refute_contains "$stderr$output" "root-only-secret"
+assert_equal "$(maildrop_names | grep -c .)" 1
+assert_received 1
+EOF
+}
+
 @test "another user can neither read, remove nor list an entry, here or in the system queue" {
 	# A stopped server: the flush defers the message into the system queue.
 	start_server

@@ -645,11 +645,15 @@ EOF
 	chmod 755 "$u"
 	mkdir -p "$u/home/.local/state"
 	server_config "$u/cfg" "queue always"
+	# The binary where nobody can run it: the clone may live where
+	# nobody cannot (under /root).
+	mkdir "$u/bin"
+	cp "$OUTBOX" "$u/bin/outbox"
 	chown -R 65534:65534 "$u"
 	as_nobody() {
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
 			env HOME="$u/home" XDG_STATE_HOME="$u/state" \
-			"$OUTBOX" -C "$u/cfg" "$@"
+			"$u/bin/outbox" -C "$u/cfg" "$@"
 	}
 	printf 'Subject: user\n\nbody\n' | as_nobody rcpt@example.com
 	[ -d "$u/state/outbox/queue/dead" ]
@@ -657,7 +661,7 @@ EOF
 	[ "$(ls "$u/state/outbox/queue" | grep -c '\.msg$')" = 1 ]
 	# without XDG_STATE_HOME: ~/.local/state
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env -u XDG_STATE_HOME HOME="$u/home" "$OUTBOX" -C "$u/cfg" \
+		env -u XDG_STATE_HOME HOME="$u/home" "$u/bin/outbox" -C "$u/cfg" \
 		rcpt@example.com <<<"Subject: x"
 	[ "$(ls "$u/home/.local/state/outbox/queue" | grep -c '\.msg$')" = 1 ]
 	as_nobody --flush
