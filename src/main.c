@@ -37,6 +37,10 @@ static void print_version(const struct runenv *env)
 	       "plain login xoauth2 oauthbearer external\n");
 	printf("DKIM signing: rsa-sha256 ed25519-sha256\n");
 	printf("Queue: durable spool (queue off|on-failure|always)\n");
+	printf("System maildrop: %s (%s)\n", MAILDROP_DIR,
+	       privilege_available() ? "setgid: any local user can submit"
+	       : getuid() == 0       ? "root's --flush picks it up"
+	                             : "not setgid: no submitting here");
 	printf("System configuration file: %s/outboxrc (fallback %s/msmtprc)\n",
 	       env->sysconfdir, env->sysconfdir);
 	printf("User configuration file: $XDG_CONFIG_HOME/outbox/config or "
