@@ -25,9 +25,11 @@ bool maildrop_wanted(const struct options *opts, const struct conf *conf)
 	if (getuid() == 0 || opts->config_file || !conf->unreadable_system_file ||
 	    cli_find_setting(opts, "host"))
 		return false;
-	/* The caller's own configuration wins wherever it has the account. */
-	return !conf_find_account(conf, opts->account ? opts->account
-	                                               : "default");
+	/* The caller's own configuration wins wherever it has the account
+	 * asked for, or (without -a) any account to choose from. */
+	if (opts->account)
+		return !conf_find_account(conf, opts->account);
+	return conf->count == 0;
 }
 
 bool maildrop_exists(void)

@@ -39,8 +39,9 @@
 
 /* Should this run hand its message to the maildrop? Yes when the caller
  * is not root, gave neither --host nor -C, and the configuration that was
- * readable does not provide the account asked for (or any, without -a),
- * while a system configuration exists that the caller cannot read. */
+ * readable does not have the account -a asks for (without -a: has no
+ * account at all), while a system configuration exists that the caller
+ * cannot read. */
 bool maildrop_wanted(const struct options *opts, const struct conf *conf);
 
 /* Does the maildrop exist (so a message handed to it will be sent)? */
