@@ -20,7 +20,12 @@
  *   sendmail options say about the message (maildrop_format.h), and the
  *   pickup treats every byte and every file as hostile input.
  * - Listing (mailq) shows a user the entries they own and the system
- *   queue's entries recorded as theirs, nothing of anyone else's. */
+ *   queue's entries recorded as theirs, nothing of anyone else's. For
+ *   that the group may read the system queue's entries that came from
+ *   the maildrop (0640 root:outbox; root's own stay 0600): only this
+ *   binary holds the group, only inside maildrop_list_own, and it prints
+ *   an entry only to the uid that submitted it. The group can write
+ *   nothing but the maildrop. */
 #ifndef OUTBOX_MAILDROP_H
 #define OUTBOX_MAILDROP_H
 
