@@ -575,10 +575,15 @@ MSG=$'Subject: compat\n\nbody\n'
 	both_delivered
 	local m o
 	m=$(sed -n 1p "$T/log") o=$(sed -n 2p "$T/log")
+	# Both start with the time in the same format; the two runs may fall
+	# in different seconds, so the times are compared by shape only.
+	local stamp='^[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] host='
+	[[ "$m" =~ $stamp ]] || { echo "msmtp's line: $m" >&2; return 1; }
+	[[ "$o" =~ $stamp ]] || { echo "outbox's line: $o" >&2; return 1; }
 	# Documented difference (logfile, mailsize): msmtp counts the mail as
 	# it read it (LF line ends), outbox the bytes it sent (CRLF).
-	assert_equal "$(sed 's/mailsize=[0-9]*//; s/queued as [0-9]*//' <<<"$o")" \
-		"$(sed 's/mailsize=[0-9]*//; s/queued as [0-9]*//' <<<"$m")"
+	local mask='s/^[^h]*host=/host=/; s/mailsize=[0-9]*//; s/queued as [0-9]*//'
+	assert_equal "$(sed "$mask" <<<"$o")" "$(sed "$mask" <<<"$m")"
 	assert_contains "$o" "host=127.0.0.1 tls=off auth=off from=sender@example.com recipients=rcpt@example.org,other@example.org mailsize="
 	assert_contains "$o" "exitcode=EX_OK"
 }
