@@ -38,12 +38,13 @@ WERROR   ?=
 SANITIZE ?=
 
 # libsecret is optional: the keyring password source is compiled in when the
-# development files are present (or forced off with WITH_LIBSECRET=no).
+# development files are present (or forced off with WITH_LIBSECRET=no). Only
+# its headers are used: the library (and its glib stack) is dlopen'ed on
+# first use by src/keyring.c, so it is not linked.
 WITH_LIBSECRET ?= $(shell $(PKG_CONFIG) --exists libsecret-1 && echo yes || echo no)
 PKGS = gnutls libidn2
 ifeq ($(WITH_LIBSECRET),yes)
-PKGS += libsecret-1
-FEATURE_CFLAGS += -DHAVE_LIBSECRET=1
+FEATURE_CFLAGS += -DHAVE_LIBSECRET=1 $(shell $(PKG_CONFIG) --cflags libsecret-1)
 endif
 
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wno-unused-parameter $(if $(WERROR),-Werror)

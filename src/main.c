@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "err.h"
 #include "flush.h"
+#include "keyring.h"
 #include "keytool.h"
 #include "maildrop.h"
 #include "pickup.h"
@@ -28,11 +29,21 @@ static void print_version(const struct runenv *env)
 	printf("outbox version %s\n", OUTBOX_VERSION);
 	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
 	printf("IDN library: libidn2 %s\n", idn2_check_version(NULL));
-#ifdef HAVE_LIBSECRET
-	printf("Keyring support: libsecret (Secret Service)\n");
-#else
-	printf("Keyring support: not compiled in\n");
-#endif
+	/* The one place that loads libsecret without a lookup (keyring.h). */
+	static const char *const keyring_state[] = {
+		[KEYRING_NOT_COMPILED_IN] = NULL,
+		[KEYRING_NOT_INSTALLED] = "not installed (apt install "
+		                          KEYRING_PACKAGE ")",
+		[KEYRING_UNUSABLE] = "installed, but unusable",
+		[KEYRING_AVAILABLE] = "available",
+	};
+	enum keyring_support keyring = keyring_probe();
+	if (keyring == KEYRING_NOT_COMPILED_IN)
+		printf("Keyring support: not compiled in\n");
+	else
+		printf("Keyring support: libsecret (Secret Service), loaded on "
+		       "demand: %s\n",
+		       keyring_state[keyring]);
 	printf("Authentication methods: scram-sha-256 scram-sha-1 cram-md5 "
 	       "plain login xoauth2 oauthbearer external\n");
 	printf("DKIM signing: rsa-sha256 ed25519-sha256\n");

@@ -10,12 +10,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifdef HAVE_LIBSECRET
-#include <libsecret/secret.h>
-#endif
-
 #include "buf.h"
 #include "command.h"
+#include "keyring.h"
 #include "runenv.h"
 #include "util.h"
 
@@ -254,78 +251,6 @@ int secret_run_passwordeval(const char *cmd, int timeout_s, char **out,
 	return rc;
 }
 
-/* ---- keyring ---------------------------------------------------------- */
-
-#ifdef HAVE_LIBSECRET
-/* msmtp's schema: it matches entries by attributes only, so both msmtp's
- * own entries and `secret-tool store host H service smtp user U` ones are
- * found. */
-static const SecretSchema msmtp_schema = {
-	"de.marlam.msmtp.password",
-	SECRET_SCHEMA_DONT_MATCH_NAME,
-	{
-		{"host", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{NULL, 0},
-	},
-	0,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-};
-
-/* Without a session bus (cron, systemd services) a lookup can only fail,
- * possibly slowly (D-Bus autolaunch): do not try. */
-static bool session_bus_exists(void)
-{
-	if (getenv("DBUS_SESSION_BUS_ADDRESS"))
-		return true;
-	const char *runtime = getenv("XDG_RUNTIME_DIR");
-	if (!runtime)
-		return false;
-	struct buf path = BUF_INIT;
-	buf_printf(&path, "%s/bus", runtime);
-	struct stat st;
-	bool ok = stat(buf_str(&path), &st) == 0 && S_ISSOCK(st.st_mode);
-	buf_free(&path);
-	return ok;
-}
-
-static char *keyring_lookup(const char *host, const char *user)
-{
-	if (!session_bus_exists())
-		return NULL;
-	GError *error = NULL;
-	gchar *pw = secret_password_lookup_sync(&msmtp_schema, NULL, &error,
-	                                        "host", host, "service",
-	                                        "smtp", "user", user, NULL);
-	if (error) {
-		g_error_free(error);
-		return NULL; /* no Secret Service: fall through silently */
-	}
-	if (!pw) {
-		/* entries stored through the old libgnome-keyring */
-		pw = secret_password_lookup_sync(
-		        SECRET_SCHEMA_COMPAT_NETWORK, NULL, &error, "user",
-		        user, "protocol", "smtp", "server", host, NULL);
-		if (error) {
-			g_error_free(error);
-			return NULL;
-		}
-	}
-	if (!pw)
-		return NULL;
-	char *copy = xstrdup(pw);
-	secret_password_free(pw);
-	return copy;
-}
-#endif
-
 /* ---- terminal prompt -------------------------------------------------- */
 
 /* The one piece of global state: the signal that interrupted the prompt,
@@ -422,7 +347,8 @@ static int prompt_password(const char *host, const char *user, char **out,
 static int no_password_error(const char *user, const char *host,
 			     const struct buf *user_netrc,
 			     const struct buf *system_netrc, bool user_ignored,
-			     bool system_ignored, struct err *e)
+			     bool system_ignored, const char *keyring_problem,
+			     struct err *e)
 {
 	struct buf msg = BUF_INIT;
 	buf_printf(&msg,
@@ -440,6 +366,8 @@ static int no_password_error(const char *user, const char *host,
 		           "; %s was ignored because group or others can "
 		           "read it",
 		           buf_str(system_netrc));
+	if (keyring_problem && *keyring_problem)
+		buf_printf(&msg, "; %s", keyring_problem);
 	err_set(e, EX_CONFIG, "%s", buf_str(&msg));
 	buf_free(&msg);
 	return EX_CONFIG;
@@ -458,10 +386,13 @@ int secret_get_password(const struct account *a, char **out, struct err *e)
 		        account_command_timeout(a, SECRET_EVAL_TIMEOUT_S), out, e);
 	const char *host = a->host ? a->host : "localhost";
 	const char *user = a->user ? a->user : "";
-#ifdef HAVE_LIBSECRET
-	if ((*out = keyring_lookup(host, user)) != NULL)
+	/* A keyring that cannot be loaded is no reason to stop: netrc and the
+	 * prompt may still answer; if none does, the final error says why the
+	 * keyring was not asked. */
+	struct err keyring_problem = ERR_INIT;
+	keyring_lookup_password(host, user, out, &keyring_problem);
+	if (*out)
 		return EX_OK;
-#endif
 	bool user_ignored = false, system_ignored = false;
 	/* The run's home and sysconfdir (runenv.h; $OUTBOX_SYSCONFDIR as for
 	 * the system configuration file). Without a run environment (unit
@@ -484,8 +415,10 @@ int secret_get_password(const struct account *a, char **out, struct err *e)
 		if (rc == EX_UNAVAILABLE)
 			rc = no_password_error(user, host, &user_netrc,
 			                       &system_netrc, user_ignored,
-			                       system_ignored, e);
+			                       system_ignored,
+			                       err_msg(&keyring_problem), e);
 	}
+	err_clear(&keyring_problem);
 	buf_free(&user_netrc);
 	buf_free(&system_netrc);
 	return rc;

@@ -13,8 +13,11 @@
  *      reason to try the next source;
  *   3. the Secret Service keyring (when built with libsecret), with msmtp's
  *      schema, so `secret-tool store --label=msmtp host HOST service smtp
- *      user USER` entries and msmtp's own entries are found; skipped
- *      silently when no session bus exists or the lookup fails;
+ *      user USER` entries and msmtp's own entries are found (keyring.h:
+ *      libsecret is loaded only here, on first use); skipped silently
+ *      when no session bus exists or the lookup fails; when libsecret
+ *      cannot be loaded the next sources are still tried, and the final
+ *      "no password" error says why the keyring was not asked;
  *   4. ~/.netrc, then SYSCONFDIR/netrc (the home and sysconfdir of the
  *      account's run environment, runenv.h; none without one): the first `machine HOST` entry whose login is the user
  *      (host compared case-insensitively), else a `default` entry with
@@ -43,7 +46,9 @@
  * free_secret()). Fails with EX_CONFIG: "passwordeval command failed with
  * exit status N" (or was killed, timed out, printed nothing; the command's
  * text is never repeated, it may hold a secret), or "no password for USER
- * at HOST (...)" when no source has one and there is no terminal to ask;
+ * at HOST (...)" when no source has one and there is no terminal to ask
+ * (ending "; the keyring cannot be used: libsecret-1.so.0 is not installed
+ * (apt install libsecret-1-0)" when that is why it was not asked);
  * EX_NOPERM when the user cancels the prompt (EOF). */
 int secret_get_password(const struct account *a, char **out, struct err *e);
 

@@ -304,7 +304,8 @@ run_in_dbus_session() {
 			command -v secret-tool >/dev/null ||
 			skip "gnome-keyring and libsecret-tools are not installed"
 	fi
-	"$OUTBOX" --version | grep -q libsecret || skip "built without libsecret"
+	"$OUTBOX" --version | grep -q "libsecret.*: available" ||
+		skip "built without libsecret, or libsecret-1-0 is not installed"
 	printf '%s' "$MSG" >"$T/message.in"
 	cat >"$T/session.sh" <<EOS
 if [ "${KEYRING:-no}" = yes ]; then
@@ -332,6 +333,64 @@ EOS
 	auth_config "auth on"
 	KEYRING=yes run_in_dbus_session
 	assert_auth_used PLAIN
+}
+
+# Make $OUTBOX a wrapper that runs the binary under strace, recording
+# every file it opens (the dynamic loader's and dlopen's included) in
+# $T/opened.
+trace_opens() {
+	command -v strace >/dev/null || skip "strace is not installed"
+	cat >"$T/traced" <<EOS
+#!/bin/sh
+exec strace -f -qq -o "$T/opened" -e trace=openat "$OUTBOX" "\$@"
+EOS
+	chmod +x "$T/traced"
+	OUTBOX=$T/traced
+}
+
+# The names of the shared objects the traced run opened.
+opened_libraries() {
+	grep -v ENOENT "$T/opened" | grep -o '[^/"]*\.so[.0-9]*' | sort -u
+}
+
+# Performance budget: libsecret and its glib stack are loaded (dlopen)
+# only when the keyring must be asked, so ordinary sends never map them.
+@test "a send that does not ask the keyring maps neither libsecret nor glib" {
+	start_auth_server PLAIN
+	trace_opens
+	# the password from the configuration
+	auth_config "auth on" "password $AUTH_PW"
+	send_v
+	assert_auth_used PLAIN
+	assert_contains "$(opened_libraries)" libgnutls.so
+	refute_contains "$(opened_libraries)" libsecret
+	refute_contains "$(opened_libraries)" libglib
+	# from ~/.netrc, without a session bus (cron, systemd services)
+	printf 'machine 127.0.0.1 login %s password %s\n' "$AUTH_USER" \
+		"$AUTH_PW" >"$HOME/.netrc"
+	chmod 600 "$HOME/.netrc"
+	auth_config "auth on"
+	send_v
+	assert_exit 0
+	refute_contains "$(opened_libraries)" libsecret
+	refute_contains "$(opened_libraries)" libglib
+	# from the configuration inside a session bus: still not loaded
+	auth_config "auth on" "password $AUTH_PW"
+	KEYRING=no run_in_dbus_session
+	assert_exit 0
+	assert_contains "$(opened_libraries)" libgnutls.so
+	refute_contains "$(opened_libraries)" libsecret
+	refute_contains "$(opened_libraries)" libglib
+}
+
+@test "a send that asks the keyring loads libsecret then" {
+	start_auth_server PLAIN
+	auth_config "auth on"
+	trace_opens
+	KEYRING=yes run_in_dbus_session
+	assert_auth_used PLAIN
+	assert_contains "$(opened_libraries)" libsecret-1.so.0
+	assert_contains "$(opened_libraries)" libglib-2.0.so.0
 }
 
 @test "a session bus without a Secret Service falls through silently" {
