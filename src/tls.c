@@ -1,5 +1,6 @@
 /* tls.c - GnuTLS client sessions; see tls.h. */
 #include "tls.h"
+#include "tls_trust.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -191,16 +192,9 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 			        "is not set: there is nothing to verify the "
 			        "server's certificate with");
 		if (!trust || strcmp(trust, "system") == 0) {
-			r = gnutls_certificate_set_x509_system_trust(cred);
-			if (r <= 0)
-				return err_set(
-				        e, EX_CONFIG,
-				        "cannot load the system's trusted "
-				        "certificates (%s): install "
-				        "ca-certificates or set "
-				        "tls_trust_file",
-				        r < 0 ? gnutls_strerror(r)
-				              : "none found");
+			/* Loaded by need after the handshake (tls_trust.h). */
+			if (tls_trust_system_prepare(cred, e) != EX_OK)
+				return e->code;
 		} else {
 			if (check_readable(trust, "tls_trust_file", e) !=
 			    EX_OK)
@@ -515,7 +509,11 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		           peer, info->sha256);
 		info->warning = buf_steal(&w);
 	} else {
-		rc = check_chain(session, peer, e);
+		if (!a->tls_trust_file ||
+		    strcmp(a->tls_trust_file, "system") == 0)
+			rc = tls_trust_system_complete(session, e);
+		if (rc == EX_OK)
+			rc = check_chain(session, peer, e);
 		if (rc == EX_OK && !name)
 			rc = err_set(
 			        e, EX_CONFIG,
