@@ -108,7 +108,7 @@ write_sysconf() {
 		echo "from %U@example.com"
 		echo "tls off"
 		echo "auth off"
-		echo "timeout 5"
+		echo "timeout 30"  # generous: a loaded CI machine answers slowly
 		echo "password root-only-secret"
 		echo "account default : system"
 		printf '%s\n' "$@"
@@ -356,7 +356,7 @@ rm /var/spool/etc/outboxrc
 grp=obmd_m$$
 groupadd -r "$grp"
 trap 'gpasswd -d "$MD_B" "$grp" >/dev/null 2>&1; groupdel "$grp" 2>/dev/null || true' EXIT
-printf 'account default\nhost 127.0.0.1\nport %s\nfrom %%U@example.com\ntls off\nauth off\ntimeout 5\npassword root-only-secret\n' "$PORT" >/var/spool/etc/msmtprc
+printf 'account default\nhost 127.0.0.1\nport %s\nfrom %%U@example.com\ntls off\nauth off\ntimeout 30\npassword root-only-secret\n' "$PORT" >/var/spool/etc/msmtprc
 chown root:"$grp" /var/spool/etc/msmtprc
 chmod 640 /var/spool/etc/msmtprc
 submit "$MD_A" $'Subject: via msmtprc\n\nbody\n' you@example.net
