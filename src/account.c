@@ -280,6 +280,10 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	[F_TLS_HOST_OVERRIDE] = {FIELD(tls_host_override, FIELD_TEXT),
 	                         SHOWN("tls_host_override", describe_text),
 	                         .smarthost = true},
+	/* not the server's identity: a session opened by an account that
+	 * caches may carry the messages of one that does not */
+	[F_TLS_SESSION_CACHE] = {FIELD(tls_session_cache, FIELD_BOOL),
+	                         SHOWN("tls_session_cache", describe_on_off)},
 	/* envelope and headers */
 	[F_AUTO_FROM] = {FIELD(auto_from, FIELD_BOOL),
 	                 SHOWN("auto_from", describe_on_off)},
@@ -520,6 +524,7 @@ struct account *account_new(const char *name)
 	a->protocol = PROTOCOL_SMTP;
 	a->tls_starttls = true;
 	a->tls_certcheck = true;
+	a->tls_session_cache = true;
 	a->allow_from_override = true;
 	a->remove_bcc_headers = true;
 	a->set_from_header = HEADER_AUTO;

@@ -77,6 +77,8 @@ struct account {
 	char *tls_priorities;
 	char *tls_host_override;
 	int tls_min_dh_prime_bits;
+	bool tls_session_cache; /* default on: resume TLS sessions across runs
+	                         * (tls_cache.h) */
 
 	/* envelope and headers */
 	char *from; /* may contain %U %H %C %M */

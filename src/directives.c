@@ -863,6 +863,7 @@ static const struct directive directives[] = {
 	{"tls_host_override", F_TLS_HOST_OVERRIDE, set_word,
 	 "expected a host name without blanks"},
 	{"tls_min_dh_prime_bits", F_TLS_MIN_DH_PRIME_BITS, set_bits, NULL},
+	{"tls_session_cache", F_TLS_SESSION_CACHE, set_bool, NULL},
 	{"tls_force_sslv3", F_NONE, set_ignored, NULL},
 	{"from", F_FROM, set_from, NULL},
 	{"from_full_name", F_FROM_FULL_NAME, set_text, NULL},

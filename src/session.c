@@ -20,9 +20,9 @@ static int connect_server(struct session *s, const struct account *a,
 }
 
 static int start_tls(struct session *s, const struct account *a,
-                     struct err *e)
+                     struct tls_resumption *resume, struct err *e)
 {
-	int rc = tls_start(s->conn, a, &s->peer, e);
+	int rc = tls_start_cached(s->conn, a, resume, &s->peer, e);
 	if (rc != EX_OK) {
 		s->tls_failed = true;
 		return rc;
@@ -37,6 +37,7 @@ static int start_tls(struct session *s, const struct account *a,
 
 /* RFC 3207: STARTTLS, handshake, then EHLO again with a clean slate. */
 static int upgrade_with_starttls(struct session *s, const struct account *a,
+                                 struct tls_resumption *resume,
                                  struct err *e)
 {
 	if (!smtp_caps(s->smtp)->starttls)
@@ -62,7 +63,7 @@ static int upgrade_with_starttls(struct session *s, const struct account *a,
 		               "and before the TLS handshake (a possible "
 		               "command injection); refusing to continue",
 		               conn_peer_name(s->conn));
-	rc = start_tls(s, a, e);
+	rc = start_tls(s, a, resume, e);
 	if (rc != EX_OK)
 		return rc;
 	smtp_forget_caps(s->smtp);
@@ -75,20 +76,21 @@ static bool auth_wanted(const struct account *a)
 }
 
 static int open_steps(struct session *s, const struct account *a,
-                      bool skip_auth, struct err *e)
+                      bool skip_auth, struct tls_resumption *resume,
+                      struct err *e)
 {
 	struct smtp_reply greeting;
 	smtp_reply_init(&greeting);
 	int rc = EX_OK;
 	if (a->tls && !a->tls_starttls)
-		rc = start_tls(s, a, e); /* implicit TLS: before the greeting */
+		rc = start_tls(s, a, resume, e); /* implicit TLS: first */
 	if (rc == EX_OK)
 		rc = smtp_greeting(s->smtp, &greeting, e);
 	smtp_reply_free(&greeting);
 	if (rc == EX_OK)
 		rc = smtp_hello(s->smtp, a->domain, e);
 	if (rc == EX_OK && a->tls && a->tls_starttls)
-		rc = upgrade_with_starttls(s, a, e);
+		rc = upgrade_with_starttls(s, a, resume, e);
 	if (rc == EX_OK && !skip_auth && auth_wanted(a)) {
 		char *warning = NULL;
 		rc = sasl_authenticate(s->smtp, a, s->tls, &warning, e);
@@ -102,9 +104,9 @@ static int open_steps(struct session *s, const struct account *a,
 	return rc;
 }
 
-int session_open(struct session *s, const struct account *a,
-                 const struct session_trace *trace, bool skip_auth,
-                 struct err *e)
+static int open_once(struct session *s, const struct account *a,
+                     const struct session_trace *trace, bool skip_auth,
+                     struct tls_resumption *resume, struct err *e)
 {
 	memset(s, 0, sizeof *s);
 	int rc = connect_server(s, a, e);
@@ -113,7 +115,7 @@ int session_open(struct session *s, const struct account *a,
 	s->smtp = smtp_session_new(s->conn, a->protocol,
 	                           trace ? trace->line : NULL,
 	                           trace ? trace->ctx : NULL);
-	rc = open_steps(s, a, skip_auth, e);
+	rc = open_steps(s, a, skip_auth, resume, e);
 	/* RFC 5321 4.1.1.10: the client ends a session with QUIT, also
 	 * after a refusal, temporary (a 454 to AUTH) or not. Not into a
 	 * stream that is no longer sane: after a failed handshake (session
@@ -121,6 +123,24 @@ int session_open(struct session *s, const struct account *a,
 	 * (smtp_quit knows those and stays silent). */
 	if (rc != EX_OK)
 		session_close(s, !s->tls_failed);
+	return rc;
+}
+
+int session_open(struct session *s, const struct account *a,
+                 const struct session_trace *trace, bool skip_auth,
+                 struct err *e)
+{
+	struct tls_resumption resume = {0};
+	int rc = open_once(s, a, trace, skip_auth, &resume, e);
+	if (rc != EX_OK && resume.retry) {
+		/* A cached TLS session was offered and the handshake or its
+		 * verification failed: that says nothing about the server's
+		 * current certificate. Once more, with a full handshake
+		 * (tls.h); its verdict is the one that counts. */
+		resume = (struct tls_resumption){.fresh = true};
+		err_clear(e);
+		rc = open_once(s, a, trace, skip_auth, &resume, e);
+	}
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "tls_cache.h"
 #include "util.h"
 
 #define FINGERPRINT_MAX 32 /* SHA-256 */
@@ -23,6 +24,8 @@ struct tls_ctx {
 	gnutls_certificate_credentials_t cred;
 	size_t pending_send; /* length of a record send that returned AGAIN */
 	char *peer;          /* for messages */
+	struct tls_cache_slot *cache; /* NULL: no session cache */
+	bool verified;       /* the peer was verified: its ticket may be kept */
 };
 
 static void tls_ctx_free(void *ctx)
@@ -34,6 +37,7 @@ static void tls_ctx_free(void *ctx)
 		gnutls_deinit(t->session);
 	if (t->cred)
 		gnutls_certificate_free_credentials(t->cred);
+	tls_cache_slot_free(t->cache);
 	free(t->peer);
 	free(t);
 }
@@ -109,9 +113,12 @@ static size_t tls_pending(void *ctx)
 	return gnutls_record_check_pending(t->session);
 }
 
+static void keep_ticket(struct tls_ctx *t);
+
 static void tls_close(void *ctx)
 {
 	struct tls_ctx *t = ctx;
+	keep_ticket(t);
 	/* close_notify, one non-blocking attempt: never wait for the
 	 * server's answer (we are leaving anyway). */
 	gnutls_bye(t->session, GNUTLS_SHUT_WR);
@@ -534,6 +541,72 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 	return rc;
 }
 
+/* ---- session cache (tls_cache.h) -------------------------------------- */
+
+/* Open the cache entry for a's identity and, unless resume->fresh, offer
+ * its ticket. Only when the peer is going to be verified: with
+ * tls_certcheck off there is no verdict a ticket could stand for. Returns
+ * whether a ticket was offered. */
+static bool offer_cached_session(struct tls_ctx *t, const struct account *a,
+				 const char *name,
+				 const struct tls_resumption *resume)
+{
+	if (!a->tls_session_cache || !(a->tls_fingerprint || a->tls_certcheck))
+		return false;
+	const struct tls_cache_identity id = {
+		.host = a->host,
+		.port = a->port,
+		.socket = a->socket,
+		.server_name = name,
+		.starttls = a->tls_starttls,
+		.certcheck = a->tls_certcheck,
+		.fingerprint = a->tls_fingerprint,
+		.trust_file = a->tls_trust_file,
+		.crl_file = a->tls_crl_file,
+		.cert_file = a->tls_cert_file,
+		.key_file = a->tls_key_file,
+		.priorities = a->tls_priorities && *a->tls_priorities
+		                      ? a->tls_priorities
+		                      : TLS_DEFAULT_PRIORITIES,
+		.min_dh_prime_bits = a->tls_min_dh_prime_bits,
+		.library_version = gnutls_check_version(NULL),
+	};
+	t->cache = tls_cache_slot_new(&id, a->env);
+	if (!t->cache || resume->fresh)
+		return false;
+	struct buf data = BUF_INIT;
+	bool offered = false;
+	if (tls_cache_load(t->cache, &data)) {
+		offered = gnutls_session_set_data(t->session, data.data,
+		                                  data.len) == 0;
+		if (!offered)
+			tls_cache_discard(t->cache);
+	}
+	buf_wipe(&data);
+	return offered;
+}
+
+/* At close: keep the ticket the server sent in this connection (TLS 1.3
+ * sends it after the handshake, so it has arrived with the replies read
+ * since), when the peer was verified, unless the session was resumed with
+ * an entry that is still fresh (tls_cache.h: Reuse). Without the flag
+ * GnuTLS would wait for a ticket, or return one that cannot resume. */
+static void keep_ticket(struct tls_ctx *t)
+{
+	if (!t->cache || !t->verified ||
+	    !(gnutls_session_get_flags(t->session) &
+	      GNUTLS_SFLAGS_SESSION_TICKET) ||
+	    (gnutls_session_is_resumed(t->session) &&
+	     tls_cache_fresh(t->cache)))
+		return;
+	gnutls_datum_t d = {NULL, 0};
+	if (gnutls_session_get_data2(t->session, &d) == 0 && d.data) {
+		tls_cache_store(t->cache, d.data, d.size);
+		secure_zero(d.data, d.size);
+	}
+	gnutls_free(d.data);
+}
+
 /* ---- tls_start -------------------------------------------------------- */
 
 static int setup_session(struct tls_ctx *t, struct conn *c,
@@ -579,8 +652,9 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 	return EX_OK;
 }
 
-int tls_start(struct conn *c, const struct account *a,
-	      struct tls_peer *peer_out, struct err *e)
+static int start(struct conn *c, const struct account *a,
+		 struct tls_resumption *resume, struct tls_peer *peer_out,
+		 struct err *e)
 {
 	const char *peer = conn_peer_name(c);
 	struct tls_peer info = {0};
@@ -604,6 +678,8 @@ int tls_start(struct conn *c, const struct account *a,
 		rc = load_credentials(t->cred, a, e);
 	if (rc == EX_OK)
 		rc = setup_session(t, c, a, name, e);
+	bool offered = rc == EX_OK && resume &&
+	               offer_cached_session(t, a, name, resume);
 	if (rc == EX_OK) {
 		conn_start_deadline(c);
 		rc = run_handshake(c, t->session, e);
@@ -611,6 +687,12 @@ int tls_start(struct conn *c, const struct account *a,
 	if (rc == EX_OK)
 		rc = verify_peer(t->session, a, name, peer, &info, e);
 	free(name);
+	if (rc != EX_OK && offered) {
+		/* Maybe the ticket's fault: never again, and the caller may
+		 * try once more with a full handshake (tls.h). */
+		tls_cache_discard(t->cache);
+		resume->retry = true;
+	}
 	if (rc != EX_OK) {
 		/* Tell the server why, when we are the one refusing; one
 		 * non-blocking attempt, nothing else is sent. */
@@ -621,12 +703,30 @@ int tls_start(struct conn *c, const struct account *a,
 		tls_ctx_free(t);
 		return rc;
 	}
+	info.resumed = gnutls_session_is_resumed(t->session) != 0;
+	if (offered && !info.resumed)
+		tls_cache_discard(t->cache); /* refused: a new one may come */
+	t->verified = info.verified;
 	conn_set_transport(c, &tls_transport, t);
 	if (peer_out)
 		*peer_out = info;
 	else
 		tls_peer_free(&info);
 	return EX_OK;
+}
+
+int tls_start(struct conn *c, const struct account *a,
+	      struct tls_peer *peer_out, struct err *e)
+{
+	return start(c, a, NULL, peer_out, e);
+}
+
+int tls_start_cached(struct conn *c, const struct account *a,
+		     struct tls_resumption *resume, struct tls_peer *peer_out,
+		     struct err *e)
+{
+	resume->retry = false;
+	return start(c, a, resume, peer_out, e);
 }
 
 void tls_peer_free(struct tls_peer *p)

@@ -17,6 +17,19 @@
  * SNI carries the same name (not for IP literals). tls_priorities replaces
  * the default priority string TLS_DEFAULT_PRIORITIES (TLS 1.2 and 1.3).
  *
+ * Session resumption (tls_start_cached, tls_session_cache on): a session
+ * ticket kept from an earlier verified session with the same identity
+ * (tls_cache.h) is offered in the handshake. A resumed session is verified
+ * exactly as a full one, by the same code: GnuTLS restores the original
+ * session's certificate chain with the ticket, and that chain is checked
+ * now, against the current trust file, CRL, name, pin and clock, so the
+ * verdict is the one a full handshake presenting that chain would get.
+ * When the server refuses the ticket the handshake simply is a full one.
+ * When a handshake with a cached session fails, or the resumed session
+ * fails verification (say its certificate expired since), the entry is
+ * removed and the caller connects once more without it (the failure
+ * carries no verdict about the server's current certificate).
+ *
  * Failure codes:
  *   EX_NOPERM    the server is not the one configured: untrusted, expired or
  *                revoked chain, wrong name, pin mismatch, no certificate, a
@@ -55,6 +68,7 @@ struct tls_peer {
 	char *sha1;
 	char *description; /* protocol, key exchange, cipher, MAC */
 	bool verified;     /* false only with tls_certcheck off */
+	bool resumed;      /* a cached session ticket was accepted */
 	char *warning;     /* non-NULL: a sentence the caller must print */
 };
 
@@ -65,9 +79,29 @@ struct tls_peer {
  * plaintext byte first (STARTTLS: refuse when conn_buffered(c) > 0).
  * peer_out (may be NULL) is filled on success and must be released with
  * tls_peer_free(); pass one whenever tls_certcheck may be off, since the
- * warning is only reported there. */
+ * warning is only reported there. Uses no session cache. */
 int tls_start(struct conn *c, const struct account *a,
 	      struct tls_peer *peer_out, struct err *e);
+
+/* The session cache's part in one tls_start_cached(). */
+struct tls_resumption {
+	/* in: offer no cached session (the retry after `retry`); a new
+	 * ticket is still kept */
+	bool fresh;
+	/* out, on failure: a cached session was offered and the handshake or
+	 * the verification failed; its entry is removed, and a new connection
+	 * with fresh set may succeed */
+	bool retry;
+};
+
+/* tls_start with the session cache (when a->tls_session_cache is on and
+ * the peer is verified: not with tls_certcheck off): offer the cached
+ * ticket for this identity unless resume->fresh, and keep the ticket the
+ * server sends when the connection is closed (conn_close). Fails as
+ * tls_start, and sets resume->retry as described above. */
+int tls_start_cached(struct conn *c, const struct account *a,
+		     struct tls_resumption *resume, struct tls_peer *peer_out,
+		     struct err *e);
 
 void tls_peer_free(struct tls_peer *p);
 

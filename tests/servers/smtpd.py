@@ -40,7 +40,9 @@
 #                (parallel to rcpt_tos), session K, helo (EHLO/HELO/LHLO
 #                argument), helo_verb, smtputf8, protocol "SMTP"|"LMTP",
 #                tls null|{version, cipher, client_cert (subject CN or
-#                null)}, auth null|{mechanism, login}, size (bytes), peer;
+#                null), resumed (true when the client resumed an earlier
+#                session with its ticket or session ID)}, auth
+#                null|{mechanism, login}, size (bytes), peer;
 #                LMTP adds lmtp_replies {rcpt: reply}; rcpt_tos then lists
 #                only the recipients whose end-of-data reply was 2xx.
 #   N.fields     the same flattened, "key TAB value" per line (what
@@ -55,12 +57,15 @@
 #                AUTH:235 ...; the code of the command's final reply, or the
 #                fault action name: MAIL:drop, DATA:silence ...), EOM:CODE
 #                for the reply after the message data (one per recipient
-#                for LMTP), TLS:TLSv1.3 when a handshake completed,
-#                TLSFAIL when one failed, ?:CODE for a reply to an
+#                for LMTP), TLS:TLSv1.3 when a handshake completed
+#                (followed by RESUMED when it resumed a session),
+#                TLSFAIL when one failed (RESUMED too when it had resumed
+#                one), ?:CODE for a reply to an
 #                unrecognised line, CLOSE when the connection ended.
 #   transcript.log  "K C: command line" / "K S: reply line" (commands as
 #                parsed; message data and AUTH continuation lines are only
-#                in wire.log).
+#                in wire.log), and "K T: TLS TLSv1.3 new|resumed" when a
+#                handshake completed.
 #   pipelined.log  "K VERB" for each command after which the client had
 #                already sent more bytes before getting its reply
 #                (PIPELINING at work; also catches a client that talks
@@ -88,7 +93,11 @@
 #       --implicit-tls (TLS from the first byte); --require-tls (530 to
 #       anything but EHLO/NOOP/STARTTLS/QUIT before TLS); --client-ca FILE
 #       (ask for a client certificate and verify it with FILE);
-#       --tls-min/--tls-max 1.2|1.3.
+#       --tls-min/--tls-max 1.2|1.3; --no-tickets (issue no session ticket,
+#       TLS 1.3 and 1.2: a TLS 1.3 client then has nothing to resume;
+#       TLS 1.2 may still resume by session ID within this process).
+#       A server process keeps its ticket keys for its life: a client may
+#       resume with it, never with a restarted server.
 #   AUTH: --auth-user U --auth-password P [--auth-mechs PLAIN,LOGIN,...]
 #       (default PLAIN,LOGIN; implemented: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1
 #       SCRAM-SHA-256 XOAUTH2 OAUTHBEARER (token = the password) EXTERNAL
@@ -478,7 +487,20 @@ class ServerMixin:
                 if key == "commonName":
                     cn = value
         return {"version": obj.version(), "cipher": obj.cipher()[0],
-                "client_cert": cn}
+                "client_cert": cn, "resumed": bool(obj.session_reused)}
+
+    def _tls_failed(self):
+        """TLSFAIL, and RESUMED when the server had taken the client's
+        ticket before the handshake failed (a client refusing the resumed
+        session's certificate)."""
+        self.rec.token(self.k, "TLSFAIL")
+        obj = getattr(self._tls_protocol, "_sslobj", None)
+        try:
+            reused = obj is not None and obj.session_reused
+        except Exception:
+            reused = False
+        if reused:
+            self.rec.token(self.k, "RESUMED")
 
     def _note_reply(self, label):
         """Attribute a reply (its code, or a fault's name) to a token."""
@@ -630,7 +652,7 @@ class ServerMixin:
                 except Exception as error:
                     log.info("session %d: TLS handshake failed: %r",
                              self.k, error)
-                    self.rec.token(self.k, "TLSFAIL")
+                    self._tls_failed()
                     self._end()
                     return
             await super()._handle_client()
@@ -659,6 +681,12 @@ class ServerMixin:
         await waiter
         info = self._tls_info()
         self.rec.token(self.k, "TLS:" + (info["version"] if info else "?"))
+        if info and info["resumed"]:
+            self.rec.token(self.k, "RESUMED")
+        if info:
+            self.rec.line(self.k, b"T", b"TLS %s %s" % (
+                info["version"].encode(),
+                b"resumed" if info["resumed"] else b"new"))
 
     # -- commands
 
@@ -679,7 +707,7 @@ class ServerMixin:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self.rec.token(self.k, "TLSFAIL")
+            self._tls_failed()
             raise TLSSetupException() from error
 
     async def smtp_AUTH(self, arg):
@@ -1105,6 +1133,7 @@ def parse_args(argv):
     p.add_argument("--client-ca")
     p.add_argument("--tls-min", choices=["1.2", "1.3"])
     p.add_argument("--tls-max", choices=["1.2", "1.3"])
+    p.add_argument("--no-tickets", action="store_true")
     p.add_argument("--auth-user")
     p.add_argument("--auth-password", default="")
     p.add_argument("--auth-mechs", default="PLAIN,LOGIN")
@@ -1142,6 +1171,9 @@ def tls_context(cfg):
     if cfg.client_ca:
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.load_verify_locations(cfg.client_ca)
+    if cfg.no_tickets:
+        ctx.options |= ssl.OP_NO_TICKET
+        ctx.num_tickets = 0
     return ctx
 
 
