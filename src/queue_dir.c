@@ -27,17 +27,10 @@ char *queue_default_dir(const struct account *a, struct runenv *env)
 	if (geteuid() == 0)
 		return xstrdup(QUEUE_SYSTEM_DIR);
 	struct buf b = BUF_INIT;
-	const char *state = getenv("XDG_STATE_HOME");
-	/* XDG Base Directory: a relative value is invalid and ignored. */
-	if (state && *state == '/') {
-		buf_add_str(&b, state);
-	} else {
-		/* Not a home that belongs to someone else (cron started
-		 * with HOME=/root): the caller's own, as for the
-		 * configuration files. */
-		const char *home = env ? runenv_user_home(env) : NULL;
-		buf_printf(&b, "%s/.local/state", home ? home : "");
-	}
+	/* $XDG_STATE_HOME, else ~/.local/state of the caller's own home
+	 * (runenv.h: not a HOME that belongs to someone else). */
+	const char *state = env ? runenv_state_home(env) : NULL;
+	buf_add_str(&b, state ? state : "/.local/state");
 	buf_add_str(&b, "/outbox/queue");
 	return buf_steal(&b);
 }

@@ -39,6 +39,8 @@ void runenv_init(struct runenv *env)
 	env->logname_var = variable("LOGNAME");
 	env->hostname_var = variable("HOSTNAME");
 	env->config_home_var = variable("XDG_CONFIG_HOME");
+	env->cache_home_var = variable("XDG_CACHE_HOME");
+	env->state_home_var = variable("XDG_STATE_HOME");
 	env->email = variable("EMAIL");
 	env->smtpserver = variable("SMTPSERVER");
 }
@@ -53,6 +55,10 @@ void runenv_free(struct runenv *env)
 	free(env->logname_var);
 	free(env->hostname_var);
 	free(env->config_home_var);
+	free(env->cache_home_var);
+	free(env->state_home_var);
+	free(env->cache_home);
+	free(env->state_home);
 	free(env->home);
 	free(env->user);
 	free(env->host);
@@ -105,23 +111,44 @@ const char *runenv_user_home(struct runenv *env)
 	return env->user_home;
 }
 
-const char *runenv_config_home(struct runenv *env)
+/* An XDG base directory, worked out once into *slot: the variable's
+ * value when it is absolute and came with the caller's own HOME, else
+ * runenv_user_home()/fallback (XDG Base Directory: a relative value is
+ * invalid and ignored). */
+static const char *xdg_dir(struct runenv *env, const char *var,
+                           const char *fallback, char **slot)
 {
-	if (env->config_home)
-		return env->config_home;
+	if (*slot)
+		return *slot;
 	const char *home = runenv_user_home(env);
 	if (!home)
 		return NULL;
 	bool own_home = runenv_home(env) && strcmp(home, runenv_home(env)) == 0;
-	if (own_home && env->config_home_var &&
-	    env->config_home_var[0] == '/') {
-		env->config_home = xstrdup(env->config_home_var);
+	if (own_home && var && var[0] == '/') {
+		*slot = xstrdup(var);
 	} else {
 		struct buf b = BUF_INIT;
-		buf_printf(&b, "%s/.config", home);
-		env->config_home = buf_steal(&b);
+		buf_printf(&b, "%s/%s", home, fallback);
+		*slot = buf_steal(&b);
 	}
-	return env->config_home;
+	return *slot;
+}
+
+const char *runenv_config_home(struct runenv *env)
+{
+	return xdg_dir(env, env->config_home_var, ".config",
+	               &env->config_home);
+}
+
+const char *runenv_cache_home(struct runenv *env)
+{
+	return xdg_dir(env, env->cache_home_var, ".cache", &env->cache_home);
+}
+
+const char *runenv_state_home(struct runenv *env)
+{
+	return xdg_dir(env, env->state_home_var, ".local/state",
+	               &env->state_home);
 }
 
 /* msmtp's sanitize_string(): control characters become '?'. */

@@ -34,9 +34,9 @@ struct runenv {
 
 	/* The rest is private: use the functions below. */
 	char *home_var, *user_var, *logname_var, *hostname_var;
-	char *config_home_var;
+	char *config_home_var, *cache_home_var, *state_home_var;
 	char *home, *user, *host, *canonical_host, *mailname;
-	char *user_home, *config_home;
+	char *user_home, *config_home, *cache_home, *state_home;
 	bool home_done, user_home_done;
 };
 
@@ -77,6 +77,11 @@ const char *runenv_user_home(struct runenv *env);
  * aside takes the XDG_CONFIG_HOME that came with it along), else
  * runenv_user_home()/.config; NULL when there is no user home. */
 const char *runenv_config_home(struct runenv *env);
+
+/* The same for $XDG_CACHE_HOME (else ~/.cache: the TLS session cache) and
+ * $XDG_STATE_HOME (else ~/.local/state: the queue). */
+const char *runenv_cache_home(struct runenv *env);
+const char *runenv_state_home(struct runenv *env);
 
 /* The user name, as msmtp's %U: $USER, else $LOGNAME, else getlogin(3),
  * else the password database's name for the real user ID, else

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sasl.h"
+#include "tls_cache.h"
 
 static int connect_server(struct session *s, const struct account *a,
                           struct err *e)
@@ -19,10 +20,40 @@ static int connect_server(struct session *s, const struct account *a,
 	                     a->timeout, e);
 }
 
+/* The account's TLS settings as plain values (tls.h: the transport never
+ * reads the configuration). *cache_dir (heap, NULL without a cache) backs
+ * settings->cache_dir: the caller frees it. */
+static void tls_settings_for(const struct account *a,
+                             struct tls_settings *settings, char **cache_dir)
+{
+	*cache_dir = a->tls_session_cache ? tls_cache_dir(a->env) : NULL;
+	*settings = (struct tls_settings){
+		.host = a->host,
+		.port = a->port,
+		.socket = a->socket,
+		.host_override = a->tls_host_override,
+		.starttls = a->tls_starttls,
+		.trust_file = a->tls_trust_file,
+		.crl_file = a->tls_crl_file,
+		.fingerprint = a->tls_fingerprint,
+		.certcheck = a->tls_certcheck,
+		.cert_file = a->tls_cert_file,
+		.key_file = a->tls_key_file,
+		.priorities = a->tls_priorities,
+		.min_dh_prime_bits = a->tls_min_dh_prime_bits,
+		.session_cache = a->tls_session_cache,
+		.cache_dir = *cache_dir,
+	};
+}
+
 static int start_tls(struct session *s, const struct account *a,
                      struct tls_resumption *resume, struct err *e)
 {
-	int rc = tls_start_cached(s->conn, a, resume, &s->peer, e);
+	struct tls_settings settings;
+	char *cache_dir = NULL;
+	tls_settings_for(a, &settings, &cache_dir);
+	int rc = tls_start_cached(s->conn, &settings, resume, &s->peer, e);
+	free(cache_dir);
 	if (rc != EX_OK) {
 		s->tls_failed = true;
 		return rc;

@@ -179,19 +179,19 @@ static int check_readable(const char *path, const char *directive,
 	               path, strerror(errno));
 }
 
-static bool wants_verification(const struct account *a)
+static bool wants_verification(const struct tls_settings *s)
 {
-	return !a->tls_fingerprint && a->tls_certcheck;
+	return !s->fingerprint && s->certcheck;
 }
 
 /* Credentials: trust (only when the chain will be verified: performance
  * budget), CRL, client certificate. */
 static int load_credentials(gnutls_certificate_credentials_t cred,
-			    const struct account *a, struct err *e)
+			    const struct tls_settings *s, struct err *e)
 {
 	int r;
-	const char *trust = a->tls_trust_file;
-	if (wants_verification(a)) {
+	const char *trust = s->trust_file;
+	if (wants_verification(s)) {
 		if (trust && !*trust)
 			return err_set(
 			        e, EX_CONFIG,
@@ -216,31 +216,31 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 				        trust, r < 0 ? ": " : "",
 				        r < 0 ? gnutls_strerror(r) : "");
 		}
-		if (a->tls_crl_file) {
-			if (check_readable(a->tls_crl_file, "tls_crl_file",
+		if (s->crl_file) {
+			if (check_readable(s->crl_file, "tls_crl_file",
 			                   e) != EX_OK)
 				return e->code;
 			r = gnutls_certificate_set_x509_crl_file(
-			        cred, a->tls_crl_file, GNUTLS_X509_FMT_PEM);
+			        cred, s->crl_file, GNUTLS_X509_FMT_PEM);
 			if (r < 0)
 				return err_set(
 				        e, EX_CONFIG,
 				        "cannot load tls_crl_file '%s': %s",
-				        a->tls_crl_file, gnutls_strerror(r));
+				        s->crl_file, gnutls_strerror(r));
 		}
 	}
-	if (!a->tls_cert_file != !a->tls_key_file)
+	if (!s->cert_file != !s->key_file)
 		return err_set(e, EX_CONFIG,
 		               "tls_cert_file and tls_key_file must be set "
 		               "together");
-	if (a->tls_cert_file) {
-		if (check_readable(a->tls_cert_file, "tls_cert_file", e) !=
+	if (s->cert_file) {
+		if (check_readable(s->cert_file, "tls_cert_file", e) !=
 		            EX_OK ||
-		    check_readable(a->tls_key_file, "tls_key_file", e) !=
+		    check_readable(s->key_file, "tls_key_file", e) !=
 		            EX_OK)
 			return e->code;
 		r = gnutls_certificate_set_x509_key_file(
-		        cred, a->tls_cert_file, a->tls_key_file,
+		        cred, s->cert_file, s->key_file,
 		        GNUTLS_X509_FMT_PEM);
 		if (r < 0)
 			return err_set(
@@ -248,7 +248,7 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 			        "cannot load the client certificate "
 			        "tls_cert_file '%s' with tls_key_file '%s': "
 			        "%s",
-			        a->tls_cert_file, a->tls_key_file,
+			        s->cert_file, s->key_file,
 			        gnutls_strerror(r));
 	}
 	return EX_OK;
@@ -264,10 +264,10 @@ static bool is_ip_literal(const char *name)
 /* The name to verify and send as SNI: tls_host_override or host, as an
  * A-label (RFC 5890) and without a trailing dot. NULL when there is none
  * (a unix socket account). */
-static int reference_name(const struct account *a, char **out, struct err *e)
+static int reference_name(const struct tls_settings *s, char **out, struct err *e)
 {
 	const char *name =
-	        a->tls_host_override ? a->tls_host_override : a->host;
+	        s->host_override ? s->host_override : s->host;
 	*out = NULL;
 	if (!name || !*name)
 		return EX_OK;
@@ -474,7 +474,7 @@ static int check_chain(gnutls_session_t session, const char *peer,
 	return EX_NOPERM;
 }
 
-static int verify_peer(gnutls_session_t session, const struct account *a,
+static int verify_peer(gnutls_session_t session, const struct tls_settings *s,
 		       const char *name, const char *peer,
 		       struct tls_peer *info, struct err *e)
 {
@@ -503,9 +503,9 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 	}
 	fill_peer(session, crt, &certs[0], info);
 	int rc = EX_OK;
-	if (a->tls_fingerprint) {
-		rc = check_pin(&certs[0], a->tls_fingerprint, peer, e);
-	} else if (!a->tls_certcheck) {
+	if (s->fingerprint) {
+		rc = check_pin(&certs[0], s->fingerprint, peer, e);
+	} else if (!s->certcheck) {
 		struct buf w = BUF_INIT;
 		buf_printf(&w,
 		           "warning: the TLS certificate of %s is not "
@@ -516,8 +516,8 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
 		           peer, info->sha256);
 		info->warning = buf_steal(&w);
 	} else {
-		if (!a->tls_trust_file ||
-		    strcmp(a->tls_trust_file, "system") == 0)
+		if (!s->trust_file ||
+		    strcmp(s->trust_file, "system") == 0)
 			rc = tls_trust_system_complete(session, e);
 		if (rc == EX_OK)
 			rc = check_chain(session, peer, e);
@@ -547,31 +547,31 @@ static int verify_peer(gnutls_session_t session, const struct account *a,
  * its ticket. Only when the peer is going to be verified: with
  * tls_certcheck off there is no verdict a ticket could stand for. Returns
  * whether a ticket was offered. */
-static bool offer_cached_session(struct tls_ctx *t, const struct account *a,
+static bool offer_cached_session(struct tls_ctx *t, const struct tls_settings *s,
 				 const char *name,
 				 const struct tls_resumption *resume)
 {
-	if (!a->tls_session_cache || !(a->tls_fingerprint || a->tls_certcheck))
+	if (!s->session_cache || !(s->fingerprint || s->certcheck))
 		return false;
 	const struct tls_cache_identity id = {
-		.host = a->host,
-		.port = a->port,
-		.socket = a->socket,
+		.host = s->host,
+		.port = s->port,
+		.socket = s->socket,
 		.server_name = name,
-		.starttls = a->tls_starttls,
-		.certcheck = a->tls_certcheck,
-		.fingerprint = a->tls_fingerprint,
-		.trust_file = a->tls_trust_file,
-		.crl_file = a->tls_crl_file,
-		.cert_file = a->tls_cert_file,
-		.key_file = a->tls_key_file,
-		.priorities = a->tls_priorities && *a->tls_priorities
-		                      ? a->tls_priorities
+		.starttls = s->starttls,
+		.certcheck = s->certcheck,
+		.fingerprint = s->fingerprint,
+		.trust_file = s->trust_file,
+		.crl_file = s->crl_file,
+		.cert_file = s->cert_file,
+		.key_file = s->key_file,
+		.priorities = s->priorities && *s->priorities
+		                      ? s->priorities
 		                      : TLS_DEFAULT_PRIORITIES,
-		.min_dh_prime_bits = a->tls_min_dh_prime_bits,
+		.min_dh_prime_bits = s->min_dh_prime_bits,
 		.library_version = gnutls_check_version(NULL),
 	};
-	t->cache = tls_cache_slot_new(&id, a->env);
+	t->cache = tls_cache_slot_new(&id, s->cache_dir);
 	if (!t->cache || resume->fresh)
 		return false;
 	struct buf data = BUF_INIT;
@@ -610,7 +610,7 @@ static void keep_ticket(struct tls_ctx *t)
 /* ---- tls_start -------------------------------------------------------- */
 
 static int setup_session(struct tls_ctx *t, struct conn *c,
-			 const struct account *a, const char *name,
+			 const struct tls_settings *s, const char *name,
 			 struct err *e)
 {
 	int r = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
@@ -620,8 +620,8 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 		return err_set(e, EX_SOFTWARE, "cannot start TLS: %s",
 		               gnutls_strerror(r));
 	}
-	const char *prio = a->tls_priorities && *a->tls_priorities
-	                           ? a->tls_priorities
+	const char *prio = s->priorities && *s->priorities
+	                           ? s->priorities
 	                           : TLS_DEFAULT_PRIORITIES;
 	const char *where = NULL;
 	r = gnutls_priority_set_direct(t->session, prio, &where);
@@ -644,15 +644,15 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 			        "cannot use '%s' as the TLS server name: %s",
 			        name, gnutls_strerror(r));
 	}
-	if (a->tls_min_dh_prime_bits > 0)
+	if (s->min_dh_prime_bits > 0)
 		gnutls_dh_set_prime_bits(t->session,
-		                         (unsigned)a->tls_min_dh_prime_bits);
+		                         (unsigned)s->min_dh_prime_bits);
 	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
 	gnutls_transport_set_int(t->session, conn_fd(c));
 	return EX_OK;
 }
 
-static int start(struct conn *c, const struct account *a,
+static int start(struct conn *c, const struct tls_settings *s,
 		 struct tls_resumption *resume, struct tls_peer *peer_out,
 		 struct err *e)
 {
@@ -661,13 +661,13 @@ static int start(struct conn *c, const struct account *a,
 	char *name = NULL;
 	struct tls_ctx *t = xcalloc(1, sizeof *t);
 	t->peer = xstrdup(peer);
-	int rc = reference_name(a, &name, e);
-	if (rc == EX_OK && a->tls_fingerprint) {
+	int rc = reference_name(s, &name, e);
+	if (rc == EX_OK && s->fingerprint) {
 		/* A malformed pin is a configuration error: say so before
 		 * touching the network. */
 		unsigned char fp[FINGERPRINT_MAX];
 		size_t len;
-		rc = tls_parse_fingerprint(a->tls_fingerprint, fp, &len, e);
+		rc = tls_parse_fingerprint(s->fingerprint, fp, &len, e);
 	}
 	if (rc == EX_OK &&
 	    gnutls_certificate_allocate_credentials(&t->cred) < 0) {
@@ -675,17 +675,17 @@ static int start(struct conn *c, const struct account *a,
 		rc = err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
 	}
 	if (rc == EX_OK)
-		rc = load_credentials(t->cred, a, e);
+		rc = load_credentials(t->cred, s, e);
 	if (rc == EX_OK)
-		rc = setup_session(t, c, a, name, e);
+		rc = setup_session(t, c, s, name, e);
 	bool offered = rc == EX_OK && resume &&
-	               offer_cached_session(t, a, name, resume);
+	               offer_cached_session(t, s, name, resume);
 	if (rc == EX_OK) {
 		conn_start_deadline(c);
 		rc = run_handshake(c, t->session, e);
 	}
 	if (rc == EX_OK)
-		rc = verify_peer(t->session, a, name, peer, &info, e);
+		rc = verify_peer(t->session, s, name, peer, &info, e);
 	free(name);
 	if (rc != EX_OK && offered) {
 		/* Maybe the ticket's fault: never again, and the caller may
@@ -715,18 +715,18 @@ static int start(struct conn *c, const struct account *a,
 	return EX_OK;
 }
 
-int tls_start(struct conn *c, const struct account *a,
+int tls_start(struct conn *c, const struct tls_settings *s,
 	      struct tls_peer *peer_out, struct err *e)
 {
-	return start(c, a, NULL, peer_out, e);
+	return start(c, s, NULL, peer_out, e);
 }
 
-int tls_start_cached(struct conn *c, const struct account *a,
+int tls_start_cached(struct conn *c, const struct tls_settings *s,
 		     struct tls_resumption *resume, struct tls_peer *peer_out,
 		     struct err *e)
 {
 	resume->retry = false;
-	return start(c, a, resume, peer_out, e);
+	return start(c, s, resume, peer_out, e);
 }
 
 void tls_peer_free(struct tls_peer *p)

@@ -52,11 +52,31 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "conf.h"
 #include "conn.h"
 #include "err.h"
 
 #define TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* Everything TLS needs to know, as plain values: the transport never
+ * reads the configuration (session.c fills this from the account). The
+ * strings are borrowed for the duration of the call. */
+struct tls_settings {
+	const char *host;          /* the server's name as configured */
+	int port;
+	const char *socket;        /* a unix socket instead of host:port */
+	const char *host_override; /* tls_host_override: name checked, SNI */
+	bool starttls;             /* STARTTLS (else implicit TLS) */
+	const char *trust_file;    /* NULL or "system": the system store */
+	const char *crl_file;
+	const char *fingerprint;   /* tls_fingerprint: pin, nothing else */
+	bool certcheck;            /* tls_certcheck */
+	const char *cert_file;     /* client certificate and key */
+	const char *key_file;
+	const char *priorities;    /* NULL or "": TLS_DEFAULT_PRIORITIES */
+	int min_dh_prime_bits;     /* 0: GnuTLS's default */
+	bool session_cache;        /* tls_session_cache */
+	const char *cache_dir;     /* tls_cache_dir(); NULL: no cache */
+};
 
 /* What --serverinfo shows about the server's certificate and session. */
 struct tls_peer {
@@ -80,7 +100,7 @@ struct tls_peer {
  * peer_out (may be NULL) is filled on success and must be released with
  * tls_peer_free(); pass one whenever tls_certcheck may be off, since the
  * warning is only reported there. Uses no session cache. */
-int tls_start(struct conn *c, const struct account *a,
+int tls_start(struct conn *c, const struct tls_settings *s,
 	      struct tls_peer *peer_out, struct err *e);
 
 /* The session cache's part in one tls_start_cached(). */
@@ -94,12 +114,12 @@ struct tls_resumption {
 	bool retry;
 };
 
-/* tls_start with the session cache (when a->tls_session_cache is on and
+/* tls_start with the session cache (when s->session_cache is on and s->cache_dir is set and
  * the peer is verified: not with tls_certcheck off): offer the cached
  * ticket for this identity unless resume->fresh, and keep the ticket the
  * server sends when the connection is closed (conn_close). Fails as
  * tls_start, and sets resume->retry as described above. */
-int tls_start_cached(struct conn *c, const struct account *a,
+int tls_start_cached(struct conn *c, const struct tls_settings *s,
 		     struct tls_resumption *resume, struct tls_peer *peer_out,
 		     struct err *e);
 

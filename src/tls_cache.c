@@ -175,18 +175,10 @@ char *tls_cache_dir(struct runenv *env)
 		           TLS_CACHE_SYSTEM_SUBDIR);
 		return buf_steal(&b);
 	}
-	/* As queue_default_dir: XDG Base Directory, a relative value is
-	 * invalid and ignored; else the caller's own home (runenv.h). */
-	const char *cache = getenv("XDG_CACHE_HOME");
-	if (cache && *cache == '/') {
-		buf_add_str(&b, cache);
-	} else {
-		const char *home = env ? runenv_user_home(env) : NULL;
-		if (!home || *home != '/')
-			return NULL;
-		buf_printf(&b, "%s/.cache", home);
-	}
-	buf_printf(&b, "/%s", TLS_CACHE_USER_SUBDIR);
+	const char *cache = env ? runenv_cache_home(env) : NULL;
+	if (!cache || *cache != '/')
+		return NULL;
+	buf_printf(&b, "%s/%s", cache, TLS_CACHE_USER_SUBDIR);
 	return buf_steal(&b);
 }
 
@@ -279,11 +271,11 @@ static bool digest_field(const char *path, bool secret, char storage[65],
 }
 
 struct tls_cache_slot *tls_cache_slot_new(const struct tls_cache_identity *id,
-                                          struct runenv *env)
+                                          const char *cache_dir)
 {
-	char *dir = tls_cache_dir(env);
-	if (!dir)
+	if (!cache_dir)
 		return NULL;
+	char *dir = xstrdup(cache_dir);
 	struct tls_cache_identity full = *id;
 	char trust[65], crl[65], cert[65], key[65];
 	if (!digest_field(id->trust_file, false, trust, &full.trust_digest) ||

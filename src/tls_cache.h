@@ -142,11 +142,11 @@ char *tls_cache_dir(struct runenv *env);
 /* One cache entry: its directory, key and file name. */
 struct tls_cache_slot;
 
-/* The entry for id: computes the file digests (reading the trust, CRL,
+/* The entry for id in dir (tls_cache_dir's; NULL: none): computes the file digests (reading the trust, CRL,
  * certificate and key files) and the key. NULL when there is no cache
  * directory or a file cannot be hashed: then nothing is cached. */
 struct tls_cache_slot *tls_cache_slot_new(const struct tls_cache_identity *id,
-                                          struct runenv *env);
+                                          const char *dir);
 
 /* Load the entry's session data into data (a secret buffer, reset first:
  * the caller wipes it). False when there is no usable entry; a file that

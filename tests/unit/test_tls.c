@@ -232,13 +232,18 @@ static void stop_server(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-static struct account *pinned_account(const struct fixture *f)
+/* What session.c would pass for an account with host localhost (and the
+ * defaults: certificate check on, the system store, no cache). */
+static struct tls_settings plain_settings(void)
 {
-	struct account *a = account_new("t");
-	a->host = xstrdup("localhost");
-	a->tls = true;
-	a->tls_fingerprint = xstrdup(f->sha256);
-	return a;
+	return (struct tls_settings){.host = "localhost", .certcheck = true};
+}
+
+static struct tls_settings pinned_settings(const struct fixture *f)
+{
+	struct tls_settings s = plain_settings();
+	s.fingerprint = f->sha256;
+	return s;
 }
 
 /* ---- tls_start -------------------------------------------------------- */
@@ -247,12 +252,12 @@ static void test_pinned_bulk_transfer(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = start_server(f, SERVE_ECHO_HASH);
-	struct account *a = pinned_account(f);
+	struct tls_settings settings = pinned_settings(f);
 	struct err e = ERR_INIT;
 	struct conn *c = NULL;
 	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
 	struct tls_peer peer = {0};
-	int rc = tls_start(c, a, &peer, &e);
+	int rc = tls_start(c, &settings, &peer, &e);
 	if (rc != EX_OK)
 		fail_msg("tls_start: %s", err_msg(&e));
 	assert_true(conn_is_encrypted(c));
@@ -291,7 +296,6 @@ static void test_pinned_bulk_transfer(void **state)
 	buf_free(&line);
 	tls_peer_free(&peer);
 	conn_close(c);
-	account_free(a);
 	stop_server(pid);
 }
 
@@ -299,20 +303,22 @@ static void test_pin_mismatch(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = start_server(f, SERVE_ECHO_HASH);
-	struct account *a = pinned_account(f);
+	struct tls_settings settings = pinned_settings(f);
 	/* flip one hex digit of the pin */
-	a->tls_fingerprint[0] = a->tls_fingerprint[0] == '0' ? '1' : '0';
+	char pin[sizeof f->sha256];
+	memcpy(pin, f->sha256, sizeof pin);
+	pin[0] = pin[0] == '0' ? '1' : '0';
+	settings.fingerprint = pin;
 	struct err e = ERR_INIT;
 	struct conn *c = NULL;
 	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
 	struct tls_peer peer = {0};
-	assert_int_equal(tls_start(c, a, &peer, &e), EX_NOPERM);
+	assert_int_equal(tls_start(c, &settings, &peer, &e), EX_NOPERM);
 	assert_non_null(strstr(err_msg(&e), "does not match tls_fingerprint"));
 	assert_non_null(strstr(err_msg(&e), f->sha256));
 	assert_false(conn_is_encrypted(c));
 	assert_null(peer.sha256); /* nothing handed out on failure */
 	conn_close(c);
-	account_free(a);
 	err_clear(&e);
 	stop_server(pid);
 }
@@ -323,13 +329,11 @@ static void test_untrusted_and_certcheck_off(void **state)
 	struct err e = ERR_INIT;
 	/* system trust (the default): a self-signed certificate fails */
 	pid_t pid = start_server(f, SERVE_ECHO_HASH);
-	struct account *a = account_new("t");
-	a->host = xstrdup("localhost");
-	a->tls = true;
+	struct tls_settings settings = plain_settings();
 	struct conn *c = NULL;
 	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
 	struct tls_peer peer = {0};
-	assert_int_equal(tls_start(c, a, &peer, &e), EX_NOPERM);
+	assert_int_equal(tls_start(c, &settings, &peer, &e), EX_NOPERM);
 	assert_non_null(strstr(err_msg(&e), "not trusted"));
 	conn_close(c);
 	stop_server(pid);
@@ -337,9 +341,9 @@ static void test_untrusted_and_certcheck_off(void **state)
 
 	/* tls_certcheck off: accepted, unverified, with a warning */
 	pid = start_server(f, SERVE_ECHO_HASH);
-	a->tls_certcheck = false;
+	settings.certcheck = false;
 	assert_int_equal(conn_open_unix(&c, f->path, 10, &e), EX_OK);
-	assert_int_equal(tls_start(c, a, &peer, &e), EX_OK);
+	assert_int_equal(tls_start(c, &settings, &peer, &e), EX_OK);
 	assert_false(peer.verified);
 	assert_non_null(peer.warning);
 	assert_non_null(strstr(peer.warning, "not verified"));
@@ -347,27 +351,25 @@ static void test_untrusted_and_certcheck_off(void **state)
 	tls_peer_free(&peer);
 	conn_close(c);
 	stop_server(pid);
-	account_free(a);
 }
 
 static void test_handshake_timeout(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = start_server(f, SERVE_SILENT);
-	struct account *a = pinned_account(f);
+	struct tls_settings settings = pinned_settings(f);
 	struct err e = ERR_INIT;
 	struct conn *c = NULL;
 	assert_int_equal(conn_open_unix(&c, f->path, 1, &e), EX_OK);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(tls_start(c, a, NULL, &e), EX_TEMPFAIL);
+	assert_int_equal(tls_start(c, &settings, NULL, &e), EX_TEMPFAIL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	          (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 900 && ms < 2500);
 	assert_non_null(strstr(err_msg(&e), "TLS handshake"));
 	conn_close(c);
-	account_free(a);
 	err_clear(&e);
 	stop_server(pid);
 }
@@ -387,26 +389,23 @@ static void test_config_errors_before_handshake(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		/* a server that never answers: a config error must not wait */
 		pid_t pid = start_server(f, SERVE_SILENT);
-		struct account *a = account_new("t");
-		a->host = xstrdup("localhost");
-		a->tls = true;
+		struct tls_settings settings = plain_settings();
 		if (strcmp(cases[i].directive, "tls_fingerprint") == 0)
-			a->tls_fingerprint = xstrdup(cases[i].value);
+			settings.fingerprint = cases[i].value;
 		else if (strcmp(cases[i].directive, "tls_priorities") == 0)
-			a->tls_priorities = xstrdup(cases[i].value);
+			settings.priorities = cases[i].value;
 		else if (strcmp(cases[i].directive, "tls_trust_file") == 0)
-			a->tls_trust_file = xstrdup(cases[i].value);
+			settings.trust_file = cases[i].value;
 		else
-			a->tls_cert_file = xstrdup(cases[i].value);
+			settings.cert_file = cases[i].value;
 		struct err e = ERR_INIT;
 		struct conn *c = NULL;
 		assert_int_equal(conn_open_unix(&c, f->path, 5, &e), EX_OK);
-		int rc = tls_start(c, a, NULL, &e);
+		int rc = tls_start(c, &settings, NULL, &e);
 		if (rc != EX_CONFIG || !strstr(err_msg(&e), cases[i].needle))
 			fail_msg("case %zu: rc %d: %s", i, rc, err_msg(&e));
 		conn_close(c);
-		account_free(a);
-		err_clear(&e);
+			err_clear(&e);
 		stop_server(pid);
 	}
 }
