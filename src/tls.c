@@ -9,6 +9,7 @@
 #include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -474,6 +475,56 @@ static int check_chain(gnutls_session_t session, const char *peer,
 	return EX_NOPERM;
 }
 
+/* The certificate must be valid for the name we asked for (SNI). */
+static int check_name(gnutls_x509_crt_t crt, const char *name,
+		      const char *peer, const struct tls_peer *info,
+		      struct err *e)
+{
+	if (!name)
+		return err_set(e, EX_CONFIG,
+		               "no host name to check the TLS certificate of "
+		               "%s against: set tls_host_override",
+		               peer);
+	if (!gnutls_x509_crt_check_hostname2(crt, name, 0))
+		return err_set(e, EX_NOPERM,
+		               "the TLS certificate of %s is not valid for the "
+		               "name '%s' (its subject is %s; see "
+		               "tls_host_override)",
+		               peer, name, info->subject);
+	return EX_OK;
+}
+
+/* A resumed session (tls_cache.h): the server has proved that it holds
+ * the secret of an earlier handshake whose chain verified against the
+ * same trust (the cache key holds the trust and CRL files' digests, or
+ * the system bundle's identity, and the name), so the chain's signatures
+ * need not be checked again: that is what resumption is for. What may
+ * have changed since is the time: every certificate must still be within
+ * its validity period. Anything else ends the resumed attempt, and the
+ * full handshake that follows gives the verdict (tls.h). */
+static int check_resumed_chain(const gnutls_datum_t *certs, unsigned count,
+			       const char *peer, struct err *e)
+{
+	time_t now = time(NULL);
+	for (unsigned i = 0; i < count; i++) {
+		gnutls_x509_crt_t crt;
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return err_set(e, EX_SOFTWARE,
+			               "out of memory in GnuTLS");
+		bool valid = gnutls_x509_crt_import(crt, &certs[i],
+		                                    GNUTLS_X509_FMT_DER) >= 0 &&
+		             gnutls_x509_crt_get_activation_time(crt) <= now &&
+		             now <= gnutls_x509_crt_get_expiration_time(crt);
+		gnutls_x509_crt_deinit(crt);
+		if (!valid)
+			return err_set(e, EX_NOPERM,
+			               "a certificate of %s's resumed session "
+			               "is not valid now",
+			               peer);
+	}
+	return EX_OK;
+}
+
 static int verify_peer(gnutls_session_t session, const struct tls_settings *s,
 		       const char *name, const char *peer,
 		       struct tls_peer *info, struct err *e)
@@ -515,26 +566,18 @@ static int verify_peer(gnutls_session_t session, const struct tls_settings *s,
 		           "%s",
 		           peer, info->sha256);
 		info->warning = buf_steal(&w);
+	} else if (gnutls_session_is_resumed(session)) {
+		rc = check_resumed_chain(certs, count, peer, e);
+		if (rc == EX_OK)
+			rc = check_name(crt, name, peer, info, e);
 	} else {
 		if (!s->trust_file ||
 		    strcmp(s->trust_file, "system") == 0)
 			rc = tls_trust_system_complete(session, e);
 		if (rc == EX_OK)
 			rc = check_chain(session, peer, e);
-		if (rc == EX_OK && !name)
-			rc = err_set(
-			        e, EX_CONFIG,
-			        "no host name to check the TLS certificate of "
-			        "%s against: set tls_host_override",
-			        peer);
-		if (rc == EX_OK &&
-		    !gnutls_x509_crt_check_hostname2(crt, name, 0))
-			rc = err_set(
-			        e, EX_NOPERM,
-			        "the TLS certificate of %s is not valid for "
-			        "the name '%s' (its subject is %s; see "
-			        "tls_host_override)",
-			        peer, name, info->subject);
+		if (rc == EX_OK)
+			rc = check_name(crt, name, peer, info, e);
 	}
 	info->verified = rc == EX_OK && info->warning == NULL;
 	gnutls_x509_crt_deinit(crt);

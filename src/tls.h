@@ -19,11 +19,12 @@
  *
  * Session resumption (tls_start_cached, tls_session_cache on): a session
  * ticket kept from an earlier verified session with the same identity
- * (tls_cache.h) is offered in the handshake. A resumed session is verified
- * exactly as a full one, by the same code: GnuTLS restores the original
- * session's certificate chain with the ticket, and that chain is checked
- * now, against the current trust file, CRL, name, pin and clock, so the
- * verdict is the one a full handshake presenting that chain would get.
+ * (tls_cache.h) is offered in the handshake. When the server accepts it,
+ * it has proved it holds the secret of that earlier session, whose chain
+ * verified against the same trust, CRL and name (the cache key holds
+ * them): the chain's signatures are not checked again, but every
+ * certificate GnuTLS restores with the ticket must still be within its
+ * validity period, the name must match, and a pin is checked as always.
  * When the server refuses the ticket the handshake simply is a full one.
  * When a handshake with a cached session fails, or the resumed session
  * fails verification (say its certificate expired since), the entry is

@@ -13,6 +13,7 @@
 
 #include "queue.h"
 #include "runenv.h"
+#include "tls_trust.h"
 #include "util.h"
 
 #define FILE_MAGIC "outbox-tls-session 1\n"
@@ -270,6 +271,25 @@ static bool digest_field(const char *path, bool secret, char storage[65],
 	return true;
 }
 
+/* The system store stands for what the bundle holds now: its file's
+ * identity (device, inode, size, modification time) goes into the key, so
+ * update-ca-certificates (which writes a new file) ends every resumption
+ * that the old store had verified (tls.c: check_resumed_chain). A stat,
+ * not a digest: reading the whole bundle is what tls_trust.c avoids. */
+static void system_trust_stamp(char *out, size_t size)
+{
+	struct stat st;
+	if (!*TLS_TRUST_SYSTEM_BUNDLE ||
+	    stat(TLS_TRUST_SYSTEM_BUNDLE, &st) != 0) {
+		snprintf(out, size, "system store (no bundle)");
+		return;
+	}
+	snprintf(out, size, "system bundle %llu:%llu:%lld:%lld.%09ld",
+	         (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	         (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	         st.st_mtim.tv_nsec);
+}
+
 struct tls_cache_slot *tls_cache_slot_new(const struct tls_cache_identity *id,
                                           const char *cache_dir)
 {
@@ -277,13 +297,17 @@ struct tls_cache_slot *tls_cache_slot_new(const struct tls_cache_identity *id,
 		return NULL;
 	char *dir = xstrdup(cache_dir);
 	struct tls_cache_identity full = *id;
-	char trust[65], crl[65], cert[65], key[65];
+	char trust[65], crl[65], cert[65], key[65], system[128];
 	if (!digest_field(id->trust_file, false, trust, &full.trust_digest) ||
 	    !digest_field(id->crl_file, false, crl, &full.crl_digest) ||
 	    !digest_field(id->cert_file, false, cert, &full.cert_digest) ||
 	    !digest_field(id->key_file, true, key, &full.key_digest)) {
 		free(dir);
 		return NULL;
+	}
+	if (!full.trust_digest && id->certcheck && !id->fingerprint) {
+		system_trust_stamp(system, sizeof system);
+		full.trust_digest = system;
 	}
 	struct tls_cache_slot *s = xcalloc(1, sizeof *s);
 	s->dir = dir;

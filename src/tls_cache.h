@@ -6,13 +6,17 @@
  * which the server sent a session ticket (TLS 1.3 or RFC 5077). Nothing is
  * kept with tls_certcheck off: there is no verdict to protect, and nothing
  * is offered either. tls.c offers the entry on the next connection with the
- * same key and still verifies the resumed session's certificates exactly as
- * after a full handshake (tls.h).
+ * same key. A resumed session needs no new signature check of its chain:
+ * the server proved it holds the secret of a handshake whose chain was
+ * verified with the same key; tls.c checks again what time can change
+ * (every certificate's validity period) and the name, and anything amiss
+ * ends the attempt: a full, verified handshake gives the verdict (tls.h).
  *
  * The key is everything that decided the server's identity and our own:
  * host, port, socket, SNI name, STARTTLS or implicit TLS, tls_certcheck,
  * tls_fingerprint, tls_trust_file and tls_crl_file (paths and SHA-256 of
- * their contents), the client certificate and key (paths and SHA-256),
+ * their contents; for the system store, the bundle file's device, inode,
+ * size and modification time), the client certificate and key (paths and SHA-256),
  * tls_priorities, tls_min_dh_prime_bits and the GnuTLS version. A file is
  * named by the hex SHA-256 of its key and holds the key again, so a hash
  * collision or a renamed file never resumes a wrong session.

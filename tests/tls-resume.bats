@@ -53,7 +53,10 @@ setup_file() {
 	cat >"$BATS_FILE_TMPDIR/bin/outbox" <<'EOF'
 #!/bin/sh
 exec unshare --mount --propagation private -- /bin/sh -c \
-	'mount --bind "$OUTBOX_TEST_VARSPOOL" /var/spool && exec "$0" "$@"' \
+	'mount --bind "$OUTBOX_TEST_VARSPOOL" /var/spool &&
+	 { [ -z "${OUTBOX_TEST_CERTS:-}" ] ||
+	   mount --bind "$OUTBOX_TEST_CERTS" /etc/ssl/certs; } &&
+	 exec "$0" "$@"' \
 	"$REAL_OUTBOX" "$@"
 EOF
 	chmod 755 "$BATS_FILE_TMPDIR/bin/outbox"
@@ -242,6 +245,34 @@ set_expiry() { # FILE SECONDS
 	send_ok "$T/rc2"
 	assert_equal "$(resumed 4)" false
 	assert_equal "$(cache_count)" 3
+}
+
+# The system store (no tls_trust_file): a copy of /etc/ssl/certs that also
+# trusts the test CA, bound over the real one in outbox's namespace. The
+# bundle's identity is part of the key, so update-ca-certificates (a new
+# bundle) ends resumption; without the CA the server is refused again.
+@test "the system store resumes; a rewritten bundle does not reuse the session" {
+	start_tls_server
+	export OUTBOX_TEST_CERTS=$T/certs
+	cp -a /etc/ssl/certs "$OUTBOX_TEST_CERTS"
+	local bundle=$OUTBOX_TEST_CERTS/ca-certificates.crt
+	cat "$CA_CERT" >>"$bundle"
+	server_config "$T/rc" "tls on" "auth plain" "user joe" \
+		"password pw-Res-7"
+	send_ok "$T/rc"
+	send_ok "$T/rc"
+	assert_equal "$(resumed 1)" false
+	assert_equal "$(resumed 2)" true
+	# Rewritten with the same contents: a new file, a full handshake.
+	cp "$bundle" "$bundle.new" && mv "$bundle.new" "$bundle"
+	send_ok "$T/rc"
+	assert_equal "$(resumed 3)" false
+	# The CA removed: refused, although a ticket for the old store exists.
+	cp /etc/ssl/certs/ca-certificates.crt "$bundle.new"
+	mv "$bundle.new" "$bundle"
+	send_message "$MSG" -C "$T/rc" rcpt@example.com
+	assert_exit 77
+	assert_received 3
 }
 
 @test "another SNI name (tls_host_override) does not reuse the session" {
