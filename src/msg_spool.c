@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -27,28 +28,43 @@ void msg_spool_free(struct msg_spool *sp)
 	sp->fd = -1;
 }
 
-/* Size, 8-bit octets and line lengths, for msg_enforce_line_limit. */
+/* Any octet >= 0x80 in data: eight at a time (every byte of every
+ * message passes here). */
+static bool any_8bit(const char *data, size_t len)
+{
+	uint64_t seen = 0;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t word;
+		memcpy(&word, data + i, sizeof word);
+		seen |= word;
+	}
+	for (; i < len; i++)
+		seen |= (unsigned char)data[i];
+	return (seen & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/* Size, 8-bit octets and line lengths, for msg_enforce_line_limit. The
+ * data is normalised: lines end with CRLF. */
 static void spool_track(struct msg_spool *sp, const char *data, size_t len)
 {
 	uint64_t line_len = sp->line_len;
-	bool high = false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)data[i];
-		high |= c >= 0x80;
-		if (c != '\n') {
-			line_len++;
-			continue;
-		}
-		uint64_t length = line_len ? line_len - 1 : 0; /* the CR */
+	const char *p = data, *end = data + len;
+	const char *lf;
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		uint64_t before_lf = line_len + (uint64_t)(lf - p);
+		uint64_t length = before_lf ? before_lf - 1 : 0; /* the CR */
 		sp->lines++;
 		if (length > sp->longest)
 			sp->longest = length;
 		if (length > MSG_MAX_LINE && sp->first_long == 0)
 			sp->first_long = sp->lines;
 		line_len = 0;
+		p = lf + 1;
 	}
-	sp->line_len = line_len;
-	sp->has_8bit |= high;
+	sp->line_len = line_len + (uint64_t)(end - p);
+	if (!sp->has_8bit)
+		sp->has_8bit = any_8bit(data, len);
 	sp->size += len;
 }
 
