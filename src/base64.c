@@ -52,8 +52,7 @@ void base64_encode(const void *data, size_t len, struct buf *out)
 		die_out_of_memory();
 }
 
-/* The value of a base64 digit, or -1 ('=' included). */
-static int digit_value(char c)
+int base64_digit_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -74,12 +73,12 @@ static bool is_canonical(const char *text, size_t len)
 	if (len > 0 && text[len - 1] == '=')
 		pad = text[len - 2] == '=' ? 2 : 1;
 	for (size_t i = 0; i < len - pad; i++)
-		if (digit_value(text[i]) < 0)
+		if (base64_digit_value(text[i]) < 0)
 			return false;
 	/* RFC 4648 3.5: the bits the padding stands for are zero. */
-	if (pad == 1 && (digit_value(text[len - 2]) & 3) != 0)
+	if (pad == 1 && (base64_digit_value(text[len - 2]) & 3) != 0)
 		return false;
-	if (pad == 2 && (digit_value(text[len - 3]) & 15) != 0)
+	if (pad == 2 && (base64_digit_value(text[len - 3]) & 15) != 0)
 		return false;
 	return true;
 }

@@ -27,4 +27,8 @@ void base64_encode(const void *data, size_t len, struct buf *out);
  * (out NUL-terminated), or -1 with out unchanged. */
 int base64_decode(const char *text, size_t len, struct buf *out);
 
+/* The value of a base64 digit (RFC 4648 table 1), or -1 for anything
+ * else, '=' included. Pure. */
+int base64_digit_value(char c);
+
 #endif

@@ -35,29 +35,6 @@ char *queue_default_dir(const struct account *a, struct runenv *env)
 	return buf_steal(&b);
 }
 
-/* mkdir -p with mode 0700 for what is created. */
-static int make_dirs(const char *path, struct err *e)
-{
-	char *p = xstrdup(path);
-	int rc = EX_OK;
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			rc = err_set(e, EX_IOERR, "cannot create the queue "
-			             "directory %s: %s", p, strerror(errno));
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /* Whoever may write the queue may make us send anything as the user. */
 static int check_dir(int fd, const char *path, struct err *e)
 {
@@ -119,9 +96,14 @@ int queue_dir_open(const char *path, bool create, struct queue_dir **out,
 			               "directory %s: %s", path, strerror(errno));
 		if (!create)
 			return EX_OK;
-		int rc = make_dirs(path, e);
-		if (rc != EX_OK)
+		char *failed = NULL;
+		if (make_dirs(path, 0700, &failed) != 0) {
+			int rc = err_set(e, EX_IOERR, "cannot create the queue "
+			                 "directory %s: %s", failed,
+			                 strerror(errno));
+			free(failed);
 			return rc;
+		}
 	}
 	struct queue_dir *d = new_queue_dir(path);
 	int rc = open_checked(path, &d->fd, e);

@@ -183,26 +183,6 @@ char *tls_cache_dir(struct runenv *env)
 	return buf_steal(&b);
 }
 
-/* mkdir -p, mode 0700 for what is created. */
-static bool make_dirs(const char *path)
-{
-	char *p = xstrdup(path);
-	bool ok = true;
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			ok = false;
-		*s = c;
-		if (!ok || c == '\0')
-			break;
-	}
-	free(p);
-	return ok;
-}
-
 /* The cache directory, opened and checked: ours, a directory, no group or
  * other bits (taken away when it is ours: nobody else can have put a file
  * of ours in it). -1 when there is none (and create is false) or it fails
@@ -210,7 +190,7 @@ static bool make_dirs(const char *path)
 static int open_dir(const char *path, bool create)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create && make_dirs(path))
+	if (fd < 0 && errno == ENOENT && create && make_dirs(path, 0700, NULL) == 0)
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		                        O_CLOEXEC);
 	if (fd < 0)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "util.h"
 
 /* ---- DER: just enough to find a certificate's two names ---------------- */
@@ -136,17 +137,10 @@ static const char *find(const char *p, const char *end, const char *needle,
  * lib/x509_b64.c: \n \r space tab), -2 for anything else. */
 static int base64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
+	int digit = base64_digit_value((char)c);
+	if (digit >= 0)
+		return digit;
 	switch (c) {
-	case '+':
-		return 62;
-	case '/':
-		return 63;
 	case '=':
 		return 64;
 	case '\n':

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -70,6 +71,32 @@ void secure_zero(void *p, size_t n)
 	 * through a volatile pointer cost more than a 25 MiB message's
 	 * encryption, wiping conn's output buffer). */
 	explicit_bzero(p, n);
+}
+
+int make_dirs(const char *path, mode_t mode, char **failed)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc != 0 && failed) {
+		int saved = errno;
+		*failed = xstrdup(p);
+		errno = saved;
+	}
+	free(p);
+	return rc;
 }
 
 void free_secret(char *s)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct buf;
 
@@ -36,6 +37,11 @@ void free_secret(char *s);
 /* Case-insensitive ASCII comparison (locale independent). */
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
+
+/* mkdir -p: path and its missing parents, made with mode (an existing
+ * directory is fine). 0, or -1 with errno set and *failed (heap, when
+ * failed is not NULL) naming the directory that could not be made. */
+int make_dirs(const char *path, mode_t mode, char **failed);
 
 /* The value of a hexadecimal digit, or -1. */
 int ascii_hex_value(char c);
