@@ -70,7 +70,8 @@ void secure_zero(void *p, size_t n)
 	/* glibc's: memset's speed, and never optimised away (a byte loop
 	 * through a volatile pointer cost more than a 25 MiB message's
 	 * encryption, wiping conn's output buffer). */
-	explicit_bzero(p, n);
+	if (p && n) /* an empty buffer may have no storage at all */
+		explicit_bzero(p, n);
 }
 
 int make_dirs(const char *path, mode_t mode, char **failed)
