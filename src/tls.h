@@ -56,7 +56,15 @@
 #include "conn.h"
 #include "err.h"
 
-#define TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* GnuTLS's NORMAL, TLS 1.2 and 1.3 only, with X25519 ahead of the NIST
+ * curves (as browsers order them): the key exchange every handshake and
+ * every resumption pays is then X25519's, several times cheaper than
+ * P-256's in nettle. The same groups as NORMAL, only reordered. */
+#define TLS_DEFAULT_PRIORITIES                                              \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:"          \
+	"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"                \
+	"+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:" \
+	"+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192"
 
 /* Everything TLS needs to know, as plain values: the transport never
  * reads the configuration (session.c fills this from the account). The
