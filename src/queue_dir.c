@@ -69,6 +69,22 @@ static int open_checked(const char *path, int *fd, struct err *e)
 	return check_dir(*fd, path, e);
 }
 
+/* The system spool lets the spool group read it (root:outbox 0750) so
+ * that local users can list what they put in the maildrop (maildrop.h);
+ * dead/ follows it, so a message given up stays listable by its
+ * submitter. Only root's queue can be like that: a directory of a user's
+ * own with group read gets the same, harmlessly. Best effort. */
+static void share_dead_letters(struct queue_dir *d)
+{
+	struct stat parent, dead;
+	if (fstat(d->fd, &parent) != 0 || fstat(d->dead_fd, &dead) != 0 ||
+	    !(parent.st_mode & S_IRGRP) || parent.st_gid == 0 ||
+	    (dead.st_gid == parent.st_gid && (dead.st_mode & S_IRGRP)))
+		return;
+	if (fchown(d->dead_fd, (uid_t)-1, parent.st_gid) == 0)
+		(void)fchmod(d->dead_fd, 0750);
+}
+
 /* A queue_dir for path with its side paths named, nothing open yet. */
 static struct queue_dir *new_queue_dir(const char *path)
 {
@@ -113,6 +129,8 @@ int queue_dir_open(const char *path, bool create, struct queue_dir **out,
 		             strerror(errno));
 	if (rc == EX_OK)
 		rc = open_checked(d->dead_path, &d->dead_fd, e);
+	if (rc == EX_OK)
+		share_dead_letters(d);
 	if (rc != EX_OK) {
 		queue_dir_close(d);
 		return rc;

@@ -466,6 +466,34 @@ assert_contains "$output" \
 EOF
 }
 
+# A message the smarthost refuses for good becomes a dead letter in the
+# system queue: its submitter still sees it (and why) in mailq, nobody
+# else does; dead/ follows the spool's group so that listing works.
+@test "a refused maildrop message is a dead letter its submitter can list, and only they" {
+	start_server --fault 'rcpt=550 5.1.1 no such user here'
+	in_ns <<'EOF'
+submit "$MD_A" "$MSG" nobody@example.net
+assert_exit 0
+md_run root --flush
+assert_exit 69
+assert_equal "$(stat -c '%a %U %G' /var/spool/outbox/dead)" \
+	"750 root $MD_GROUP"
+id=$(ls /var/spool/outbox/dead | sed -n 's/\.msg$//p')
+[ -n "$id" ]
+md_run "$MD_A" --list-queue
+assert_exit 0
+assert_contains "$output" "$id"
+assert_contains "$output" "dead letter"
+assert_contains "$output" "550 5.1.1 no such user here"
+assert_contains "$output" \
+	"1 message(s) of yours in the system queue /var/spool/outbox"
+md_run "$MD_B" --list-queue
+assert_exit 0
+refute_contains "$output" "$id"
+must_fail as_user "$MD_A" cat "/var/spool/outbox/dead/$id.msg"
+EOF
+}
+
 # ------------------------------------------------------ hostile contents
 
 @test "hostile maildrop contents are set aside, never followed or sent; the good entry goes" {
