@@ -138,14 +138,16 @@ static int run_send(const struct options *opts, const struct conf *conf,
 }
 
 /* Root's flush first picks up the maildrop (pickup.h), then delivers;
- * the first problem decides the exit status. */
+ * the first problem decides the exit status. Not with -C: the local
+ * users' mail goes through the system's configuration, never through a
+ * file root named for something else. */
 static int run_flush(const struct conf *conf, const struct options *opts,
                      const struct session_trace *trace, struct buf *out,
                      struct err *e)
 {
 	struct err pickup_err = ERR_INIT;
-	int pickup_rc = geteuid() == 0 ? pickup_run(conf, out, &pickup_err)
-	                               : EX_OK;
+	bool pickup = geteuid() == 0 && !opts->config_file;
+	int pickup_rc = pickup ? pickup_run(conf, out, &pickup_err) : EX_OK;
 	int rc = flush_run(conf, opts, trace, out, e);
 	if (rc == EX_OK && pickup_rc != EX_OK) {
 		rc = pickup_rc;

@@ -233,6 +233,14 @@ head -n 1 "$MAILDROP/$names" | grep -qx 'outbox-maildrop 1'
 assert_no_session
 refute_contains "$output$stderr" root-only-secret
 
+# Root flushing with -C (some other file) leaves the maildrop alone:
+# local users' mail goes through the system configuration only.
+cp /var/spool/etc/outboxrc "$T/other.rc"
+md_run root -C "$T/other.rc" --flush
+assert_exit 0
+assert_equal "$(maildrop_names | grep -c .)" 1
+assert_no_session
+
 md_run root --flush
 assert_exit 0
 assert_contains "$output" \
