@@ -456,9 +456,7 @@ static int apply_operation_mode(struct parser *p, const char *value)
 	if (strcmp(value, "p") == 0)
 		return mode_set(p, MODE_LIST_QUEUE, "-bp", NULL);
 	if (strcmp(value, "s") == 0)
-		return usage_error(p, "option '-bs' is not supported: outbox "
-		                   "reads a message on standard input, it does "
-		                   "not speak SMTP there");
+		return mode_set(p, MODE_SMTPD, "-bs", NULL);
 	if (strcmp(value, "i") == 0)
 		return mode_set(p, MODE_NEWALIASES, "-bi", NULL);
 	return usage_error(p, "unsupported operation mode '-b%s'", value);
@@ -693,6 +691,18 @@ static int check_result(struct parser *p, int operand_count)
 			                   buf_str(&p->dkim_bits_label));
 		if (rsa && !opts->dkim_key_bits)
 			opts->dkim_key_bits = CLI_DKIM_DEFAULT_RSA_BITS;
+	}
+	if (opts->mode == MODE_SMTPD) {
+		/* The envelope comes from MAIL and RCPT, message by message. */
+		const char *which = opts->read_recipients ? "-t"
+		                    : opts->read_envelope_from
+		                            ? "--read-envelope-from"
+		                    : p->from_label.len ? buf_str(&p->from_label)
+		                                        : NULL;
+		if (which)
+			return usage_error(p, "option '%s' cannot be used with "
+			                   "'-bs': the SMTP dialogue gives each "
+			                   "message's sender and recipients", which);
 	}
 	if (opts->mode != MODE_SEND && operand_count > 0) {
 		const char *verb = p->mode_label.len ? buf_str(&p->mode_label)

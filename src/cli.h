@@ -29,6 +29,7 @@ enum cli_mode {
 	MODE_DKIM_KEYGEN,    /* --dkim-keygen */
 	MODE_DKIM_RECORD,    /* --dkim-record */
 	MODE_NEWALIASES,     /* invoked as newaliases, sendmail -bi: a note */
+	MODE_SMTPD,          /* sendmail -bs: SMTP on standard input */
 };
 
 struct cli_setting {

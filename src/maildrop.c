@@ -132,9 +132,9 @@ static int create_unnamed(int dirfd, char **tmp_name, int *fd,
 	return EX_OK;
 }
 
-/* The entry's header, then standard input, at most MAILDROP_MAX_SIZE
- * bytes of it. */
-static int write_entry(int fd, const struct maildrop_request *r,
+/* The entry's header, then the message from in_fd, at most
+ * MAILDROP_MAX_SIZE bytes of it. */
+static int write_entry(int fd, const struct maildrop_request *r, int in_fd,
                        struct err *e)
 {
 	struct buf head = BUF_INIT;
@@ -144,13 +144,12 @@ static int write_entry(int fd, const struct maildrop_request *r,
 	char chunk[65536];
 	uint64_t total = 0;
 	while (!failed) {
-		ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+		ssize_t n = read(in_fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return err_set(e, EX_IOERR, "cannot read the message "
-			               "from standard input: %s",
-			               strerror(errno));
+			return err_set(e, EX_IOERR, "cannot read the message: "
+			               "%s", strerror(errno));
 		if (n == 0)
 			break;
 		total += (uint64_t)n;
@@ -164,7 +163,7 @@ static int write_entry(int fd, const struct maildrop_request *r,
 		return err_set(e, EX_TEMPFAIL, "cannot write to the maildrop "
 		               "%s: %s", MAILDROP_DIR, strerror(errno));
 	if (total == 0)
-		return err_set(e, EX_DATAERR, "no message on standard input");
+		return err_set(e, EX_DATAERR, "no message: the input is empty");
 	return EX_OK;
 }
 
@@ -202,7 +201,7 @@ static int name_entry(int dirfd, int fd, const char *tmp_name,
 	               "maildrop %s", MAILDROP_DIR);
 }
 
-int maildrop_submit(const struct options *opts, char **name_out,
+int maildrop_submit(const struct options *opts, int in_fd, char **name_out,
                     struct err *e)
 {
 	*name_out = NULL;
@@ -223,7 +222,7 @@ int maildrop_submit(const struct options *opts, char **name_out,
 	struct maildrop_request r;
 	request_from_options(opts, &r);
 	if (rc == EX_OK)
-		rc = write_entry(fd, &r, e);
+		rc = write_entry(fd, &r, in_fd, e);
 	maildrop_request_free(&r);
 	/* ...and the group again to name it. */
 	if (rc == EX_OK)

@@ -52,14 +52,14 @@ bool maildrop_wanted(const struct options *opts, const struct conf *conf);
 /* Does the maildrop exist (so a message handed to it will be sent)? */
 bool maildrop_exists(void);
 
-/* Write standard input, with what opts says about the message, as a new
- * maildrop entry. Returns when the entry is on stable storage; *name_out
+/* Write the message on in_fd (read to its end), with what opts says
+ * about it, as a new maildrop entry. Returns when the entry is on stable storage; *name_out
  * (heap) names it. EX_USAGE for an option that cannot be carried (one
  * that would change the account), EX_DATAERR for an empty message or one
  * over MAILDROP_MAX_SIZE (nothing is written then), EX_CONFIG when the
  * maildrop is missing or not safe, EX_IOERR / EX_TEMPFAIL when it cannot
  * be written. */
-int maildrop_submit(const struct options *opts, char **name_out,
+int maildrop_submit(const struct options *opts, int in_fd, char **name_out,
                     struct err *e);
 
 /* The first bytes of an entry (up to MAILDROP_MAX_HEADER + 1), enough

@@ -2,6 +2,7 @@
 #include <gnutls/gnutls.h>
 #include <idn2.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "serverinfo.h"
 #include "session.h"
 #include "setup.h"
+#include "smtpd_relay.h"
 
 static void print_version(const struct runenv *env)
 {
@@ -129,7 +131,7 @@ static int run_send(const struct options *opts, const struct conf *conf,
 		return send_run(opts, conf, trace, warnings, e);
 	}
 	char *name = NULL;
-	int rc = maildrop_submit(opts, &name, e);
+	int rc = maildrop_submit(opts, STDIN_FILENO, &name, e);
 	if (rc == EX_OK && opts->debug)
 		buf_printf(warnings, "the message was handed to the maildrop "
 		           "as %s/%s for root's flush\n", MAILDROP_DIR, name);
@@ -194,6 +196,12 @@ static int run_mode(const struct options *opts, struct runenv *env,
 		rc = run_serverinfo(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_SEND)
 		rc = run_send(opts, &conf, trace, warnings, e);
+	else if (opts->mode == MODE_SMTPD) {
+		/* A client that stops reading must not kill us with SIGPIPE:
+		 * the dialogue ends with EX_IOERR instead. */
+		signal(SIGPIPE, SIG_IGN);
+		rc = smtpd_relay_run(opts, &conf, trace, warnings, e);
+	}
 	else if (opts->mode == MODE_DKIM_KEYGEN ||
 	         opts->mode == MODE_DKIM_RECORD)
 		rc = run_keytool(opts, &conf, e);

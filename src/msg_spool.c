@@ -1,6 +1,4 @@
 /* msg_spool.c - the body's storage; see msg_spool.h. */
-/* O_TMPFILE is Linux-specific: glibc declares it for _GNU_SOURCE only. */
-#define _GNU_SOURCE
 #include "msg_spool.h"
 
 #include <errno.h>
@@ -12,6 +10,7 @@
 #include <unistd.h>
 
 #include "msg_limits.h"
+#include "tmpfile.h"
 #include "util.h"
 
 void msg_spool_init(struct msg_spool *sp)
@@ -68,51 +67,9 @@ static void spool_track(struct msg_spool *sp, const char *data, size_t len)
 	sp->size += len;
 }
 
-/* The spool never has a name: O_TMPFILE makes an inode in dir that no
- * directory entry points to, so a crash (even kill -9) at any moment
- * leaves nothing behind, and O_EXCL keeps linkat(2) from ever giving it
- * one. File systems without O_TMPFILE (EOPNOTSUPP; EISDIR or EINVAL from
- * kernels before 3.11, which do not know the flag) get mkstemp with the
- * name unlinked at once: a window of two system calls instead of none. */
 static int spool_open_file(struct msg_spool *sp, struct err *e)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	int fd = -1;
-#ifdef O_TMPFILE
-	fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
-	    errno != EINVAL)
-		return err_set(e, EX_IOERR,
-		               "cannot create a temporary file in %s for "
-		               "the message: %s (set TMPDIR)",
-		               dir, strerror(errno));
-#endif
-	if (fd < 0) {
-		struct buf path = BUF_INIT;
-		buf_printf(&path, "%s/outbox-body-XXXXXX", dir);
-		fd = mkstemp(path.data);
-		int saved = errno;
-		if (fd >= 0)
-			unlink(path.data);
-		buf_free(&path);
-		if (fd < 0)
-			return err_set(e, EX_IOERR,
-			               "cannot create a temporary file in %s "
-			               "for the message: %s (set TMPDIR)",
-			               dir, strerror(saved));
-		/* No other thread can fork between mkstemp and this. */
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-			saved = errno;
-			close(fd);
-			return err_set(e, EX_OSERR,
-			               "fcntl on a temporary file: %s",
-			               strerror(saved));
-		}
-	}
-	sp->fd = fd;
-	return EX_OK;
+	return tmpfile_unnamed(&sp->fd, "the message", e);
 }
 
 int msg_spool_flush(struct msg_spool *sp, struct err *e)

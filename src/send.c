@@ -110,8 +110,8 @@ static int prepare_message(const struct options *opts,
  * them unless the server took it for some). */
 static int deliver(const struct session_trace *trace, const struct account *a,
                    const struct envelope *env, const struct message *m,
-                   struct addr_list *undelivered, struct buf *warnings,
-                   struct err *e)
+                   struct addr_list *undelivered, struct send_report *report,
+                   struct buf *warnings, struct err *e)
 {
 	struct session s;
 	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
@@ -133,6 +133,11 @@ static int deliver(const struct session_trace *trace, const struct account *a,
 	if (log_delivery(&what, &outcome, rc, err_msg(e), &log_err) != EX_OK)
 		buf_printf(warnings, "%s\n", err_msg(&log_err));
 	err_clear(&log_err);
+	if (report) {
+		report->server_code = outcome.code;
+		buf_add(&report->server_reply, outcome.reply.data,
+		        outcome.reply.len);
+	}
 	const struct delivery *d = &outcome.delivery;
 	bool tracked = d->count == env->rcpt.count;
 	for (size_t i = 0; i < env->rcpt.count; i++)
@@ -150,8 +155,9 @@ static int deliver_or_queue(const struct options *opts,
                             const struct session_trace *trace,
                             const struct account *a,
                             const struct envelope *env,
-                            const struct message *m, struct buf *warnings,
-                            struct err *e)
+                            const struct message *m,
+                            struct send_report *report,
+                            struct buf *warnings, struct err *e)
 {
 	char *id = NULL;
 	int rc;
@@ -159,11 +165,13 @@ static int deliver_or_queue(const struct options *opts,
 		rc = queue_submit(a, opts, env, m, NULL, &id, e);
 		if (rc == EX_OK && opts->debug)
 			buf_printf(warnings, "queued as %s\n", id);
+		if (rc == EX_OK && report)
+			report->queue_id = xstrdup(id);
 		free(id);
 		return rc;
 	}
 	struct envelope rest = {.from = env->from};
-	rc = deliver(trace, a, env, m, &rest.rcpt, warnings, e);
+	rc = deliver(trace, a, env, m, &rest.rcpt, report, warnings, e);
 	if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
 		struct err qe = ERR_INIT;
 		if (queue_submit(a, opts, &rest, m, err_msg(e), &id, &qe) ==
@@ -174,6 +182,10 @@ static int deliver_or_queue(const struct options *opts,
 			                   ? " (to the recipients that do not "
 			                     "have it yet)"
 			                   : "");
+			if (report) {
+				report->queue_id = xstrdup(id);
+				report->queued_because = xstrdup(err_msg(e));
+			}
 			err_clear(e);
 			rc = EX_OK;
 		} else {
@@ -187,21 +199,40 @@ static int deliver_or_queue(const struct options *opts,
 	return rc;
 }
 
-int send_run(const struct options *opts, const struct conf *conf,
-             const struct session_trace *trace, struct buf *warnings,
-             struct err *e)
+int send_message(const struct options *opts, const struct conf *conf, int fd,
+                 const struct session_trace *trace,
+                 struct send_report *report, struct buf *warnings,
+                 struct err *e)
 {
 	struct message *m = NULL;
 	struct account *a = NULL;
 	struct envelope env = {0};
-	int rc = prepare_message(opts, conf, STDIN_FILENO, NULL, &m, &a, &env,
-	                         warnings, e);
+	int rc = prepare_message(opts, conf, fd, NULL, &m, &a, &env, warnings,
+	                         e);
 	if (rc == EX_OK)
-		rc = deliver_or_queue(opts, trace, a, &env, m, warnings, e);
+		rc = deliver_or_queue(opts, trace, a, &env, m, report,
+		                      warnings, e);
 	envelope_free(&env);
 	account_free(a);
 	msg_free(m);
 	return rc;
+}
+
+int send_run(const struct options *opts, const struct conf *conf,
+             const struct session_trace *trace, struct buf *warnings,
+             struct err *e)
+{
+	return send_message(opts, conf, STDIN_FILENO, trace, NULL, warnings,
+	                    e);
+}
+
+void send_report_free(struct send_report *report)
+{
+	buf_free(&report->server_reply);
+	free(report->queue_id);
+	free(report->queued_because);
+	report->queue_id = report->queued_because = NULL;
+	report->server_code = 0;
 }
 
 int send_enqueue_pickup(const struct options *opts, const struct conf *conf,

@@ -18,6 +18,23 @@ int send_run(const struct options *opts, const struct conf *conf,
              const struct session_trace *trace, struct buf *warnings,
              struct err *e);
 
+/* What became of a message, for a caller that reports it (outbox -bs). */
+struct send_report {
+	int server_code;         /* the server's deciding reply, 0: none */
+	struct buf server_reply; /* that reply's last line, raw */
+	char *queue_id;          /* set when the message was queued */
+	char *queued_because;    /* with queue on-failure: why (else NULL) */
+};
+
+/* send_run for the message on fd (read to its end), filling report
+ * (NULL: not wanted; else zero-initialised, freed with
+ * send_report_free). */
+int send_message(const struct options *opts, const struct conf *conf, int fd,
+                 const struct session_trace *trace,
+                 struct send_report *report, struct buf *warnings,
+                 struct err *e);
+void send_report_free(struct send_report *report);
+
 /* A message a local user handed to the maildrop (maildrop.h), being
  * picked up by root. */
 struct send_pickup {
