@@ -450,9 +450,11 @@ void smtpd_verdict_reply(const struct smtpd_verdict *v, struct buf *out)
 	int code;
 	const char *status;
 	reply_for_status(v->rc, &code, &status);
-	/* The smarthost's own code where it decided, within the class the
-	 * exit status gives (a 4xx never turns into a refusal). */
-	if (v->rc != EX_OK && v->server_code / 100 == code / 100)
+	/* The smarthost's own code where its reply to the transaction
+	 * decided, within the class the exit status gives (a 4xx never turns
+	 * into a refusal; AUTH's 535 is not a reply to the message). */
+	bool transaction = v->rc == EX_TEMPFAIL || v->rc == EX_UNAVAILABLE;
+	if (transaction && v->server_code / 100 == code / 100)
 		code = v->server_code;
 	buf_printf(out, "%d %s ", code, status);
 	append_reply_text(out, v->text.len ? buf_str(&v->text)

@@ -318,9 +318,13 @@ static bool set_notify(struct smtpd_command *cmd, const struct param *p,
 			              "or a list of SUCCESS, FAILURE, DELAY");
 		}
 		seen |= 1u << which;
-		buf_printf(&canon, "%s%s", canon.len ? "," : "", words[which]);
 		s = stop + 1;
 	}
+	/* One spelling for one meaning, so recipients compare equal. */
+	for (unsigned i = 0; i < 4; i++)
+		if (seen & (1u << i))
+			buf_printf(&canon, "%s%s", canon.len ? "," : "",
+			           words[i]);
 	if ((seen & 1u) && seen != 1u) {
 		buf_free(&canon);
 		return refuse(why, 501, "5.5.4", "NOTIFY=NEVER cannot be "
