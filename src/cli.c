@@ -459,6 +459,8 @@ static int apply_operation_mode(struct parser *p, const char *value)
 		return mode_set(p, MODE_SMTPD, "-bs", NULL);
 	if (strcmp(value, "i") == 0)
 		return mode_set(p, MODE_NEWALIASES, "-bi", NULL);
+	if (strcmp(value, "v") == 0)
+		return mode_set(p, MODE_VERIFY, "-bv", NULL);
 	return usage_error(p, "unsupported operation mode '-b%s'", value);
 }
 
@@ -692,6 +694,13 @@ static int check_result(struct parser *p, int operand_count)
 		if (rsa && !opts->dkim_key_bits)
 			opts->dkim_key_bits = CLI_DKIM_DEFAULT_RSA_BITS;
 	}
+	if (opts->mode == MODE_VERIFY &&
+	    (opts->read_recipients || opts->read_envelope_from))
+		return usage_error(p, "option '%s' cannot be used with '-bv': "
+		                   "there is no message to read",
+		                   opts->read_recipients
+		                           ? "-t"
+		                           : "--read-envelope-from");
 	if (opts->mode == MODE_SMTPD) {
 		/* The envelope comes from MAIL and RCPT, message by message. */
 		const char *which = opts->read_recipients ? "-t"
@@ -704,7 +713,8 @@ static int check_result(struct parser *p, int operand_count)
 			                   "'-bs': the SMTP dialogue gives each "
 			                   "message's sender and recipients", which);
 	}
-	if (opts->mode != MODE_SEND && operand_count > 0) {
+	if (opts->mode != MODE_SEND && opts->mode != MODE_VERIFY &&
+	    operand_count > 0) {
 		const char *verb = p->mode_label.len ? buf_str(&p->mode_label)
 		                                     : opts->invoked_as;
 		return usage_error(p, "unexpected argument '%s': '%s' takes no "
@@ -843,6 +853,9 @@ const char *cli_usage(void)
 "  -S, --serverinfo             print information about the server\n"
 "  -q, --flush                  deliver the queued messages that are due\n"
 "  --list-queue, -bp            list the queue\n"
+"  -bs                          speak SMTP on stdin and stdout (Symfony,\n"
+"                               Laravel): each message is sent as above\n"
+"  -bv recipient...             show where the recipients' mail would go\n"
 "  --queue-delete=ID            delete a queued message\n"
 "  --queue-requeue=(ID|all)     put dead letters back into the queue\n"
 "  --dkim-keygen                make a DKIM key and print its DNS record\n"

@@ -30,6 +30,7 @@ enum cli_mode {
 	MODE_DKIM_RECORD,    /* --dkim-record */
 	MODE_NEWALIASES,     /* invoked as newaliases, sendmail -bi: a note */
 	MODE_SMTPD,          /* sendmail -bs: SMTP on standard input */
+	MODE_VERIFY,         /* sendmail -bv: where recipients would go */
 };
 
 struct cli_setting {

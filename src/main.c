@@ -25,6 +25,7 @@
 #include "session.h"
 #include "setup.h"
 #include "smtpd_relay.h"
+#include "verify.h"
 
 static void print_version(const struct runenv *env)
 {
@@ -182,6 +183,8 @@ static int run_mode(const struct options *opts, struct runenv *env,
 	/* msmtp: with --host no configuration file is read at all. */
 	bool host_only = cli_find_setting(opts, "host") &&
 	                 (opts->mode == MODE_SEND ||
+	                  opts->mode == MODE_SMTPD ||
+	                  opts->mode == MODE_VERIFY ||
 	                  opts->mode == MODE_SERVERINFO);
 	int rc = host_only ? EX_OK
 	                   : conf_load_default(&conf, opts->config_file,
@@ -196,6 +199,12 @@ static int run_mode(const struct options *opts, struct runenv *env,
 		rc = run_serverinfo(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_SEND)
 		rc = run_send(opts, &conf, trace, warnings, e);
+	else if (opts->mode == MODE_VERIFY) {
+		struct buf out = BUF_INIT;
+		rc = verify_run(opts, &conf, &out, e);
+		fputs(buf_str(&out), stdout);
+		buf_free(&out);
+	}
 	else if (opts->mode == MODE_SMTPD) {
 		/* A client that stops reading must not kill us with SIGPIPE:
 		 * the dialogue ends with EX_IOERR instead. */

@@ -373,3 +373,31 @@ EOF
 	run bash -c '"$OUTBOX" -C "$T/rc" -bs <"$T/in" | true; echo "status ${PIPESTATUS[0]}"'
 	[[ $output == *"status 0"* || $output == *"status 74"* ]]
 }
+
+@test "-bv shows where each recipient's mail would go, after aliases; nothing is sent" {
+	start_server
+	printf 'root: admin@example.org, ops@example.org\n' >"$T/aliases"
+	server_config "$T/rc" "aliases $T/aliases"
+	run_outbox -C "$T/rc" -bv root x@example.net
+	assert_exit 0
+	assert_equal "$output" "admin@example.org... deliverable: mailer esmtp, host 127.0.0.1, port $PORT, user admin@example.org
+ops@example.org... deliverable: mailer esmtp, host 127.0.0.1, port $PORT, user ops@example.org
+x@example.net... deliverable: mailer esmtp, host 127.0.0.1, port $PORT, user x@example.net"
+	assert_no_session
+	run_outbox -C "$T/rc" -bv 'bad <x'
+	assert_exit 64
+	assert_contains "$stderr" "invalid address"
+	run_outbox -C "$T/rc" -bv -t
+	assert_exit 64
+}
+
+@test "-bs with --host reads no configuration, as sending does" {
+	start_server
+	printf 'this is not a valid configuration\n' >"$T/home/.msmtprc"
+	bs "$HELLO$ONE"'QUIT\r\n' --host=127.0.0.1 --port="$PORT" --tls=off --auth=off --from=x@example.com
+	assert_exit 64
+	bs "$HELLO$ONE"'QUIT\r\n' --host=127.0.0.1 --port="$PORT" --tls=off --auth=off
+	assert_exit 0
+	assert_replies "220 250 250 250 354 250 221"
+	assert_received 1
+}

@@ -53,10 +53,10 @@ MSG=$'Subject: cli\n\nbody\n'
 	assert_contains "$stderr" "-C"
 }
 
-@test "sendmail -bs is refused with 64 (no SMTP on stdin)" {
-	run_outbox -bs </dev/null
+@test "sendmail -bd (a daemon) is refused with 64" {
+	run_outbox -bd </dev/null
 	assert_exit 64
-	assert_contains "$stderr" "-bs"
+	assert_contains "$stderr" "-bd"
 }
 
 # The flags below are what the callers really pass; they must deliver.
