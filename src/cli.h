@@ -66,6 +66,11 @@ struct options {
 	size_t setting_count;
 	char **recipients;     /* operands after the options */
 	size_t recipient_count;
+	/* Set only for a message of outbox -bs (smtpd_relay.h), borrowed:
+	 * its ENVID, and its recipients' ORCPT values (NULL, or one entry,
+	 * possibly NULL, per recipient). */
+	const char *dsn_envid;
+	const char *const *recipient_orcpt;
 	const char *invoked_as; /* basename of argv[0]: outbox, sendmail, mailq */
 };
 

@@ -160,6 +160,25 @@ static int collect_recipients(const struct options *opts,
 	return EX_OK;
 }
 
+/* RFC 3461 4.2: ORCPT names the recipient as the client gave it, so only
+ * a recipient that reached the envelope unchanged keeps it. */
+static void carry_dsn(const struct options *opts, struct envelope *env)
+{
+	env->dsn_envid = xstrdup_or_null(opts->dsn_envid);
+	if (!opts->recipient_orcpt)
+		return;
+	for (size_t i = 0; i < env->rcpt.count; i++) {
+		const char *mailbox = env->rcpt.items[i].mailbox;
+		for (size_t k = 0; k < opts->recipient_count; k++)
+			if (opts->recipient_orcpt[k] &&
+			    strcmp(opts->recipients[k], mailbox) == 0) {
+				addr_list_add(&env->dsn_orcpt,
+				              opts->recipient_orcpt[k], mailbox);
+				break;
+			}
+	}
+}
+
 int envelope_build(const struct options *opts, const struct account *a,
                    const struct message *m, struct envelope *env,
                    struct err *e)
@@ -170,6 +189,8 @@ int envelope_build(const struct options *opts, const struct account *a,
 		rc = addr_check_smtp_safe(env->from, true, e);
 	if (rc == EX_OK)
 		rc = collect_recipients(opts, a, m, &env->rcpt, e);
+	if (rc == EX_OK)
+		carry_dsn(opts, env);
 	return rc;
 }
 
@@ -204,4 +225,7 @@ void envelope_free(struct envelope *env)
 	free(env->submitter);
 	env->submitter = NULL;
 	env->has_submitter = false;
+	free(env->dsn_envid);
+	env->dsn_envid = NULL;
+	addr_list_free(&env->dsn_orcpt);
 }

@@ -21,6 +21,10 @@ struct envelope {
 	bool has_submitter;
 	uint32_t submitter_uid;
 	char *submitter;
+	/* RFC 3461 ENVID and ORCPT values a client of outbox -bs gave: NULL,
+	 * and the recipients' ORCPT as the display name of their mailbox. */
+	char *dsn_envid;
+	struct addr_list dsn_orcpt;
 };
 
 /* Build the envelope (before any network activity):
@@ -32,6 +36,8 @@ struct envelope {
  *   To/Cc/Bcc (or first Resent-) headers; the aliases file applied;
  *   duplicates removed; each checked safe for an SMTP command. A local
  *   name without '@' (cron's "root") is sent as it is, as msmtp does.
+ * - ENVID and the ORCPT of each recipient that is an operand as it was
+ *   given (not one an alias made), from opts (outbox -bs);
  * EX_USAGE for bad operands or no recipients, EX_DATAERR for bad headers
  * or -t finding none, EX_CONFIG for no sender at all (as msmtp), a bad
  * aliases file or an unreadable mailname for %M. */

@@ -475,6 +475,8 @@ static void deliver_locked(struct flush *f, struct group *g,
 	}
 	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
 	struct smtp_envelope env = smtp_envelope_for(a, en->from, &rcpt);
+	env.dsn_envid = en->dsn_envid;
+	env.dsn_orcpt = &en->dsn_orcpt;
 	rc = smtp_send_mail(f->s.smtp, &env, m, &outcome, &e);
 	msg_free(m);
 	log_attempt(a, en, &rcpt, &outcome, f->s.tls, rc, err_msg(&e), f);

@@ -230,6 +230,10 @@ int queue_submit(const struct account *a, const struct options *opts,
 	en.submitter = xstrdup_or_null(env->submitter);
 	for (size_t i = 0; i < env->rcpt.count; i++)
 		addr_list_add(&en.rcpt, NULL, env->rcpt.items[i].mailbox);
+	en.dsn_envid = xstrdup_or_null(env->dsn_envid);
+	for (size_t i = 0; i < env->dsn_orcpt.count; i++)
+		addr_list_add(&en.dsn_orcpt, env->dsn_orcpt.items[i].display,
+		              env->dsn_orcpt.items[i].mailbox);
 	en.size = msg_size(m);
 	en.state.queued = now.tv_sec;
 	en.state.attempts = last_error ? 1 : 0;

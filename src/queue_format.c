@@ -142,7 +142,7 @@ bool queue_id_valid(const char *id)
 enum key {
 	K_ID, K_CREATED, K_ACCOUNT, K_SETTING, K_FROM, K_RCPT, K_SIZE,
 	K_BODY_SHA256, K_QUEUED, K_ATTEMPTS, K_NEXT, K_LAST_ERROR, K_DEAD_SINCE,
-	K_DEAD_REASON, K_DELIVERED, K_SUBMITTER, K_COUNT
+	K_DEAD_REASON, K_DELIVERED, K_SUBMITTER, K_ENVID, K_ORCPT, K_COUNT
 };
 
 #define IN_HEADER 1u  /* allowed in ID.msg */
@@ -171,6 +171,8 @@ static const struct {
 	[K_DEAD_REASON] = {"dead-reason", IN_STATE},
 	[K_DELIVERED] = {"delivered", IN_STATE | REPEAT},
 	[K_SUBMITTER] = {"submitter", IN_HEADER},
+	[K_ENVID] = {"envid", IN_HEADER},
+	[K_ORCPT] = {"orcpt", IN_HEADER | REPEAT},
 };
 
 static int find_key(const char *name, size_t len)
@@ -216,6 +218,31 @@ static const char *parse_submitter(const char *value, struct queue_entry *en)
 	en->submitter_uid = (uint32_t)uid;
 	en->submitter = xstrdup(space + 1);
 	return NULL;
+}
+
+/* RFC 3461 xtext and ORCPT's addr-type: printable ASCII, no space or
+ * "=" (they go into MAIL and RCPT commands as they are). */
+static const char *check_dsn_value(const char *value)
+{
+	if (!*value)
+		return "an empty value";
+	for (const char *p = value; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '=')
+			return "not RFC 3461 xtext";
+	return NULL;
+}
+
+/* "TYPE;XTEXT MAILBOX": a recipient's ORCPT. */
+static const char *parse_orcpt(char *value, struct queue_entry *en)
+{
+	char *space = strchr(value, ' ');
+	if (!space || !space[1] || !memchr(value, ';', (size_t)(space - value)))
+		return "expected \"TYPE;XTEXT MAILBOX\"";
+	*space = '\0';
+	const char *problem = check_dsn_value(value);
+	if (!problem)
+		addr_list_add(&en->dsn_orcpt, value, space + 1);
+	return problem;
 }
 
 struct parse_target {
@@ -298,6 +325,14 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 		break;
 	case K_SUBMITTER:
 		problem = parse_submitter(value, en);
+		break;
+	case K_ENVID:
+		problem = check_dsn_value(value);
+		if (!problem)
+			en->dsn_envid = xstrdup(value);
+		break;
+	case K_ORCPT:
+		problem = parse_orcpt(value, en);
 		break;
 	default:
 		problem = "unknown field";
@@ -447,6 +482,15 @@ void queue_format_header(const struct queue_entry *en, struct buf *out,
 	add_field(out, "from", en->from ? en->from : "");
 	for (size_t i = 0; i < en->rcpt.count; i++)
 		add_field(out, "rcpt", en->rcpt.items[i].mailbox);
+	if (en->dsn_envid)
+		add_field(out, "envid", en->dsn_envid);
+	for (size_t i = 0; i < en->dsn_orcpt.count; i++) {
+		buf_add_str(out, "orcpt: ");
+		queue_escape_value(out, en->dsn_orcpt.items[i].display);
+		buf_add_char(out, ' ');
+		queue_escape_value(out, en->dsn_orcpt.items[i].mailbox);
+		buf_add_char(out, '\n');
+	}
 	buf_printf(out, "size: %" PRIu64 "\nbody-sha256: ", en->size);
 	if (digest_offset)
 		*digest_offset = out->len;
@@ -502,6 +546,8 @@ void queue_entry_free(struct queue_entry *en)
 	free(en->from);
 	free(en->submitter);
 	addr_list_free(&en->rcpt);
+	free(en->dsn_envid);
+	addr_list_free(&en->dsn_orcpt);
 	queue_state_free(&en->state);
 	memset(en, 0, sizeof *en);
 }

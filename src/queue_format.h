@@ -12,6 +12,10 @@
  *                                    gave its file, and that user's login)
  *   from: me@example.org            (empty: the null reverse-path)
  *   rcpt: you@example.net           (one per recipient, at least one)
+ *   envid: QQ314159                 (RFC 3461 ENVID from outbox -bs)
+ *   orcpt: rfc822;you+40example.net you@example.net
+ *                                   (a recipient's ORCPT, then its
+ *                                    mailbox; from outbox -bs)
  *   size: 1234
  *   body-sha256: 64 hex digits      (of the message bytes; absent in
  *                                    entries of outbox 0.1.0)
@@ -75,6 +79,8 @@ struct queue_entry {
 	char *submitter;        /* that user's login, for logs and listing */
 	char *from;      /* "" for the null reverse-path */
 	struct addr_list rcpt;
+	char *dsn_envid;            /* NULL or ENVID */
+	struct addr_list dsn_orcpt; /* ORCPT (display) by mailbox */
 	uint64_t size;   /* message bytes */
 	/* SHA-256 of the message bytes in hex, "" when the entry predates
 	 * the field (then only the size guards the body). */

@@ -117,6 +117,8 @@ static int deliver(const struct session_trace *trace, const struct account *a,
 	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
 	struct smtp_envelope smtp_env =
 	        smtp_envelope_for(a, env->from, &env->rcpt);
+	smtp_env.dsn_envid = env->dsn_envid;
+	smtp_env.dsn_orcpt = &env->dsn_orcpt;
 	bool tls = a->tls;
 	int rc = session_open(&s, a, trace, false, e);
 	if (rc == EX_OK) {
@@ -170,7 +172,10 @@ static int deliver_or_queue(const struct options *opts,
 		free(id);
 		return rc;
 	}
-	struct envelope rest = {.from = env->from};
+	/* Borrows env's strings: only rest.rcpt is its own. */
+	struct envelope rest = {.from = env->from,
+	                        .dsn_envid = env->dsn_envid,
+	                        .dsn_orcpt = env->dsn_orcpt};
 	rc = deliver(trace, a, env, m, &rest.rcpt, report, warnings, e);
 	if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
 		struct err qe = ERR_INIT;

@@ -120,10 +120,16 @@ struct smtp_envelope {
 	const struct addr_list *rcpt; /* mailboxes */
 	const char *dsn_notify;       /* NULL or e.g. "FAILURE,DELAY" */
 	const char *dsn_return;       /* NULL, "FULL" or "HDRS" */
+	/* RFC 3461 ENVID (xtext) and ORCPT values given by a client of
+	 * outbox -bs: NULL, or the recipients' ORCPT ("type;xtext") as the
+	 * display name of their mailbox, looked up by mailbox. */
+	const char *dsn_envid;
+	const struct addr_list *dsn_orcpt;
 };
 
 /* An envelope for sender and recipients with the account's DSN settings
- * (stored by directives.c as SMTP keywords; "" = explicitly off). */
+ * (stored by directives.c as SMTP keywords; "" = explicitly off); no
+ * ENVID or ORCPT. */
 struct smtp_envelope smtp_envelope_for(const struct account *a,
                                        const char *from,
                                        const struct addr_list *rcpt);
@@ -136,7 +142,7 @@ struct smtp_outcome {
 };
 
 /* Send the message to env's recipients (smtp_transaction.c): MAIL FROM
- * (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=), RCPT TO (NOTIFY=)
+ * (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID=), RCPT TO (NOTIFY=, ORCPT=)
  * pipelined when offered, DATA, the message dot-stuffed, end of data; for
  * LMTP one reply per recipient. A refused recipient abandons the
  * transaction (RSET) before any data is sent, so a retry never delivers

@@ -68,6 +68,8 @@ static int build_mail_command(struct smtp_session *s,
 		buf_add_str(cmd, " SMTPUTF8");
 	if (env->dsn_return)
 		buf_printf(cmd, " RET=%s", env->dsn_return);
+	if (env->dsn_envid)
+		buf_printf(cmd, " ENVID=%s", env->dsn_envid);
 	return EX_OK;
 }
 
@@ -91,6 +93,31 @@ static int check_addresses(struct smtp_session *s,
 	return rc;
 }
 
+/* Invariant 5 for ENVID and ORCPT, which come from a client of -bs or
+ * a queue file: RFC 3461 xtext is printable ASCII without space or "=". */
+static bool is_dsn_value(const char *v)
+{
+	if (!*v)
+		return false;
+	for (; *v; v++)
+		if (*v <= ' ' || *v > '~' || *v == '=')
+			return false;
+	return true;
+}
+
+static int check_dsn_values(const struct smtp_envelope *env, struct err *e)
+{
+	if (env->dsn_envid && !is_dsn_value(env->dsn_envid))
+		return err_set(e, EX_DATAERR, "the ENVID is not xtext");
+	const struct addr_list *l = env->dsn_orcpt;
+	for (size_t i = 0; l && i < l->count; i++)
+		if (!l->items[i].display ||
+		    !is_dsn_value(l->items[i].display))
+			return err_set(e, EX_DATAERR, "the ORCPT of a "
+			               "recipient is not addr-type;xtext");
+	return EX_OK;
+}
+
 static int check_transaction(struct smtp_session *s,
                              const struct smtp_envelope *env,
                              const struct message *m, struct err *e)
@@ -100,11 +127,17 @@ static int check_transaction(struct smtp_session *s,
 		return rc;
 	if (env->rcpt->count == 0)
 		return err_set(e, EX_DATAERR, "no recipients");
-	if ((env->dsn_notify || env->dsn_return) && !s->caps.dsn)
+	bool orcpt = env->dsn_orcpt && env->dsn_orcpt->count;
+	if ((env->dsn_notify || env->dsn_return || env->dsn_envid || orcpt) &&
+	    !s->caps.dsn)
 		return err_set(e, EX_UNAVAILABLE,
 		               "delivery status notifications were requested "
-		               "(dsn_notify/dsn_return, -N/-R) but the server "
-		               "does not support DSN");
+		               "(dsn_notify/dsn_return, -N/-R, or NOTIFY, RET, "
+		               "ENVID, ORCPT with -bs) but the server does not "
+		               "support DSN");
+	rc = check_dsn_values(env, e);
+	if (rc != EX_OK)
+		return rc;
 	/* RFC 1870: refuse before sending rather than after the upload. */
 	if (s->caps.size && s->caps.size_limit &&
 	    msg_size(m) > s->caps.size_limit)
@@ -177,6 +210,16 @@ static int read_round_reply(struct smtp_session *s, struct round *t,
 	return EX_OK;
 }
 
+/* The ORCPT a client of outbox -bs gave for rcpt, or NULL. */
+static const char *orcpt_of(const struct smtp_envelope *env, const char *rcpt)
+{
+	const struct addr_list *l = env->dsn_orcpt;
+	for (size_t i = 0; l && i < l->count; i++)
+		if (strcmp(l->items[i].mailbox, rcpt) == 0)
+			return l->items[i].display;
+	return NULL;
+}
+
 static int send_rcpt(struct smtp_session *s, const struct smtp_envelope *env,
                      const char *rcpt, struct buf *cmd, struct err *e)
 {
@@ -185,6 +228,9 @@ static int send_rcpt(struct smtp_session *s, const struct smtp_envelope *env,
 	int rc = append_path(s, cmd, rcpt, e);
 	if (rc == EX_OK && env->dsn_notify)
 		buf_printf(cmd, " NOTIFY=%s", env->dsn_notify);
+	const char *orcpt = orcpt_of(env, rcpt);
+	if (rc == EX_OK && orcpt)
+		buf_printf(cmd, " ORCPT=%s", orcpt);
 	if (rc == EX_OK)
 		rc = smtp_send_command(s, buf_str(cmd), false, e);
 	return rc;

@@ -39,6 +39,11 @@ static void message_options(const struct options *base,
 	for (size_t i = 0; i < t->rcpt_count; i++)
 		o->recipients[i] = t->rcpt[i].mailbox;
 	o->recipient_count = t->rcpt_count;
+	o->dsn_envid = t->envid;
+	const char **orcpt = xcalloc(t->rcpt_count, sizeof *orcpt);
+	for (size_t i = 0; i < t->rcpt_count; i++)
+		orcpt[i] = t->rcpt[i].orcpt;
+	o->recipient_orcpt = orcpt;
 	o->settings = xcalloc(base->setting_count + 2, sizeof *o->settings);
 	memcpy(o->settings, base->settings,
 	       base->setting_count * sizeof *o->settings);
@@ -58,6 +63,7 @@ static void free_message_options(struct options *o)
 {
 	free(o->recipients);
 	free(o->settings);
+	free((void *)o->recipient_orcpt);
 }
 
 static void verdict_from_send(const struct send_report *r, int rc,

@@ -2,7 +2,8 @@
  * standard input (smtpd.h) goes the way a message given on standard input
  * goes: MAIL FROM is the -f of the command line (it chooses the account
  * and becomes the envelope sender where allow_from_override allows it),
- * the RCPT TO addresses are its recipients, NOTIFY and RET its -N and -R,
+ * the RCPT TO addresses are its recipients, NOTIFY and RET its -N and -R
+ * (ENVID and ORCPT go along in the envelope),
  * and the message is sent, queued, or handed to the maildrop exactly as
  * send.h and maildrop.h would; the outcome is the reply to its final dot. */
 #ifndef OUTBOX_SMTPD_RELAY_H

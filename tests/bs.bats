@@ -66,10 +66,13 @@ ONE='MAIL FROM:<sender@example.com>\r\nRCPT TO:<rcpt@example.org>\r\nDATA\r\nSub
 	start_server
 	server_config "$T/rc"
 	coproc OB { "$OUTBOX" -C "$T/rc" -bs; }
-	local line replies=()
-	say() { printf '%s\r\n' "$1" >&"${OB[1]}"; }
+	# bash closes a coproc's descriptors when it exits: keep copies, so
+	# the reply to QUIT can still be read.
+	local from_ob to_ob line replies=()
+	exec {from_ob}<&"${OB[0]}" {to_ob}>&"${OB[1]}"
+	say() { printf '%s\r\n' "$1" >&"$to_ob"; }
 	hear() { # the final line of the next reply
-		while IFS= read -r -t 10 line <&"${OB[0]}"; do
+		while IFS= read -r -t 10 line <&"$from_ob"; do
 			line=${line%$'\r'}
 			[[ $line == [0-9][0-9][0-9]' '* ]] && { replies+=("${line%% *}"); return 0; }
 		done
@@ -80,6 +83,7 @@ ONE='MAIL FROM:<sender@example.com>\r\nRCPT TO:<rcpt@example.org>\r\nDATA\r\nSub
 	say "Subject: interactive"; say ""; say "hello"; say "."; hear
 	say "QUIT"; hear
 	wait "$OB_PID" || status=$?
+	exec {from_ob}<&- {to_ob}>&-
 	assert_equal "${replies[*]}" "220 250 250 250 354 250 221"
 	assert_received 1
 	assert_equal "$(received_header 1 Subject)" "interactive"
@@ -168,12 +172,18 @@ EOF
 @test "-bs: smarthost down with queue on-failure: 250 queued as ID, and the flush delivers it" {
 	start_server
 	local port=$PORT
-	server_config "$T/rc" "queue on-failure"
+	server_config "$T/rc" "queue on-failure" "queue_dir $T/queue"
 	stop_server
 	bs "$HELLO$ONE"'QUIT\r\n'
 	assert_exit 0
 	assert_replies "220 250 250 250 354 250 221"
 	assert_contains "$(reply_line 5)" "250 2.0.0 Ok: queued as "
+	# make it due now (the state file format is in src/queue_format.h)
+	local id
+	for id in "$T"/queue/*.msg; do
+		printf 'outbox-queue-state 1\nqueued: %s\nattempts: 1\nnext-attempt: 0\n' \
+			"$(date +%s)" >"${id%.msg}.state"
+	done
 	start_server
 	sed -i "s/^port .*/port $PORT/" "$T/rc"
 	run_outbox -C "$T/rc" --flush
@@ -185,7 +195,7 @@ EOF
 
 @test "-bs: queue always stores the message and replies with its id" {
 	start_server
-	server_config "$T/rc" "queue always"
+	server_config "$T/rc" "queue always" "queue_dir $T/queue"
 	bs "$HELLO$ONE"'QUIT\r\n'
 	assert_exit 0
 	assert_contains "$(reply_line 5)" "250 2.0.0 Ok: queued as "
@@ -313,8 +323,39 @@ EOF
 	assert_exit 0
 	assert_replies "220 250 250 250 555 250 354 250 221"
 	assert_contains "$(received_envelope 1 mail_options)" "RET=HDRS"
-	assert_contains "$(received_envelope 1 rcpt_options.1)" "NOTIFY=SUCCESS,FAILURE"
+	assert_equal "$(received_envelope 1 rcpt_options.0)" "NOTIFY=SUCCESS,FAILURE"
+	assert_equal "$(received_envelope 1 rcpt_options.1)" "NOTIFY=SUCCESS,FAILURE"
 	assert_equal "$(received_envelope 1 rcpt_tos)" $'b@example.org\nd@example.org'
+}
+
+@test "-bs: ENVID and ORCPT reach the smarthost, also through the queue" {
+	start_server --dsn
+	server_config "$T/rc"
+	local tx='MAIL FROM:<a@example.com> ENVID=QQ+2B314\r\nRCPT TO:<b@example.org> ORCPT=rfc822;B+40example.org\r\nRCPT TO:<c@example.org>\r\nDATA\r\nSubject: e\r\n\r\nx\r\n.\r\n'
+	bs "$HELLO$tx"'QUIT\r\n'
+	assert_exit 0
+	assert_contains "$(received_envelope 1 mail_options)" "ENVID=QQ+2B314"
+	assert_equal "$(received_envelope 1 rcpt_options.0)" "ORCPT=rfc822;B+40example.org"
+	assert_equal "$(received_envelope 1 rcpt_options.1)" ""
+	server_config "$T/rc" "queue always" "queue_dir $T/queue"
+	bs "$HELLO$tx"'QUIT\r\n'
+	assert_exit 0
+	assert_received 1
+	run_outbox -C "$T/rc" --flush
+	assert_exit 0
+	assert_received 2
+	assert_contains "$(received_envelope 2 mail_options)" "ENVID=QQ+2B314"
+	assert_equal "$(received_envelope 2 rcpt_options.0)" "ORCPT=rfc822;B+40example.org"
+}
+
+@test "-bs: DSN parameters to a smarthost without DSN fail the message (554), not silently dropped" {
+	start_server
+	server_config "$T/rc"
+	bs "$HELLO"'MAIL FROM:<a@example.com> ENVID=X1\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: e\r\n\r\nx\r\n.\r\nQUIT\r\n'
+	assert_exit 0
+	assert_replies "220 250 250 250 354 554 221"
+	assert_contains "$(reply_line 5)" "does not support DSN"
+	assert_received 0
 }
 
 @test "-bs: MAIL FROM picks the account whose from matches, as -f does" {
