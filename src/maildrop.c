@@ -81,6 +81,14 @@ static void request_from_options(const struct options *opts,
 	                        sizeof *r->recipients);
 	for (size_t i = 0; i < opts->recipient_count; i++)
 		r->recipients[i] = xstrdup(opts->recipients[i]);
+	r->dsn_envid = xstrdup_or_null(opts->dsn_envid);
+	if (opts->recipient_orcpt) {
+		r->recipient_orcpt = xcalloc(opts->recipient_count + 1,
+		                             sizeof *r->recipient_orcpt);
+		for (size_t i = 0; i < opts->recipient_count; i++)
+			r->recipient_orcpt[i] =
+			        xstrdup_or_null(opts->recipient_orcpt[i]);
+	}
 }
 
 /* The maildrop must be root's and keep submitters apart: sticky when

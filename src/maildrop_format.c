@@ -11,7 +11,7 @@
 
 enum key {
 	K_ACCOUNT, K_FROM, K_FULL_NAME, K_READ_RCPT, K_READ_FROM, K_NOTIFY,
-	K_RETURN, K_RCPT, K_COUNT
+	K_RETURN, K_RCPT, K_ENVID, K_ORCPT, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -23,6 +23,8 @@ static const char *const key_names[K_COUNT] = {
 	[K_NOTIFY] = "dsn-notify",
 	[K_RETURN] = "dsn-return",
 	[K_RCPT] = "rcpt",
+	[K_ENVID] = "dsn-envid",
+	[K_ORCPT] = "dsn-orcpt",
 };
 
 static void add_field(struct buf *out, enum key k, const char *value)
@@ -51,8 +53,12 @@ void maildrop_format(const struct maildrop_request *r, struct buf *out)
 		add_field(out, K_READ_FROM, "yes");
 	add_optional(out, K_NOTIFY, r->dsn_notify);
 	add_optional(out, K_RETURN, r->dsn_return);
-	for (size_t i = 0; i < r->recipient_count; i++)
+	add_optional(out, K_ENVID, r->dsn_envid);
+	for (size_t i = 0; i < r->recipient_count; i++) {
 		add_field(out, K_RCPT, r->recipients[i]);
+		if (r->recipient_orcpt)
+			add_optional(out, K_ORCPT, r->recipient_orcpt[i]);
+	}
 	buf_add_char(out, '\n');
 }
 
@@ -63,6 +69,50 @@ static int find_key(const char *name, size_t len)
 		    memcmp(key_names[k], name, len) == 0)
 			return k;
 	return -1;
+}
+
+/* RFC 3461 xtext (and ORCPT's addr-type): they go into SMTP commands. */
+static const char *check_dsn_value(const char *v)
+{
+	if (!*v)
+		return "an empty value";
+	for (; *v; v++)
+		if (*v <= ' ' || *v > '~' || *v == '=')
+			return "not RFC 3461 xtext";
+	return NULL;
+}
+
+static const char *add_recipient(struct maildrop_request *r, char **value)
+{
+	if (!**value)
+		return "an empty recipient";
+	if (r->recipient_count >= MAILDROP_MAX_RCPT)
+		return "too many recipients";
+	size_t n = r->recipient_count + 1;
+	r->recipients = xrealloc(r->recipients, n * sizeof *r->recipients);
+	r->recipient_orcpt = xrealloc(r->recipient_orcpt,
+	                              n * sizeof *r->recipient_orcpt);
+	r->recipients[r->recipient_count] = *value;
+	r->recipient_orcpt[r->recipient_count] = NULL;
+	r->recipient_count = n;
+	*value = NULL;
+	return NULL;
+}
+
+/* dsn-orcpt belongs to the rcpt line just before it. */
+static const char *add_orcpt(struct maildrop_request *r, char **value)
+{
+	if (r->recipient_count == 0 ||
+	    r->recipient_orcpt[r->recipient_count - 1])
+		return "not right after the rcpt line it belongs to";
+	const char *problem = check_dsn_value(*value);
+	if (!problem && !strchr(*value, ';'))
+		problem = "expected TYPE;XTEXT";
+	if (problem)
+		return problem;
+	r->recipient_orcpt[r->recipient_count - 1] = *value;
+	*value = NULL;
+	return NULL;
 }
 
 /* Store one unescaped value (taking it over). NULL or the problem. */
@@ -96,16 +146,14 @@ static const char *apply_field(struct maildrop_request *r, int k,
 		                   : &r->read_envelope_from) = true;
 		return NULL;
 	case K_RCPT:
-		if (!**value)
-			return "an empty recipient";
-		if (r->recipient_count >= MAILDROP_MAX_RCPT)
-			return "too many recipients";
-		r->recipients = xrealloc(r->recipients,
-		                         (r->recipient_count + 1) *
-		                                 sizeof *r->recipients);
-		r->recipients[r->recipient_count++] = *value;
-		*value = NULL;
-		return NULL;
+		return add_recipient(r, value);
+	case K_ORCPT:
+		return add_orcpt(r, value);
+	case K_ENVID:
+		if (check_dsn_value(*value))
+			return check_dsn_value(*value);
+		slot = &r->dsn_envid;
+		break;
 	default:
 		return "unknown field";
 	}
@@ -129,7 +177,7 @@ static int parse_line(struct maildrop_request *r, const char *line,
 		return err_set(e, EX_DATAERR, "line %u: unknown field \"%.*s\"",
 		               lineno, (int)(name_len > 40 ? 40 : name_len),
 		               line);
-	if (seen[k] && k != K_RCPT)
+	if (seen[k] && k != K_RCPT && k != K_ORCPT)
 		return err_set(e, EX_DATAERR, "line %u: field \"%s\" given "
 		               "twice", lineno, key_names[k]);
 	seen[k] = true;
@@ -203,8 +251,13 @@ void maildrop_request_free(struct maildrop_request *r)
 	free(r->full_name);
 	free(r->dsn_notify);
 	free(r->dsn_return);
-	for (size_t i = 0; i < r->recipient_count; i++)
+	free(r->dsn_envid);
+	for (size_t i = 0; i < r->recipient_count; i++) {
 		free(r->recipients[i]);
+		if (r->recipient_orcpt)
+			free(r->recipient_orcpt[i]);
+	}
 	free(r->recipients);
+	free(r->recipient_orcpt);
 	memset(r, 0, sizeof *r);
 }

@@ -13,7 +13,11 @@
  *   read-envelope-from: yes      (--read-envelope-from)
  *   dsn-notify: failure,delay    (-N)
  *   dsn-return: hdrs             (-R)
+ *   dsn-envid: QQ314159          (ENVID of outbox -bs)
  *   rcpt: you@example.net        (each recipient operand, in order)
+ *   dsn-orcpt: rfc822;you+40example.net
+ *                                (the ORCPT outbox -bs got for the
+ *                                 recipient just before)
  *   <empty line>
  *   the message bytes
  * Every field is optional; values are escaped as queue files' are
@@ -51,7 +55,10 @@ struct maildrop_request {
 	bool read_envelope_from; /* --read-envelope-from */
 	char *dsn_notify;        /* -N */
 	char *dsn_return;        /* -R */
+	char *dsn_envid;         /* ENVID (outbox -bs) */
 	char **recipients;       /* operands */
+	char **recipient_orcpt;  /* their ORCPT or NULL, one per operand
+	                          * (outbox -bs); NULL when none has one */
 	size_t recipient_count;
 };
 

@@ -238,6 +238,9 @@ static void options_from_request(const struct maildrop_request *r,
 	o->recipients = xcalloc(r->recipient_count + 1, sizeof *o->recipients);
 	for (size_t i = 0; i < r->recipient_count; i++)
 		o->recipients[i] = xstrdup(r->recipients[i]);
+	/* Borrowed from r, which outlives o (see enqueue). */
+	o->dsn_envid = r->dsn_envid;
+	o->recipient_orcpt = (const char *const *)r->recipient_orcpt;
 }
 
 /* Queue the opened entry for its submitter: *id_out, or an error whose
@@ -260,8 +263,7 @@ static int enqueue(const struct conf *conf, const struct entry *en,
 	if (lseek(en->fd, (off_t)offset, SEEK_SET) < 0)
 		rc = err_set(e, EX_IOERR, "cannot read it: %s", strerror(errno));
 	struct options opts;
-	options_from_request(&r, &opts);
-	maildrop_request_free(&r);
+	options_from_request(&r, &opts); /* borrows from r */
 	struct runenv env;
 	runenv_init_submitter(&env, conf->env, login);
 	struct conf view = *conf; /* the same accounts, the submitter's %U */
@@ -275,6 +277,7 @@ static int enqueue(const struct conf *conf, const struct entry *en,
 	free(received);
 	runenv_free(&env);
 	cli_free(&opts);
+	maildrop_request_free(&r);
 	return rc;
 }
 

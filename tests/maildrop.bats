@@ -325,6 +325,35 @@ assert_maildrop_empty
 EOF
 }
 
+@test "a user's sendmail -bs session (PHP as www-data) goes through the maildrop, DSN and all" {
+	start_server --dsn
+	in_ns <<'EOF'
+dialogue=$'EHLO web\r\nMAIL FROM:<app@example.org> RET=HDRS ENVID=E1\r\nRCPT TO:<r1@example.net> NOTIFY=FAILURE ORCPT=rfc822;r1+40example.net\r\nDATA\r\nSubject: bs-one\r\n\r\nx\r\n.\r\nMAIL FROM:<app@example.org>\r\nRCPT TO:<r2@example.net>\r\nRCPT TO:<r3@example.net>\r\nDATA\r\nSubject: bs-two\r\n\r\n..y\r\n.\r\nQUIT\r\n'
+submit "$MD_A" "$dialogue" -bs
+assert_exit 0
+out=$(tr -d '\r' <"$T/ns.stdout")
+assert_equal "$(printf '%s\n' "$out" | grep -c '^250 2.0.0 Ok: handed to the maildrop as ')" 2
+assert_equal "$(printf '%s\n' "$out" | tail -n 1)" "221 2.0.0 $(hostname) closing"
+assert_equal "$(maildrop_names | grep -c .)" 2
+assert_no_session
+md_run root --flush
+assert_exit 0
+assert_received 2
+n=$(msg_with_subject bs-one)
+# The system account's sender (no allow_from_override of root's)
+assert_equal "$(received_envelope "$n" mail_from)" "$MD_A@example.com"
+assert_equal "$(received_envelope "$n" rcpt_tos)" r1@example.net
+assert_contains "$(received_envelope "$n" mail_options)" RET=HDRS
+assert_contains "$(received_envelope "$n" mail_options)" ENVID=E1
+assert_contains "$(received_envelope "$n" rcpt_options)" NOTIFY=FAILURE
+assert_contains "$(received_envelope "$n" rcpt_options)" 'ORCPT=rfc822;r1+40example.net'
+n=$(msg_with_subject bs-two)
+assert_equal "$(received_envelope "$n" rcpt_tos | tr '\n' ' ')" "r2@example.net r3@example.net "
+assert_contains "$(received_body "$n")" $'.y\r'
+assert_maildrop_empty
+EOF
+}
+
 # msmtp's way: the setting in the account that "default" inherits from.
 # The child account has allow_from_override on exactly as if written in
 # it, so the maildrop's "explicitly on" must hold for it too.

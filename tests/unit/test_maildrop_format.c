@@ -56,6 +56,51 @@ static void test_round_trip(void **state)
 	buf_free(&text);
 }
 
+/* ENVID and ORCPT of outbox -bs: an ORCPT belongs to the rcpt line just
+ * before it, and both are checked as RFC 3461 xtext. */
+static void test_dsn_ids(void **state)
+{
+	(void)state;
+	char *rcpt[] = {"a@example.net", "b@example.net"};
+	char *orcpt[] = {NULL, "rfc822;b+40example.net"};
+	struct maildrop_request r = {
+		.dsn_envid = "QQ+2B314",
+		.recipients = rcpt,
+		.recipient_orcpt = orcpt,
+		.recipient_count = 2,
+	};
+	struct buf text = BUF_INIT;
+	maildrop_format(&r, &text);
+	struct maildrop_request back;
+	size_t offset = 0;
+	struct err e = ERR_INIT;
+	assert_int_equal(maildrop_parse(text.data, text.len, &back, &offset, &e),
+	                 EX_OK);
+	assert_string_equal(back.dsn_envid, "QQ+2B314");
+	assert_int_equal(back.recipient_count, 2);
+	assert_null(back.recipient_orcpt[0]);
+	assert_string_equal(back.recipient_orcpt[1], "rfc822;b+40example.net");
+	maildrop_request_free(&back);
+	buf_free(&text);
+
+	static const char *const bad[] = {
+		"outbox-maildrop 1\ndsn-orcpt: rfc822;x\nrcpt: x\n\n",
+		"outbox-maildrop 1\nrcpt: x\ndsn-orcpt: rfc822;x\n"
+		"dsn-orcpt: rfc822;y\n\n",
+		"outbox-maildrop 1\nrcpt: x\ndsn-orcpt: no-type\n\n",
+		"outbox-maildrop 1\nrcpt: x\ndsn-orcpt: rfc822;a b\n\n",
+		"outbox-maildrop 1\ndsn-envid: a=b\nrcpt: x\n\n",
+		"outbox-maildrop 1\ndsn-envid: a\\x0d\nrcpt: x\n\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err_clear(&e);
+		if (maildrop_parse(bad[i], strlen(bad[i]), &back, &offset, &e) !=
+		    EX_DATAERR)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	err_clear(&e);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -123,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_dsn_ids),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_too_many_recipients),
 	};
