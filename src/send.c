@@ -124,6 +124,8 @@ static int deliver(const struct session_trace *trace, const struct account *a,
 	if (rc == EX_OK) {
 		buf_add(warnings, s.warnings.data, s.warnings.len);
 		tls = s.tls;
+		if (report)
+			report->size_limit = smtp_caps(s.smtp)->size_limit;
 		rc = smtp_send_mail(s.smtp, &smtp_env, m, &outcome, e);
 		/* After a refused transaction the session is still sane. */
 		bool sane = rc == EX_OK || rc == EX_UNAVAILABLE ||
@@ -238,6 +240,7 @@ void send_report_free(struct send_report *report)
 	free(report->queued_because);
 	report->queue_id = report->queued_because = NULL;
 	report->server_code = 0;
+	report->size_limit = 0;
 }
 
 int send_enqueue_pickup(const struct options *opts, const struct conf *conf,

@@ -24,6 +24,7 @@ struct send_report {
 	struct buf server_reply; /* that reply's last line, raw */
 	char *queue_id;          /* set when the message was queued */
 	char *queued_because;    /* with queue on-failure: why (else NULL) */
+	uint64_t size_limit;     /* the server's SIZE, 0: none or unknown */
 };
 
 /* send_run for the message on fd (read to its end), filling report

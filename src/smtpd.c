@@ -198,7 +198,7 @@ static void reply_verdict(struct dialogue *d, const struct smtpd_verdict *v)
 
 static void deliver_message(struct dialogue *d, struct data_file *f)
 {
-	struct smtpd_verdict v = {0, 0, BUF_INIT};
+	struct smtpd_verdict v = {0, 0, BUF_INIT, 0};
 	if (lseek(f->fd, 0, SEEK_SET) != 0) {
 		v.rc = EX_IOERR;
 		buf_printf(&v.text, "cannot read the message back: %s",
@@ -207,6 +207,10 @@ static void deliver_message(struct dialogue *d, struct data_file *f)
 		d->t.message_fd = f->fd;
 		d->t.message_size = f->size;
 		d->deliver(d->ctx, &d->t, &v);
+		/* Now the smarthost's limit is known: later EHLO and MAIL
+		 * commands say it and keep to it (RFC 1870). */
+		if (v.size_limit && v.size_limit < d->max_size)
+			d->max_size = v.size_limit;
 	}
 	reply_verdict(d, &v);
 	buf_free(&v.text);

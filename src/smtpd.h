@@ -26,7 +26,8 @@
 #include "smtpd_command.h"
 
 /* The largest message taken (and announced with SIZE) unless the caller
- * says less: what the maildrop takes too. */
+ * says less, or the smarthost said less with its own SIZE in an earlier
+ * transaction of the dialogue: what the maildrop takes too. */
 #define SMTPD_MAX_MESSAGE_SIZE ((uint64_t)64 * 1024 * 1024)
 /* RFC 5321 4.5.3.1.8 asks for at least 100. */
 #define SMTPD_MAX_RECIPIENTS 1000
@@ -71,6 +72,8 @@ struct smtpd_verdict {
 	int server_code; /* the smarthost's deciding reply (4xx/5xx), or 0 */
 	struct buf text; /* one sentence for the reply: the queue id or the
 	                  * smarthost's words; the error otherwise */
+	uint64_t size_limit; /* the smarthost's SIZE, when it said one: the
+	                      * dialogue announces and enforces no more */
 };
 
 /* Sends one message on; fills v (its text is empty on entry). */

@@ -71,6 +71,7 @@ static void verdict_from_send(const struct send_report *r, int rc,
 {
 	v->rc = rc;
 	v->server_code = r->server_code;
+	v->size_limit = r->size_limit;
 	if (rc != EX_OK) {
 		buf_add_str(&v->text, err_msg(e));
 	} else if (r->queue_id && r->queued_because) {
@@ -104,7 +105,7 @@ static void deliver(void *ctx, const struct smtpd_transaction *t,
 			buf_add_str(&v->text, err_msg(&e));
 		free(name);
 	} else {
-		struct send_report r = {0, BUF_INIT, NULL, NULL};
+		struct send_report r = {0, BUF_INIT, NULL, NULL, 0};
 		int rc = send_message(&o, relay->conf, t->message_fd,
 		                      relay->trace, &r, relay->warnings, &e);
 		verdict_from_send(&r, rc, &e, v);

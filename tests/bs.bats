@@ -305,6 +305,34 @@ EOF
 	assert_contains "$(reply_line 2)" "552 5.3.4"
 }
 
+@test "-bs: after a message, EHLO announces the smarthost's SIZE and MAIL keeps to it" {
+	start_server --size 5000
+	server_config "$T/rc"
+	bs "$HELLO$ONE"'EHLO again\r\nMAIL FROM:<a@example.com> SIZE=6000\r\nMAIL FROM:<a@example.com> SIZE=4000\r\nQUIT\r\n'
+	assert_exit 0
+	assert_replies "220 250 250 250 354 250 250 552 250 221"
+	assert_contains "$output" "250-SIZE 5000"
+	assert_contains "$(reply_line 7)" "552 5.3.4 the message is larger than the 5000 octets"
+}
+
+@test "-bs: a message over 64 MiB gets 552 after its data, and nothing is sent" {
+	start_server
+	server_config "$T/rc"
+	{
+		printf 'EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: huge\r\n\r\n'
+		yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' |
+			head -n 930000 | sed 's/$/\r/'
+		printf '.\r\n'
+		printf "$ONE"'QUIT\r\n'
+	} >"$T/in"
+	run_outbox -C "$T/rc" -bs <"$T/in"
+	assert_exit 0
+	assert_replies "220 250 250 250 354 552 250 250 354 250 221"
+	assert_contains "$(reply_line 5)" "552 5.3.4"
+	assert_received 1
+	assert_equal "$(received_header 1 Subject)" "one"
+}
+
 @test "-bs: a non-ASCII address needs SMTPUTF8; with it the message goes out as SMTPUTF8" {
 	start_server --smtputf8
 	server_config "$T/rc"

@@ -178,7 +178,7 @@ static void test_verdict_reply(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct smtpd_verdict v = {cases[i].rc, cases[i].server_code,
-		                          BUF_INIT};
+		                          BUF_INIT, 0};
 		buf_add_str(&v.text, cases[i].text);
 		struct buf out = BUF_INIT;
 		smtpd_verdict_reply(&v, &out);
@@ -187,7 +187,7 @@ static void test_verdict_reply(void **state)
 		buf_free(&v.text);
 	}
 	/* long texts are cut, visibly */
-	struct smtpd_verdict v = {EX_UNAVAILABLE, 0, BUF_INIT};
+	struct smtpd_verdict v = {EX_UNAVAILABLE, 0, BUF_INIT, 0};
 	for (int i = 0; i < 100; i++)
 		buf_add_str(&v.text, "0123456789");
 	struct buf out = BUF_INIT;
