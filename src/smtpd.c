@@ -258,8 +258,6 @@ static int data(struct dialogue *d, struct err *e)
 		smtpd_io_reply(&d->io, "451 4.3.0 cannot store the message: %s",
 		               strerror(f.write_errno));
 	} else {
-		/* The client waits for this reply: let it see nothing else
-		 * is coming while the smarthost is talked to. */
 		deliver_message(d, &f);
 	}
 	close(f.fd);
