@@ -46,6 +46,7 @@ enum action {
 	ACT_DKIM_TYPE,
 	ACT_DKIM_BITS,
 	ACT_OPERATION_MODE, /* sendmail -bX */
+	ACT_SENDMAIL_OPTION, /* sendmail -O Option=value */
 	ACT_UNSUPPORTED,
 	ACT_IGNORED,
 	ACT_LONG,           /* a short option that is a long one's alias */
@@ -189,7 +190,7 @@ static const struct short_option short_options[] = {
 	{'L', ARG_REQUIRED, ACT_IGNORED, NULL},  /* syslog tag */
 	{'m', ARG_NONE, ACT_IGNORED, NULL},      /* "me too" */
 	{'n', ARG_NONE, ACT_IGNORED, NULL},      /* no aliasing */
-	{'O', ARG_REQUIRED, ACT_IGNORED, NULL},  /* option=value */
+	{'O', ARG_REQUIRED, ACT_SENDMAIL_OPTION, NULL}, /* option=value */
 	{'o', ARG_REQUIRED, ACT_IGNORED, NULL},  /* -oi, -oem, -odb ... */
 	{'U', ARG_NONE, ACT_IGNORED, NULL},      /* initial user submission */
 	{'V', ARG_REQUIRED, ACT_IGNORED, NULL},  /* DSN envelope id */
@@ -464,6 +465,48 @@ static int apply_operation_mode(struct parser *p, const char *value)
 	return usage_error(p, "unsupported operation mode '-b%s'", value);
 }
 
+/* sendmail's time values: "90", "90s", "5m", "1h30m" (a bare number is
+ * seconds). 0 < result <= CLI_MAX_SMTPD_TIMEOUT, else -1. */
+static long parse_duration(const char *v)
+{
+	long total = 0, n = -1;
+	for (; *v; v++) {
+		if (*v >= '0' && *v <= '9') {
+			n = n < 0 ? 0 : n;
+			if (n > CLI_MAX_SMTPD_TIMEOUT)
+				return -1;
+			n = n * 10 + (*v - '0');
+			continue;
+		}
+		long unit = *v == 's' ? 1 : *v == 'm' ? 60 : *v == 'h' ? 3600 : 0;
+		if (!unit || n < 0 || n > CLI_MAX_SMTPD_TIMEOUT)
+			return -1;
+		total += n * unit;
+		n = -1;
+		if (total > CLI_MAX_SMTPD_TIMEOUT)
+			return -1;
+	}
+	total += n > 0 ? n : 0;
+	return total > 0 && total <= CLI_MAX_SMTPD_TIMEOUT ? total : -1;
+}
+
+/* sendmail -O Option=value: Timeout.command is the one outbox honours
+ * (how long -bs waits for a command or a line of a message); any other
+ * option is accepted and ignored, as before. */
+static int apply_sendmail_option(struct parser *p, const char *value)
+{
+	static const char key[] = "Timeout.command=";
+	if (ascii_ncasecmp(value, key, sizeof key - 1) != 0)
+		return EX_OK;
+	long seconds = parse_duration(value + sizeof key - 1);
+	if (seconds < 0)
+		return usage_error(p, "invalid time '%s' for '-O "
+		                   "Timeout.command' (expected for example "
+		                   "300, 90s, 5m or 1h)", value + sizeof key - 1);
+	p->opts->smtpd_timeout = (int)seconds;
+	return EX_OK;
+}
+
 static bool action_needs_value(enum action action)
 {
 	switch (action) {
@@ -476,6 +519,7 @@ static bool action_needs_value(enum action action)
 	case ACT_DKIM_TYPE:
 	case ACT_DKIM_BITS:
 	case ACT_OPERATION_MODE:
+	case ACT_SENDMAIL_OPTION:
 		return true;
 	default:
 		return false;
@@ -555,6 +599,8 @@ static int apply_option(struct parser *p, const struct long_option *o,
 		return apply_dkim_bits(p, label, value);
 	case ACT_OPERATION_MODE:
 		return apply_operation_mode(p, value);
+	case ACT_SENDMAIL_OPTION:
+		return apply_sendmail_option(p, value);
 	case ACT_UNSUPPORTED:
 		return usage_error(p, "option '%s' is not supported: %s", label,
 		                   o->why);
@@ -855,6 +901,7 @@ const char *cli_usage(void)
 "  --list-queue, -bp            list the queue\n"
 "  -bs                          speak SMTP on stdin and stdout (Symfony,\n"
 "                               Laravel): each message is sent as above\n"
+"  -O Timeout.command=time      how long -bs waits for the client (5m)\n"
 "  -bv recipient...             show where the recipients' mail would go\n"
 "  --queue-delete=ID            delete a queued message\n"
 "  --queue-requeue=(ID|all)     put dead letters back into the queue\n"
@@ -920,7 +967,7 @@ const char *cli_usage(void)
 "  --dkim-headers=name:name...  header fields to sign\n"
 "  --dkim-type=(rsa|ed25519)    key type for --dkim-keygen (default rsa)\n"
 "  --dkim-bits=number           RSA key size for --dkim-keygen (default 2048)\n"
-"Accepted but ignored: -A, -B, -bm, -e, -G, -h, -i, -L, -m, -n, -O, -o,\n"
+"Accepted but ignored: -A, -B, -bm, -e, -G, -h, -i, -L, -m, -n, other -O, -o,\n"
 "  -U, -V and the interval of -q (see outbox(1)).\n"
 "\n"
 "See outbox(1) and outboxrc(5).\n";

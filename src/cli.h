@@ -13,6 +13,9 @@
 
 #include "err.h"
 
+/* The longest -O Timeout.command= (a day). */
+#define CLI_MAX_SMTPD_TIMEOUT 86400L
+
 /* Defaults of --dkim-keygen (documented in outbox(1)). */
 #define CLI_DKIM_DEFAULT_TYPE "rsa"
 #define CLI_DKIM_DEFAULT_RSA_BITS 2048
@@ -54,6 +57,8 @@ struct options {
 	bool read_envelope_from; /* --read-envelope-from */
 	char *envelope_from;   /* -f, -r, --from; "" for -f '<>' (null path) */
 	char *full_name;       /* -F */
+	int smtpd_timeout;     /* -O Timeout.command=: seconds -bs waits for
+	                        * the client; 0: the default (smtpd.h) */
 	char *mode_argument;   /* --queue-delete ID, --queue-requeue ID|all;
 	                        * DKIM verbs take theirs from the dkim_*
 	                        * settings (--dkim-key, --dkim-selector ...) */

@@ -6,13 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "account.h"
 #include "maildrop.h"
 #include "maildrop_format.h"
 #include "runenv.h"
 #include "sanitize.h"
 #include "send.h"
-#include "setup.h"
 #include "smtpd.h"
 #include "util.h"
 
@@ -45,8 +43,9 @@ static void message_options(const struct options *base,
 		orcpt[i] = t->rcpt[i].orcpt;
 	o->recipient_orcpt = orcpt;
 	o->settings = xcalloc(base->setting_count + 2, sizeof *o->settings);
-	memcpy(o->settings, base->settings,
-	       base->setting_count * sizeof *o->settings);
+	if (base->setting_count)
+		memcpy(o->settings, base->settings,
+		       base->setting_count * sizeof *o->settings);
 	/* smtpd.c lets a message carry one NOTIFY; the first recipient's
 	 * is everyone's. */
 	const char *notify = t->rcpt_count ? t->rcpt[0].notify : NULL;
@@ -115,22 +114,6 @@ static void deliver(void *ctx, const struct smtpd_transaction *t,
 	free_message_options(&o);
 }
 
-/* How long to wait for the client: the timeout the account that -a (or
- * "default") names sets, if it sets one; otherwise RFC 5321's. */
-static int client_timeout(const struct relay *relay)
-{
-	struct account *a = NULL;
-	struct err ignored = ERR_INIT;
-	int timeout = 0;
-	if (setup_account(relay->conf, relay->opts, NULL, &a, &ignored) ==
-	            EX_OK &&
-	    !a->timeout_is_default && a->timeout > 0)
-		timeout = a->timeout;
-	account_free(a);
-	err_clear(&ignored);
-	return timeout;
-}
-
 int smtpd_relay_run(const struct options *opts, const struct conf *conf,
                     const struct session_trace *trace, struct buf *warnings,
                     struct err *e)
@@ -147,7 +130,7 @@ int smtpd_relay_run(const struct options *opts, const struct conf *conf,
 		.in_fd = STDIN_FILENO,
 		.out_fd = STDOUT_FILENO,
 		.hostname = runenv_host(conf->env),
-		.timeout = relay.maildrop ? 0 : client_timeout(&relay),
+		.timeout = opts->smtpd_timeout,
 		.max_message_size = relay.maildrop ? (uint64_t)MAILDROP_MAX_SIZE
 		                                   : 0,
 	};

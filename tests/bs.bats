@@ -236,10 +236,10 @@ EOF
 	assert_equal "$(reply_codes | wc -w)" 22
 }
 
-@test "-bs: a client silent past the timeout gets 421 and outbox exits 75" {
+@test "-bs: a client silent past -O Timeout.command gets 421 and outbox exits 75" {
 	start_server
-	server_config "$T/rc" "timeout 1"
-	run_outbox -C "$T/rc" -bs < <(printf 'EHLO c\r\n'; sleep 4)
+	server_config "$T/rc"
+	run_outbox -C "$T/rc" -bs -O Timeout.command=1s < <(printf 'EHLO c\r\n'; sleep 4)
 	assert_exit 75
 	assert_elapsed_below 3500
 	assert_contains "$output" "421 4.4.2"
@@ -248,8 +248,8 @@ EOF
 
 @test "-bs: a client dripping a message slower than the timeout is dropped" {
 	start_server
-	server_config "$T/rc" "timeout 1"
-	run_outbox -C "$T/rc" -bs < <(printf 'EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: drip\r\n\r\npart'
+	server_config "$T/rc"
+	run_outbox -C "$T/rc" -bs -O Timeout.command=1 < <(printf 'EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: drip\r\n\r\npart'
 		sleep 3; printf 'rest\r\n.\r\nQUIT\r\n')
 	assert_elapsed_below 2500
 	assert_exit 75
@@ -422,6 +422,23 @@ EOF
 	server_config "$T/rc" "allow_from_override off" "from fixed@example.net"
 	bs "$HELLO$ONE"'QUIT\r\n'
 	assert_equal "$(received_envelope 1 mail_from)" "fixed@example.net"
+}
+
+@test "-bs: the account's timeout is the smarthost's, not the client's; a bad -O Timeout.command is 64" {
+	start_server
+	server_config "$T/rc" "timeout 1"
+	run_outbox -C "$T/rc" -bs < <(printf "$HELLO"; sleep 2; printf "$ONE"'QUIT\r\n')
+	assert_exit 0
+	assert_replies "220 250 250 250 354 250 221"
+	assert_received 1
+	for bad in 0 5x 1h-2m '' 99999999; do
+		run_outbox -C "$T/rc" -bs -O "Timeout.command=$bad" </dev/null
+		assert_exit 64
+		assert_contains "$stderr" "Timeout.command"
+	done
+	# other -O options are still accepted and ignored
+	bs "$HELLO"'QUIT\r\n' -O DeliveryMode=b -O Timeout.command=1h30m
+	assert_exit 0
 }
 
 @test "-bs: -t, -f and recipients cannot be combined with -bs (64)" {
