@@ -487,3 +487,28 @@ x@example.net... deliverable: mailer esmtp, host 127.0.0.1, port $PORT, user x@e
 	assert_replies "220 250 250 250 354 250 221"
 	assert_received 1
 }
+
+@test "-bs: each message goes through the account's header edits and DKIM signing" {
+	start_server
+	openssl genpkey -algorithm ed25519 -out "$T/dkim.pem" 2>/dev/null
+	chmod 600 "$T/dkim.pem"
+	local record
+	record="v=DKIM1; k=ed25519; p=$(openssl pkey -in "$T/dkim.pem" -pubout -outform DER | tail -c 32 | base64 -w0)"
+	server_config "$T/rc" "dkim_key $T/dkim.pem" "dkim_selector s1" "dkim_domain example.com"
+	bs "$HELLO$ONE"'MAIL FROM:<other@example.com>\r\nRCPT TO:<x@example.org>\r\nDATA\r\nFrom: Other <other@example.com>\r\nSubject: two\r\n\r\n..dotted\r\n.\r\nQUIT\r\n'
+	assert_exit 0
+	assert_received 2
+	# outbox added what a message on standard input gets (From, Date,
+	# Message-ID) and signed both messages, as they arrived.
+	assert_equal "$(received_header 1 From)" "sender@example.com"
+	[ -n "$(received_header 1 Date)" ]
+	[ -n "$(received_header 1 Message-ID)" ]
+	"$PYTHON" - "$record" "$SPOOL/1.eml" "$SPOOL/2.eml" <<'PY'
+import sys, dkim
+record = sys.argv[1].encode()
+for path in sys.argv[2:]:
+    msg = open(path, "rb").read()
+    if not dkim.verify(msg, dnsfunc=lambda name, timeout=5: record):
+        sys.exit("DKIM signature of %s does not verify" % path)
+PY
+}
