@@ -511,11 +511,20 @@ static const struct error_case error_cases[] = {
 	 "option '--configure' is not supported: outbox does not generate "
 	 "configurations from DNS SRV records; see outboxrc(5) and "
 	 "msmtprc.example"},
-	{{"sendmail", "-bs"},
-	 "option '-bs' is not supported: outbox reads a message on standard "
-	 "input, it does not speak SMTP there"},
+	{{"sendmail", "-bs", "root"},
+	 "unexpected argument 'root': '-bs' takes no recipients"},
+	{{"sendmail", "-bs", "-t"},
+	 "option '-t' cannot be used with '-bs': the SMTP dialogue gives "
+	 "each message's sender and recipients"},
+	{{"sendmail", "-bs", "-f", "a@b"},
+	 "option '-f' cannot be used with '-bs': the SMTP dialogue gives "
+	 "each message's sender and recipients"},
+	{{"sendmail", "-bs", "-O", "Timeout.command=5x"},
+	 "invalid time '5x' for '-O Timeout.command' (expected for example "
+	 "300, 90s, 5m or 1h)"},
+	{{"sendmail", "-bv", "-t"},
+	 "option '-t' cannot be used with '-bv': there is no message to read"},
 	{{"sendmail", "-bd"}, "unsupported operation mode '-bd'"},
-	{{"sendmail", "-bv", "root"}, "unsupported operation mode '-bv'"},
 	{{"outbox", "-a", "x", "--host=h"},
 	 "options '-a' and '--host' cannot be used together"},
 	{{"outbox", "--host", "h", "--account=x"},
