@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsn.h"
 #include "queue_format.h"
 #include "util.h"
 
@@ -71,17 +72,6 @@ static int find_key(const char *name, size_t len)
 	return -1;
 }
 
-/* RFC 3461 xtext (and ORCPT's addr-type): they go into SMTP commands. */
-static const char *check_dsn_value(const char *v)
-{
-	if (!*v)
-		return "an empty value";
-	for (; *v; v++)
-		if (*v <= ' ' || *v > '~' || *v == '=')
-			return "not RFC 3461 xtext";
-	return NULL;
-}
-
 static const char *add_recipient(struct maildrop_request *r, char **value)
 {
 	if (!**value)
@@ -105,11 +95,8 @@ static const char *add_orcpt(struct maildrop_request *r, char **value)
 	if (r->recipient_count == 0 ||
 	    r->recipient_orcpt[r->recipient_count - 1])
 		return "not right after the rcpt line it belongs to";
-	const char *problem = check_dsn_value(*value);
-	if (!problem && !strchr(*value, ';'))
-		problem = "expected TYPE;XTEXT";
-	if (problem)
-		return problem;
+	if (!dsn_is_orcpt(*value, strlen(*value)))
+		return "not an RFC 3461 ORCPT (TYPE;XTEXT)";
 	r->recipient_orcpt[r->recipient_count - 1] = *value;
 	*value = NULL;
 	return NULL;
@@ -150,8 +137,8 @@ static const char *apply_field(struct maildrop_request *r, int k,
 	case K_ORCPT:
 		return add_orcpt(r, value);
 	case K_ENVID:
-		if (check_dsn_value(*value))
-			return check_dsn_value(*value);
+		if (!dsn_is_envid(*value, strlen(*value)))
+			return "not an RFC 3461 ENVID (xtext)";
 		slot = &r->dsn_envid;
 		break;
 	default:

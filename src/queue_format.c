@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsn.h"
 #include "util.h"
 
 #define QUEUE_MAGIC "outbox-queue 1"
@@ -220,18 +221,6 @@ static const char *parse_submitter(const char *value, struct queue_entry *en)
 	return NULL;
 }
 
-/* RFC 3461 xtext and ORCPT's addr-type: printable ASCII, no space or
- * "=" (they go into MAIL and RCPT commands as they are). */
-static const char *check_dsn_value(const char *value)
-{
-	if (!*value)
-		return "an empty value";
-	for (const char *p = value; *p; p++)
-		if (*p <= ' ' || *p > '~' || *p == '=')
-			return "not RFC 3461 xtext";
-	return NULL;
-}
-
 /* "TYPE;XTEXT MAILBOX": a recipient's ORCPT. */
 static const char *parse_orcpt(char *value, struct queue_entry *en)
 {
@@ -239,10 +228,10 @@ static const char *parse_orcpt(char *value, struct queue_entry *en)
 	if (!space || !space[1] || !memchr(value, ';', (size_t)(space - value)))
 		return "expected \"TYPE;XTEXT MAILBOX\"";
 	*space = '\0';
-	const char *problem = check_dsn_value(value);
-	if (!problem)
-		addr_list_add(&en->dsn_orcpt, value, space + 1);
-	return problem;
+	if (!dsn_is_orcpt(value, strlen(value)))
+		return "not an RFC 3461 ORCPT (TYPE;XTEXT)";
+	addr_list_add(&en->dsn_orcpt, value, space + 1);
+	return NULL;
 }
 
 struct parse_target {
@@ -327,9 +316,9 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 		problem = parse_submitter(value, en);
 		break;
 	case K_ENVID:
-		problem = check_dsn_value(value);
-		if (!problem)
-			en->dsn_envid = xstrdup(value);
+		if (!dsn_is_envid(value, len))
+			return "not an RFC 3461 ENVID (xtext)";
+		en->dsn_envid = xstrdup(value);
 		break;
 	case K_ORCPT:
 		problem = parse_orcpt(value, en);

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "delivery.h"
+#include "dsn.h"
 #include "msg.h"
 #include "util.h"
 
@@ -94,25 +95,17 @@ static int check_addresses(struct smtp_session *s,
 }
 
 /* Invariant 5 for ENVID and ORCPT, which come from a client of -bs or
- * a queue file: RFC 3461 xtext is printable ASCII without space or "=". */
-static bool is_dsn_value(const char *v)
-{
-	if (!*v)
-		return false;
-	for (; *v; v++)
-		if (*v <= ' ' || *v > '~' || *v == '=')
-			return false;
-	return true;
-}
-
+ * a queue file. */
 static int check_dsn_values(const struct smtp_envelope *env, struct err *e)
 {
-	if (env->dsn_envid && !is_dsn_value(env->dsn_envid))
+	if (env->dsn_envid &&
+	    !dsn_is_envid(env->dsn_envid, strlen(env->dsn_envid)))
 		return err_set(e, EX_DATAERR, "the ENVID is not xtext");
 	const struct addr_list *l = env->dsn_orcpt;
 	for (size_t i = 0; l && i < l->count; i++)
 		if (!l->items[i].display ||
-		    !is_dsn_value(l->items[i].display))
+		    !dsn_is_orcpt(l->items[i].display,
+		                  strlen(l->items[i].display)))
 			return err_set(e, EX_DATAERR, "the ORCPT of a "
 			               "recipient is not addr-type;xtext");
 	return EX_OK;

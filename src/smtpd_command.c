@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "dsn.h"
 #include "err.h"
 #include "util.h"
 
@@ -55,29 +56,6 @@ static bool is_alnum(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 	       (ch >= '0' && ch <= '9');
-}
-
-/* RFC 3461 4: xtext = *( xchar / hexchar ), xchar any of 33..126 but "+"
- * and "=", hexchar "+" and two upper-case hex digits. */
-static bool is_xtext(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '+') {
-			if (i + 2 >= len)
-				return false;
-			for (int k = 1; k <= 2; k++) {
-				char h = s[i + (size_t)k];
-				if (!((h >= '0' && h <= '9') ||
-				      (h >= 'A' && h <= 'F')))
-					return false;
-			}
-			i += 2;
-		} else if (ch < 33 || ch > 126 || ch == '=') {
-			return false;
-		}
-	}
-	return true;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -285,9 +263,9 @@ static bool set_envid(struct smtpd_command *cmd, const struct param *p,
 	if (!duplicate(cmd->envid != NULL, p, why) ||
 	    !need_value(p, true, why))
 		return false;
-	if (p->value_len > SMTPD_MAX_ENVID || !is_xtext(p->value, p->value_len))
+	if (!dsn_is_envid(p->value, p->value_len))
 		return refuse(why, 501, "5.5.4", "ENVID must be xtext of at "
-		              "most %d characters", SMTPD_MAX_ENVID);
+		              "most %d characters", DSN_MAX_ENVID);
 	cmd->envid = xstrndup(p->value, p->value_len);
 	return true;
 }
@@ -341,16 +319,9 @@ static bool set_orcpt(struct smtpd_command *cmd, const struct param *p,
 	if (!duplicate(cmd->orcpt != NULL, p, why) ||
 	    !need_value(p, true, why))
 		return false;
-	const char *semi = memchr(p->value, ';', p->value_len);
-	bool ok = semi && semi > p->value && p->value_len <= SMTPD_MAX_ORCPT;
-	for (const char *q = p->value; ok && q < semi; q++)
-		ok = is_alnum(*q) || (*q == '-' && q > p->value);
-	if (ok)
-		ok = is_xtext(semi + 1,
-		              p->value_len - (size_t)(semi + 1 - p->value));
-	if (!ok)
+	if (!dsn_is_orcpt(p->value, p->value_len))
 		return refuse(why, 501, "5.5.4", "ORCPT must be addr-type;xtext "
-		              "of at most %d characters", SMTPD_MAX_ORCPT);
+		              "of at most %d characters", DSN_MAX_ORCPT);
 	cmd->orcpt = xstrndup(p->value, p->value_len);
 	return true;
 }

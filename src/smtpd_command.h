@@ -19,9 +19,6 @@
  * SMTPUTF8 and several DSN parameters can exceed that in practice, so
  * outbox takes up to this much (the rest gets 500 "line too long"). */
 #define SMTPD_MAX_COMMAND_LINE 4096
-/* RFC 3461 4.4 and 4.2: the longest ENVID and ORCPT values. */
-#define SMTPD_MAX_ENVID 100
-#define SMTPD_MAX_ORCPT 500
 
 enum smtpd_verb {
 	SMTPD_HELO,

@@ -9,8 +9,8 @@
  *      accepts (RCPT: never empty), and every value that can reach a
  *      command of ours (path, ENVID, NOTIFY, ORCPT) is free of CR, LF,
  *      NUL, space and "<>" outside the path; ENVID is xtext of at most
- *      SMTPD_MAX_ENVID, NOTIFY is NEVER or SUCCESS,FAILURE,DELAY in that
- *      order, ORCPT at most SMTPD_MAX_ORCPT;
+ *      DSN_MAX_ENVID, NOTIFY is NEVER or SUCCESS,FAILURE,DELAY in that
+ *      order, ORCPT at most DSN_MAX_ORCPT;
  *    - nothing but MAIL carries MAIL parameters, nothing but RCPT RCPT's.
  * 2. The whole input goes through a pipe into smtpd_io_read_data, as the
  *    message after DATA; a model written from RFC 5321 4.1.1.4 and 4.5.2
@@ -28,6 +28,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "err.h"
+#include "dsn.h"
 #include "smtpd_command.h"
 #include "smtpd_io.h"
 #include "util.h"
@@ -107,7 +108,7 @@ static void check_command(const struct smtpd_command *c)
 	if (!rcpt && (c->notify || c->orcpt))
 		abort();
 	if (c->envid) {
-		if (strlen(c->envid) > SMTPD_MAX_ENVID)
+		if (strlen(c->envid) > DSN_MAX_ENVID)
 			abort();
 		check_xtext(c->envid);
 	}
@@ -115,7 +116,7 @@ static void check_command(const struct smtpd_command *c)
 		check_notify(c->notify);
 	if (c->orcpt) {
 		const char *semi = strchr(c->orcpt, ';');
-		if (!semi || strlen(c->orcpt) > SMTPD_MAX_ORCPT)
+		if (!semi || strlen(c->orcpt) > DSN_MAX_ORCPT)
 			abort();
 		check_xtext(semi + 1);
 	}
