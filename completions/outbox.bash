@@ -200,7 +200,7 @@ _outbox()
     fi
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W '-a -C -d -f -r -F -N -P -q -R
-            -S -t -v -X -bm -bp -A -B -e -G -h -i -L -m -n -O -o -U -V --' \
+            -S -t -v -X -bm -bp -bs -bv -A -B -e -G -h -i -L -m -n -O -o -U -V --' \
             -- "$cur")
         return
     fi
