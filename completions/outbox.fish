@@ -78,8 +78,6 @@ complete -c outbox -l queue-delete -x -d 'Delete a queued message'
 complete -c outbox -l queue-requeue -x -a all -d 'Put dead letters back into the queue'
 complete -c outbox -l dkim-keygen -d 'Make a DKIM key and print its DNS record'
 complete -c outbox -l dkim-record -d 'Print the DNS record of an existing key'
-complete -c outbox -o bs -d 'Speak SMTP on stdin and stdout (sendmail -bs)'
-complete -c outbox -o bv -d 'Show where the recipients mail would go (sendmail -bv)'
 complete -c outbox -l configure -x -d 'Not supported'
 complete -c outbox -l rmqs -x -d 'Not supported'
 
@@ -150,7 +148,7 @@ complete -c outbox -l dkim-type -x -a 'rsa ed25519' -d 'Key type for --dkim-keyg
 complete -c outbox -l dkim-bits -x -a '2048 3072 4096' -d 'RSA key size for --dkim-keygen'
 
 # sendmail flags (accepted; most are ignored)
-complete -c outbox -s b -x -a 'm\t"deliver mail (default)" p\t"list the queue"' -d 'Operation mode'
+complete -c outbox -s b -x -a 'm\t"deliver mail (default)" p\t"list the queue" s\t"SMTP on stdin and stdout" v\t"show where recipients go"' -d 'Operation mode'
 complete -c outbox -s i -d 'Ignored: a lone dot never ends the input'
 complete -c outbox -s o -x -d 'sendmail option (ignored)'
 complete -c outbox -s B -x -a '7BIT 8BITMIME' -d 'Body type (ignored)'
