@@ -52,7 +52,12 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DOUTBOX_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 	$(FEATURE_CFLAGS) $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
-LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS))
+# GnuTLS and libidn2 are not linked either: src/lazylib.c dlopen()s them
+# the first time one of their functions is called (lazylib.h says why and
+# how). TEST_LIBS: a unit test that calls a GnuTLS function outbox does not
+# forward links the library itself, and only such a test (--as-needed).
+LIBS     =
+TEST_LIBS = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS)) -Wl,--no-as-needed
 ifeq ($(SANITIZE),yes)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -85,7 +90,7 @@ $(BUILD):
 	mkdir -p $(BUILD)/tests
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) $(TEST_LIBS) -lcmocka
 
 # The suites run the binary of this build ($(BUILD)/outbox), so the
 # sanitizer build never replaces ./outbox.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lazylib.h"
 #include "tls_cache.h"
 #include "util.h"
 
@@ -278,6 +279,8 @@ static int reference_name(const struct tls_settings *s, char **out, struct err *
 	if (ascii) {
 		*out = xstrdup(name);
 	} else {
+		if (lazylib_load(LAZYLIB_IDN2, e) != EX_OK)
+			return e->code;
 		char *alabel = NULL;
 		int r = idn2_to_ascii_8z(name, &alabel, IDN2_NONTRANSITIONAL);
 		if (r != IDN2_OK)
@@ -711,6 +714,10 @@ static int start(struct conn *c, const struct tls_settings *s,
 	const char *peer = conn_peer_name(c);
 	struct tls_peer info = {0};
 	char *name = NULL;
+	/* Loaded on first use (lazylib.h): a library that cannot be loaded
+	 * is reported here, the usual way. */
+	if (lazylib_load(LAZYLIB_GNUTLS, e) != EX_OK)
+		return e->code;
 	struct tls_ctx *t = xcalloc(1, sizeof *t);
 	t->peer = xstrdup(peer);
 	int rc = reference_name(s, &name, e);
