@@ -186,8 +186,50 @@ static bool wants_verification(const struct tls_settings *s)
 	return !s->fingerprint && s->certcheck;
 }
 
-/* Credentials: trust (only when the chain will be verified: performance
- * budget), CRL, client certificate. */
+static bool uses_system_trust(const struct tls_settings *s)
+{
+	return !s->trust_file || strcmp(s->trust_file, "system") == 0;
+}
+
+static int load_crl(gnutls_certificate_credentials_t cred,
+		    const struct tls_settings *s, struct err *e)
+{
+	if (!s->crl_file)
+		return EX_OK;
+	int r = gnutls_certificate_set_x509_crl_file(cred, s->crl_file,
+	                                             GNUTLS_X509_FMT_PEM);
+	if (r < 0)
+		return err_set(e, EX_CONFIG, "cannot load tls_crl_file '%s': %s",
+		               s->crl_file, gnutls_strerror(r));
+	return EX_OK;
+}
+
+/* tls_trust_file and tls_crl_file, for the verification of a full
+ * handshake: loaded only then, after the handshake (load_credentials has
+ * checked that they can be read). A resumed session never reads them: its
+ * chain was verified against the same files in an earlier session (the
+ * cache key holds their digests), and parsing the trust file was ~0.2 M
+ * instructions of a 7.4 M warm run (performance budget). */
+static int load_trust_file(gnutls_certificate_credentials_t cred,
+			   const struct tls_settings *s, struct err *e)
+{
+	int r = gnutls_certificate_set_x509_trust_file(cred, s->trust_file,
+	                                               GNUTLS_X509_FMT_PEM);
+	if (r <= 0)
+		return err_set(e, EX_CONFIG,
+		               "tls_trust_file '%s' holds no usable PEM "
+		               "certificate%s%s",
+		               s->trust_file, r < 0 ? ": " : "",
+		               r < 0 ? gnutls_strerror(r) : "");
+	return load_crl(cred, s, e);
+}
+
+/* Credentials: the client certificate and, when the chain will be
+ * verified (performance budget: not with a pin or tls_certcheck off), the
+ * trust: the system store is prepared here and completed after the
+ * handshake (tls_trust.h), a trust file and a CRL file are only checked
+ * for readability here, so that a configuration error is reported before
+ * the handshake, and loaded after it (load_trust_file). */
 static int load_credentials(gnutls_certificate_credentials_t cred,
 			    const struct tls_settings *s, struct err *e)
 {
@@ -200,36 +242,16 @@ static int load_credentials(gnutls_certificate_credentials_t cred,
 			        "tls_trust_file is empty and tls_fingerprint "
 			        "is not set: there is nothing to verify the "
 			        "server's certificate with");
-		if (!trust || strcmp(trust, "system") == 0) {
-			/* Loaded by need after the handshake (tls_trust.h). */
-			if (tls_trust_system_prepare(cred, e) != EX_OK)
-				return e->code;
-		} else {
-			if (check_readable(trust, "tls_trust_file", e) !=
-			    EX_OK)
-				return e->code;
-			r = gnutls_certificate_set_x509_trust_file(
-			        cred, trust, GNUTLS_X509_FMT_PEM);
-			if (r <= 0)
-				return err_set(
-				        e, EX_CONFIG,
-				        "tls_trust_file '%s' holds no usable "
-				        "PEM certificate%s%s",
-				        trust, r < 0 ? ": " : "",
-				        r < 0 ? gnutls_strerror(r) : "");
-		}
-		if (s->crl_file) {
-			if (check_readable(s->crl_file, "tls_crl_file",
-			                   e) != EX_OK)
-				return e->code;
-			r = gnutls_certificate_set_x509_crl_file(
-			        cred, s->crl_file, GNUTLS_X509_FMT_PEM);
-			if (r < 0)
-				return err_set(
-				        e, EX_CONFIG,
-				        "cannot load tls_crl_file '%s': %s",
-				        s->crl_file, gnutls_strerror(r));
-		}
+		if (!uses_system_trust(s) &&
+		    check_readable(trust, "tls_trust_file", e) != EX_OK)
+			return e->code;
+		if (s->crl_file && check_readable(s->crl_file, "tls_crl_file",
+		                                  e) != EX_OK)
+			return e->code;
+		if (uses_system_trust(s) &&
+		    (tls_trust_system_prepare(cred, e) != EX_OK ||
+		     load_crl(cred, s, e) != EX_OK))
+			return e->code;
 	}
 	if (!s->cert_file != !s->key_file)
 		return err_set(e, EX_CONFIG,
@@ -497,6 +519,12 @@ static int check_name(gnutls_x509_crt_t crt, const char *name,
 	return EX_OK;
 }
 
+static bool valid_at(gnutls_x509_crt_t crt, time_t now)
+{
+	return gnutls_x509_crt_get_activation_time(crt) <= now &&
+	       now <= gnutls_x509_crt_get_expiration_time(crt);
+}
+
 /* A resumed session (tls_cache.h): the server has proved that it holds
  * the secret of an earlier handshake whose chain verified against the
  * same trust (the cache key holds the trust and CRL files' digests, or
@@ -504,33 +532,36 @@ static int check_name(gnutls_x509_crt_t crt, const char *name,
  * need not be checked again: that is what resumption is for. What may
  * have changed since is the time: every certificate must still be within
  * its validity period. Anything else ends the resumed attempt, and the
- * full handshake that follows gives the verdict (tls.h). */
-static int check_resumed_chain(const gnutls_datum_t *certs, unsigned count,
+ * full handshake that follows gives the verdict (tls.h). The end-entity
+ * certificate is crt, already parsed (certs[0]). */
+static int check_resumed_chain(gnutls_x509_crt_t crt,
+			       const gnutls_datum_t *certs, unsigned count,
 			       const char *peer, struct err *e)
 {
 	time_t now = time(NULL);
-	for (unsigned i = 0; i < count; i++) {
-		gnutls_x509_crt_t crt;
-		if (gnutls_x509_crt_init(&crt) < 0)
+	bool valid = valid_at(crt, now);
+	for (unsigned i = 1; i < count && valid; i++) {
+		gnutls_x509_crt_t issuer;
+		if (gnutls_x509_crt_init(&issuer) < 0)
 			return err_set(e, EX_SOFTWARE,
 			               "out of memory in GnuTLS");
-		bool valid = gnutls_x509_crt_import(crt, &certs[i],
-		                                    GNUTLS_X509_FMT_DER) >= 0 &&
-		             gnutls_x509_crt_get_activation_time(crt) <= now &&
-		             now <= gnutls_x509_crt_get_expiration_time(crt);
-		gnutls_x509_crt_deinit(crt);
-		if (!valid)
-			return err_set(e, EX_NOPERM,
-			               "a certificate of %s's resumed session "
-			               "is not valid now",
-			               peer);
+		valid = gnutls_x509_crt_import(issuer, &certs[i],
+		                               GNUTLS_X509_FMT_DER) >= 0 &&
+		        valid_at(issuer, now);
+		gnutls_x509_crt_deinit(issuer);
 	}
+	if (!valid)
+		return err_set(e, EX_NOPERM,
+		               "a certificate of %s's resumed session is not "
+		               "valid now",
+		               peer);
 	return EX_OK;
 }
 
-static int verify_peer(gnutls_session_t session, const struct tls_settings *s,
-		       const char *name, const char *peer,
-		       struct tls_peer *info, struct err *e)
+static int verify_peer(gnutls_session_t session,
+		       gnutls_certificate_credentials_t cred,
+		       const struct tls_settings *s, const char *name,
+		       const char *peer, struct tls_peer *info, struct err *e)
 {
 	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
 		return err_set(e, EX_NOPERM,
@@ -570,13 +601,13 @@ static int verify_peer(gnutls_session_t session, const struct tls_settings *s,
 		           peer, info->sha256);
 		info->warning = buf_steal(&w);
 	} else if (gnutls_session_is_resumed(session)) {
-		rc = check_resumed_chain(certs, count, peer, e);
+		rc = check_resumed_chain(crt, certs, count, peer, e);
 		if (rc == EX_OK)
 			rc = check_name(crt, name, peer, info, e);
 	} else {
-		if (!s->trust_file ||
-		    strcmp(s->trust_file, "system") == 0)
-			rc = tls_trust_system_complete(session, e);
+		rc = uses_system_trust(s)
+		             ? tls_trust_system_complete(session, e)
+		             : load_trust_file(cred, s, e);
 		if (rc == EX_OK)
 			rc = check_chain(session, peer, e);
 		if (rc == EX_OK)
@@ -744,7 +775,8 @@ static int start(struct conn *c, const struct tls_settings *s,
 		rc = run_handshake(c, t->session, e);
 	}
 	if (rc == EX_OK)
-		rc = verify_peer(t->session, s, name, peer, &info, e);
+		rc = verify_peer(t->session, t->cred, s, name, peer, &info,
+		                 e);
 	free(name);
 	if (rc != EX_OK && offered) {
 		/* Maybe the ticket's fault: never again, and the caller may
