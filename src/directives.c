@@ -17,136 +17,21 @@
 
 #include "buf.h"
 #include "conf_internal.h"
+#include "directives_internal.h"
 #include "maildrop_format.h"
 #include "runenv.h"
 #include "util.h"
 
-/* How much of a rejected value an error message repeats. */
-#define CONF_SHOWN_VALUE_MAX 80
-
-/* ---- value checks -------------------------------------------------------- */
-
-static char ascii_upper(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-static bool is_control(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-bool conf_has_control(const char *s)
-{
-	for (; *s; s++)
-		if (is_control((unsigned char)*s))
-			return true;
-	return false;
-}
-
-void conf_add_shown(struct buf *b, const char *value)
-{
-	size_t n = strlen(value);
-	size_t shown = n > CONF_SHOWN_VALUE_MAX ? CONF_SHOWN_VALUE_MAX : n;
-	for (size_t i = 0; i < shown; i++)
-		buf_add_char(b, is_control((unsigned char)value[i]) ? '?'
-		                                                    : value[i]);
-	if (shown < n)
-		buf_printf(b, "... (%zu characters)", n);
-}
-
-/* A single token: no blanks and no control characters. */
-static bool is_word(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (is_control((unsigned char)*s) || *s == ' ')
-			return false;
-	return true;
-}
-
-static bool equals_word(const char *value, const char *word)
-{
-	return ascii_casecmp(value, word) == 0;
-}
-
-/* s[0..n) is a decimal number from min to max, digits only. */
-static bool parse_number_n(const char *s, size_t n, long min, long max,
-                           long *out)
-{
-	long v = 0;
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		int d = s[i] - '0';
-		if (v > (LONG_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_number(const char *s, long min, long max, long *out)
-{
-	return parse_number_n(s, strlen(s), min, max, out);
-}
-
-/* A positive duration: seconds, or a number with s, m, h or d. */
-static bool parse_duration(const char *s, long *out)
-{
-	size_t n = strlen(s);
-	long unit = 1;
-	if (n == 0)
-		return false;
-	switch (s[n - 1]) {
-	case 's': case 'S': unit = 1; n--; break;
-	case 'm': case 'M': unit = 60; n--; break;
-	case 'h': case 'H': unit = 60 * 60; n--; break;
-	case 'd': case 'D': unit = 24 * 60 * 60; n--; break;
-	default: break;
-	}
-	long v;
-	if (!parse_number_n(s, n, 1, LONG_MAX / unit, &v))
-		return false;
-	*out = v * unit;
-	return true;
-}
-
-/* Store a copy of value (NULL for "") in *slot. */
-static void replace_string(char **slot, const char *value)
-{
-	free(*slot);
-	*slot = *value ? xstrdup(value) : NULL;
-}
-
 /* ---- directives ---------------------------------------------------------- */
 
-/* A setter returns NULL on success, else what was wrong with the value (the
- * caller adds the directive and the value). */
-struct directive;
-typedef const char *setter(struct account *a, const struct directive *d,
-                           const char *value);
-
-struct directive {
-	const char *name;
-	enum field field;
-	setter *set;
-	const char *expected; /* what set_word says about a bad value */
-};
 
 static const char *set_on_off_value(const char *value, bool *out)
 {
 	/* msmtp: "If a command accepts the argument on, it also accepts an
 	 * empty argument and treats that as if it was on." */
-	if (!*value || equals_word(value, "on"))
+	if (!*value || directive_equals_word(value, "on"))
 		*out = true;
-	else if (equals_word(value, "off"))
+	else if (directive_equals_word(value, "off"))
 		*out = false;
 	else
 		return "expected 'on' or 'off'";
@@ -206,7 +91,7 @@ static const char *set_text(struct account *a, const struct directive *d,
 {
 	if (conf_has_control(value))
 		return "control characters are not allowed";
-	replace_string(account_field_slot(a, d->field), value);
+	directive_replace_string(account_field_slot(a, d->field), value);
 	return NULL;
 }
 
@@ -214,9 +99,9 @@ static const char *set_text(struct account *a, const struct directive *d,
 static const char *set_word(struct account *a, const struct directive *d,
                             const char *value)
 {
-	if (*value && !is_word(value))
+	if (*value && !directive_is_word(value))
 		return d->expected;
-	replace_string(account_field_slot(a, d->field), value);
+	directive_replace_string(account_field_slot(a, d->field), value);
 	return NULL;
 }
 
@@ -224,9 +109,9 @@ static const char *set_word(struct account *a, const struct directive *d,
 static const char *set_host(struct account *a, const struct directive *d,
                             const char *value)
 {
-	if (!is_word(value))
+	if (!directive_is_word(value))
 		return "expected a host name or address without blanks";
-	replace_string(&a->host, value);
+	directive_replace_string(&a->host, value);
 	return NULL;
 }
 
@@ -237,7 +122,7 @@ static const char *set_source_ip(struct account *a, const struct directive *d,
 	if (*value && inet_pton(AF_INET, value, addr) != 1 &&
 	    inet_pton(AF_INET6, value, addr) != 1)
 		return "expected an IPv4 or IPv6 address";
-	replace_string(&a->source_ip, value);
+	directive_replace_string(&a->source_ip, value);
 	return NULL;
 }
 
@@ -254,7 +139,7 @@ static const char *set_password(struct account *a, const struct directive *d,
 static const char *set_command(struct account *a, const struct directive *d,
                                const char *value)
 {
-	replace_string(account_field_slot(a, d->field), value);
+	directive_replace_string(account_field_slot(a, d->field), value);
 	return NULL;
 }
 
@@ -318,7 +203,7 @@ static const char *set_port(struct account *a, const struct directive *d,
 		a->proxy_port = 0; /* msmtp: empty resets to the default */
 		return NULL;
 	}
-	if (!parse_number(value, 1, 65535, &v))
+	if (!directive_parse_number(value, 1, 65535, &v))
 		return "expected a number from 1 to 65535";
 	*(int *)account_field_slot(a, d->field) = (int)v;
 	return NULL;
@@ -328,9 +213,9 @@ static const char *set_timeout(struct account *a, const struct directive *d,
                                const char *value)
 {
 	long v;
-	if (equals_word(value, "off")) {
+	if (directive_equals_word(value, "off")) {
 		v = 0;
-	} else if (!parse_number(value, 1, INT_MAX, &v)) {
+	} else if (!directive_parse_number(value, 1, INT_MAX, &v)) {
 		return "expected 'off' or a number of seconds greater than 0";
 	}
 	a->timeout = (int)v;
@@ -341,9 +226,9 @@ static const char *set_timeout(struct account *a, const struct directive *d,
 static const char *set_protocol(struct account *a, const struct directive *d,
                                 const char *value)
 {
-	if (equals_word(value, "smtp"))
+	if (directive_equals_word(value, "smtp"))
 		a->protocol = PROTOCOL_SMTP;
-	else if (equals_word(value, "lmtp"))
+	else if (directive_equals_word(value, "lmtp"))
 		a->protocol = PROTOCOL_LMTP;
 	else
 		return "expected 'smtp' or 'lmtp'";
@@ -359,18 +244,18 @@ static const char *const auth_methods[] = {
 static const char *set_auth(struct account *a, const struct directive *d,
                             const char *value)
 {
-	if (!*value || equals_word(value, "on")) {
-		replace_string(&a->auth, "on");
+	if (!*value || directive_equals_word(value, "on")) {
+		directive_replace_string(&a->auth, "on");
 		return NULL;
 	}
-	if (equals_word(value, "off")) {
-		replace_string(&a->auth, "");
+	if (directive_equals_word(value, "off")) {
+		directive_replace_string(&a->auth, "");
 		return NULL;
 	}
 	size_t count = sizeof auth_methods / sizeof *auth_methods;
 	for (size_t i = 0; i < count; i++) {
-		if (equals_word(value, auth_methods[i])) {
-			replace_string(&a->auth, auth_methods[i]);
+		if (directive_equals_word(value, auth_methods[i])) {
+			directive_replace_string(&a->auth, auth_methods[i]);
 			return NULL;
 		}
 	}
@@ -395,7 +280,7 @@ static const char *set_fingerprint(struct account *a,
 	const char *p = value;
 
 	if (!*value) {
-		replace_string(&a->tls_fingerprint, "");
+		directive_replace_string(&a->tls_fingerprint, "");
 		return NULL;
 	}
 	for (;;) {
@@ -437,7 +322,7 @@ static const char *set_bits(struct account *a, const struct directive *d,
 		a->tls_min_dh_prime_bits = 0;
 		return NULL;
 	}
-	if (!parse_number(value, 1, INT_MAX, &v))
+	if (!directive_parse_number(value, 1, INT_MAX, &v))
 		return "expected a number of bits greater than 0";
 	a->tls_min_dh_prime_bits = (int)v;
 	return NULL;
@@ -449,9 +334,9 @@ static const char *set_bits(struct account *a, const struct directive *d,
 static const char *set_from(struct account *a, const struct directive *d,
                             const char *value)
 {
-	if (*value && (!is_word(value) || strpbrk(value, "<>")))
+	if (*value && (!directive_is_word(value) || strpbrk(value, "<>")))
 		return "expected an address without blanks or '<' '>'";
-	replace_string(&a->from, value);
+	directive_replace_string(&a->from, value);
 	return NULL;
 }
 
@@ -463,12 +348,12 @@ static const char *set_dsn_notify(struct account *a, const struct directive *d,
 		"expected 'off', 'never' or a comma-separated list (no blanks) "
 		"of success, failure, delay";
 	static const char *const words[] = {"success", "failure", "delay"};
-	if (equals_word(value, "off")) {
-		replace_string(&a->dsn_notify, "");
+	if (directive_equals_word(value, "off")) {
+		directive_replace_string(&a->dsn_notify, "");
 		return NULL;
 	}
-	if (equals_word(value, "never")) {
-		replace_string(&a->dsn_notify, "NEVER");
+	if (directive_equals_word(value, "never")) {
+		directive_replace_string(&a->dsn_notify, "NEVER");
 		return NULL;
 	}
 	struct buf b = BUF_INIT;
@@ -489,7 +374,7 @@ static const char *set_dsn_notify(struct account *a, const struct directive *d,
 		if (b.len)
 			buf_add_char(&b, ',');
 		for (size_t k = 0; k < n; k++)
-			buf_add_char(&b, ascii_upper(words[i][k]));
+			buf_add_char(&b, directive_ascii_upper(words[i][k]));
 		if (!p[n])
 			break;
 		p += n + 1;
@@ -503,12 +388,12 @@ static const char *set_dsn_notify(struct account *a, const struct directive *d,
 static const char *set_dsn_return(struct account *a, const struct directive *d,
                                   const char *value)
 {
-	if (equals_word(value, "off"))
-		replace_string(&a->dsn_return, "");
-	else if (equals_word(value, "headers"))
-		replace_string(&a->dsn_return, "HDRS");
-	else if (equals_word(value, "full"))
-		replace_string(&a->dsn_return, "FULL");
+	if (directive_equals_word(value, "off"))
+		directive_replace_string(&a->dsn_return, "");
+	else if (directive_equals_word(value, "headers"))
+		directive_replace_string(&a->dsn_return, "HDRS");
+	else if (directive_equals_word(value, "full"))
+		directive_replace_string(&a->dsn_return, "FULL");
 	else
 		return "expected 'off', 'headers' or 'full'";
 	return NULL;
@@ -519,11 +404,11 @@ static const char *set_from_header(struct account *a,
                                    const struct directive *d,
                                    const char *value)
 {
-	if (!*value || equals_word(value, "auto"))
+	if (!*value || directive_equals_word(value, "auto"))
 		a->set_from_header = HEADER_AUTO;
-	else if (equals_word(value, "on"))
+	else if (directive_equals_word(value, "on"))
 		a->set_from_header = HEADER_ON;
-	else if (equals_word(value, "off"))
+	else if (directive_equals_word(value, "off"))
 		a->set_from_header = HEADER_OFF;
 	else
 		return "expected 'auto', 'on' or 'off'";
@@ -535,9 +420,9 @@ static const char *set_auto_off(struct account *a, const struct directive *d,
                                 const char *value)
 {
 	enum header_policy *slot = account_field_slot(a, d->field);
-	if (!*value || equals_word(value, "auto"))
+	if (!*value || directive_equals_word(value, "auto"))
 		*slot = HEADER_AUTO;
-	else if (equals_word(value, "off"))
+	else if (directive_equals_word(value, "off"))
 		*slot = HEADER_OFF;
 	else
 		return "expected 'auto' or 'off'";
@@ -570,7 +455,7 @@ const struct conf_syslog_facility *conf_find_syslog_facility(const char *name)
 		{"LOG_LOCAL6", LOG_LOCAL6}, {"LOG_LOCAL7", LOG_LOCAL7},
 	};
 	for (size_t i = 0; i < sizeof facilities / sizeof *facilities; i++)
-		if (equals_word(name, facilities[i].name))
+		if (directive_equals_word(name, facilities[i].name))
 			return &facilities[i];
 	return NULL;
 }
@@ -578,255 +463,19 @@ const struct conf_syslog_facility *conf_find_syslog_facility(const char *name)
 static const char *set_syslog(struct account *a, const struct directive *d,
                               const char *value)
 {
-	if (!*value || equals_word(value, "on")) {
-		replace_string(&a->syslog, "LOG_USER");
+	if (!*value || directive_equals_word(value, "on")) {
+		directive_replace_string(&a->syslog, "LOG_USER");
 		return NULL;
 	}
-	if (equals_word(value, "off")) {
-		replace_string(&a->syslog, "");
+	if (directive_equals_word(value, "off")) {
+		directive_replace_string(&a->syslog, "");
 		return NULL;
 	}
 	const struct conf_syslog_facility *f = conf_find_syslog_facility(value);
 	if (!f)
 		return "expected 'on', 'off' or a facility: LOG_USER, "
 		       "LOG_MAIL, LOG_LOCAL0 ... LOG_LOCAL7";
-	replace_string(&a->syslog, f->name);
-	return NULL;
-}
-
-/* ---- outbox additions: DKIM ---------------------------------------------- */
-
-/* The signer the dkim_* settings apply to: the most recently added one, or
- * a new first one (its key comes later). */
-static struct dkim_signer *dkim_current(struct account *a)
-{
-	if (a->dkim_count == 0) {
-		a->dkim = xcalloc(1, sizeof *a->dkim);
-		a->dkim_count = 1;
-	}
-	return &a->dkim[a->dkim_count - 1];
-}
-
-static const char *set_dkim_key(struct account *a, const struct directive *d,
-                                const char *value)
-{
-	if (!*value)
-		return "expected a private key file, or 'off' to remove every "
-		       "signer";
-	if (equals_word(value, "off")) {
-		account_dkim_clear(a);
-		return NULL;
-	}
-	if (conf_has_control(value))
-		return "control characters are not allowed in a file name";
-	char *file;
-	const char *problem = conf_expand_tilde(a->env, value, &file);
-	if (problem)
-		return problem;
-	/* A signer started by dkim_selector & co. before any dkim_key takes
-	 * this key; otherwise the key starts one more signer (dual signing,
-	 * RFC 8463 3). */
-	if (a->dkim_count == 0 || a->dkim[a->dkim_count - 1].key_file) {
-		a->dkim = xrealloc(a->dkim,
-		                   (a->dkim_count + 1) * sizeof *a->dkim);
-		memset(&a->dkim[a->dkim_count], 0, sizeof *a->dkim);
-		a->dkim_count++;
-	}
-	a->dkim[a->dkim_count - 1].key_file = file;
-	return NULL;
-}
-
-/* RFC 6376 3.1: a selector is dot-separated sub-domain labels. */
-static bool is_dns_name(const char *s)
-{
-	size_t label = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		/* letters, digits, hyphen, underscore; UTF-8 for IDN names */
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c >= 0x80))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
-}
-
-static const char *set_dkim_selector(struct account *a,
-                                     const struct directive *d,
-                                     const char *value)
-{
-	if (!is_dns_name(value))
-		return "expected a selector: letters, digits, '-' and '_' in "
-		       "dot-separated labels";
-	replace_string(&dkim_current(a)->selector, value);
-	return NULL;
-}
-
-static const char *set_dkim_domain(struct account *a,
-                                   const struct directive *d,
-                                   const char *value)
-{
-	if (*value && !is_dns_name(value))
-		return "expected a domain name";
-	replace_string(&dkim_current(a)->domain, value);
-	return NULL;
-}
-
-/* RFC 6376 3.5 c=: header[/body], each simple or relaxed; a lone
- * algorithm is the header one and the body one is then simple. */
-static const char *set_dkim_canonicalization(struct account *a,
-                                             const struct directive *d,
-                                             const char *value)
-{
-	static const char expected[] =
-		"expected HEADER/BODY, each 'simple' or 'relaxed'";
-	const char *slash = strchr(value, '/');
-	size_t hn = slash ? (size_t)(slash - value) : strlen(value);
-	const char *body = slash ? slash + 1 : "simple";
-	const char *h, *bd;
-
-	if (hn == 6 && ascii_ncasecmp(value, "simple", 6) == 0)
-		h = "simple";
-	else if (hn == 7 && ascii_ncasecmp(value, "relaxed", 7) == 0)
-		h = "relaxed";
-	else
-		return expected;
-	if (equals_word(body, "simple"))
-		bd = "simple";
-	else if (equals_word(body, "relaxed"))
-		bd = "relaxed";
-	else
-		return expected;
-	struct dkim_signer *s = dkim_current(a);
-	free(s->canonicalization);
-	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s/%s", h, bd);
-	s->canonicalization = buf_steal(&b);
-	return NULL;
-}
-
-/* RFC 6376 3.5 h=: header field names (RFC 5322 2.2: printable ASCII but
- * the colon) separated by colons; From must be among them (5.4). */
-static const char *set_dkim_headers(struct account *a,
-                                    const struct directive *d,
-                                    const char *value)
-{
-	bool from = false;
-	const char *p = value;
-	if (!*value) {
-		replace_string(&dkim_current(a)->headers, "");
-		return NULL;
-	}
-	for (;;) {
-		size_t n = strcspn(p, ":");
-		if (n == 0)
-			return "expected header field names separated by ':'";
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if (c <= 32 || c > 126)
-				return "expected header field names separated "
-				       "by ':'";
-		}
-		if (n == 4 && ascii_ncasecmp(p, "from", 4) == 0)
-			from = true;
-		if (!p[n])
-			break;
-		p += n + 1;
-	}
-	if (!from)
-		return "the list must include From (RFC 6376 5.4)";
-	replace_string(&dkim_current(a)->headers, value);
-	return NULL;
-}
-
-/* RFC 6376 3.5 i=: [local-part]@domain. */
-static const char *set_dkim_identity(struct account *a,
-                                     const struct directive *d,
-                                     const char *value)
-{
-	const char *at = strrchr(value, '@');
-	if (*value && (!is_word(value) || !at || !is_dns_name(at + 1) ||
-	               strpbrk(value, ";<>")))
-		return "expected [local-part]@domain";
-	replace_string(&dkim_current(a)->identity, value);
-	return NULL;
-}
-
-static const char *set_dkim_expire(struct account *a,
-                                   const struct directive *d,
-                                   const char *value)
-{
-	long v;
-	if (equals_word(value, "off")) {
-		dkim_current(a)->expire = 0;
-		return NULL;
-	}
-	if (!parse_duration(value, &v))
-		return "expected 'off' or a duration: seconds, or a number "
-		       "followed by s, m, h or d";
-	dkim_current(a)->expire = v;
-	return NULL;
-}
-
-/* ---- outbox additions: queue --------------------------------------------- */
-
-static const char *set_queue(struct account *a, const struct directive *d,
-                             const char *value)
-{
-	if (equals_word(value, "off"))
-		a->queue = QUEUE_OFF;
-	else if (equals_word(value, "on-failure"))
-		a->queue = QUEUE_ON_FAILURE;
-	else if (equals_word(value, "always"))
-		a->queue = QUEUE_ALWAYS;
-	else
-		return "expected 'off', 'on-failure' or 'always'";
-	return NULL;
-}
-
-static const char *set_queue_max_age(struct account *a,
-                                     const struct directive *d,
-                                     const char *value)
-{
-	long v;
-	if (!parse_duration(value, &v))
-		return "expected a duration: seconds, or a number followed by "
-		       "s, m, h or d";
-	a->queue_max_age = v;
-	return NULL;
-}
-
-/* A size in bytes, with an optional k, M or G (powers of 1024), at most
- * MAILDROP_MAX_SIZE: the submitter refuses larger messages already. */
-static const char *set_maildrop_max_size(struct account *a,
-                                         const struct directive *d,
-                                         const char *value)
-{
-	size_t len = strlen(value);
-	long unit = 1;
-	char last = len ? value[len - 1] : '\0';
-	if (last == 'k' || last == 'K')
-		unit = 1024;
-	else if (last == 'm' || last == 'M')
-		unit = 1024 * 1024;
-	else if (last == 'g' || last == 'G')
-		unit = 1024L * 1024 * 1024;
-	long v;
-	if (!parse_number_n(value, unit > 1 ? len - 1 : len, 1,
-	                    MAILDROP_MAX_SIZE / unit, &v))
-		return "expected a size from 1 byte to 64M (a number, "
-		       "optionally followed by k, M or G)";
-	a->maildrop_max_size = v * unit;
+	directive_replace_string(&a->syslog, f->name);
 	return NULL;
 }
 
@@ -887,18 +536,18 @@ static const struct directive directives[] = {
 	{"logfile_time_format", F_LOGFILE_TIME_FORMAT, set_text, NULL},
 	{"syslog", F_SYSLOG, set_syslog, NULL},
 	/* outbox additions */
-	{"dkim_key", F_DKIM, set_dkim_key, NULL},
-	{"dkim_selector", F_DKIM, set_dkim_selector, NULL},
-	{"dkim_domain", F_DKIM, set_dkim_domain, NULL},
-	{"dkim_canonicalization", F_DKIM, set_dkim_canonicalization, NULL},
-	{"dkim_headers", F_DKIM, set_dkim_headers, NULL},
-	{"dkim_identity", F_DKIM, set_dkim_identity, NULL},
-	{"dkim_expire", F_DKIM, set_dkim_expire, NULL},
-	{"queue", F_QUEUE, set_queue, NULL},
+	{"dkim_key", F_DKIM, directive_set_dkim_key, NULL},
+	{"dkim_selector", F_DKIM, directive_set_dkim_selector, NULL},
+	{"dkim_domain", F_DKIM, directive_set_dkim_domain, NULL},
+	{"dkim_canonicalization", F_DKIM, directive_set_dkim_canonicalization, NULL},
+	{"dkim_headers", F_DKIM, directive_set_dkim_headers, NULL},
+	{"dkim_identity", F_DKIM, directive_set_dkim_identity, NULL},
+	{"dkim_expire", F_DKIM, directive_set_dkim_expire, NULL},
+	{"queue", F_QUEUE, directive_set_queue, NULL},
 	{"queue_dir", F_QUEUE_DIR, set_file, NULL},
-	{"queue_max_age", F_QUEUE_MAX_AGE, set_queue_max_age, NULL},
+	{"queue_max_age", F_QUEUE_MAX_AGE, directive_set_queue_max_age, NULL},
 	{"queue_bounce", F_QUEUE_BOUNCE, set_bool, NULL},
-	{"maildrop_max_size", F_MAILDROP_MAX_SIZE, set_maildrop_max_size, NULL},
+	{"maildrop_max_size", F_MAILDROP_MAX_SIZE, directive_set_maildrop_max_size, NULL},
 };
 
 const struct directive *directive_find(const char *name)
