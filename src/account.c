@@ -42,6 +42,7 @@ struct field_info {
 	const char *const *names; /* FIELD_ENUM: each value's name */
 	int name_count;
 	bool smarthost; /* session_open looks at it (see account.h) */
+	bool oauth2;    /* described only for an account that uses OAuth */
 };
 
 static const void *slot_of(const struct account *a, const struct field_info *fi)
@@ -199,6 +200,17 @@ static const char *const queue_names[] = {
 	[QUEUE_ON_FAILURE] = "on-failure",
 	[QUEUE_ALWAYS] = "always",
 };
+static const char *const oauth2_provider_names[] = {
+	[OAUTH2_AUTO] = "auto",
+	[OAUTH2_MICROSOFT] = "microsoft",
+	[OAUTH2_GOOGLE] = "google",
+	[OAUTH2_CUSTOM] = "custom",
+};
+static const char *const oauth2_store_names[] = {
+	[OAUTH2_STORE_AUTO] = "auto",
+	[OAUTH2_STORE_KEYRING] = "keyring",
+	[OAUTH2_STORE_FILE] = "file",
+};
 
 #define COUNT(array) ((int)(sizeof(array) / sizeof *(array)))
 #define FIELD(member, k) .offset = offsetof(struct account, member), .kind = (k)
@@ -342,6 +354,36 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	[F_MAILDROP_MAX_SIZE] = {FIELD(maildrop_max_size, FIELD_LONG),
 	                         SHOWN("maildrop_max_size",
 	                               describe_maildrop_max_size)},
+	/* OAuth 2.0: part of who we are to the server */
+	[F_OAUTH2_PROVIDER] = {FIELD(oauth2_provider, FIELD_ENUM),
+	                       SHOWN("oauth2_provider", describe_name),
+	                       NAMES(oauth2_provider_names), .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_CLIENT_ID] = {FIELD(oauth2_client_id, FIELD_TEXT),
+	                        SHOWN("oauth2_client_id", describe_text),
+	                        .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_CLIENT_SECRET] = {FIELD(oauth2_client_secret, FIELD_SECRET),
+	                            SHOWN("oauth2_client_secret",
+	                                  describe_secret),
+	                            .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_TENANT] = {FIELD(oauth2_tenant, FIELD_TEXT),
+	                     SHOWN("oauth2_tenant", describe_text),
+	                     .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_DEVICE_URL] = {FIELD(oauth2_device_url, FIELD_TEXT),
+	                         SHOWN("oauth2_device_url", describe_text),
+	                         .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_TOKEN_URL] = {FIELD(oauth2_token_url, FIELD_TEXT),
+	                        SHOWN("oauth2_token_url", describe_text),
+	                        .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_SCOPE] = {FIELD(oauth2_scope, FIELD_TEXT),
+	                    SHOWN("oauth2_scope", describe_text),
+	                    .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_TRUST_FILE] = {FIELD(oauth2_trust_file, FIELD_TEXT),
+	                         SHOWN("oauth2_trust_file", describe_text),
+	                         .unset = "system", .smarthost = true, .oauth2 = true},
+	[F_OAUTH2_TOKEN_STORE] = {FIELD(oauth2_token_store, FIELD_ENUM),
+	                          SHOWN("oauth2_token_store", describe_name),
+	                          NAMES(oauth2_store_names),
+	                          .smarthost = true, .oauth2 = true},
 };
 
 /* Every enum of struct account has the size of an int (C17 6.7.2.2: the
@@ -351,6 +393,8 @@ _Static_assert(FIELD_COUNT <= 64, "a parsed account's set mask is 64 bits");
 _Static_assert(sizeof(enum protocol) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum header_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum queue_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum oauth2_provider) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum oauth2_store) == sizeof(int), "enum size");
 _Static_assert(F_NONE < 64, "one bit per field (and F_NONE) in a uint64_t");
 
 void *account_field_slot(struct account *a, enum field f)
@@ -569,7 +613,8 @@ bool account_same_smarthost(const struct account *x,
 void account_describe(const struct account *a, struct buf *out)
 {
 	for (int f = 0; f < FIELD_COUNT; f++)
-		if (field_info[f].describe)
+		if (field_info[f].describe &&
+		    (!field_info[f].oauth2 || a->oauth2_client_id))
 			field_info[f].describe(out, &field_info[f], a);
 }
 

@@ -18,6 +18,13 @@ struct runenv;
 enum protocol { PROTOCOL_SMTP, PROTOCOL_LMTP };
 enum header_policy { HEADER_AUTO, HEADER_ON, HEADER_OFF };
 enum queue_mode { QUEUE_OFF, QUEUE_ON_FAILURE, QUEUE_ALWAYS };
+/* oauth2_provider: auto picks microsoft or google from the host name. */
+enum oauth2_provider {
+	OAUTH2_AUTO, OAUTH2_MICROSOFT, OAUTH2_GOOGLE, OAUTH2_CUSTOM
+};
+/* oauth2_token_store: auto is the keyring when a Secret Service answers,
+ * else the file. */
+enum oauth2_store { OAUTH2_STORE_AUTO, OAUTH2_STORE_KEYRING, OAUTH2_STORE_FILE };
 
 /* One DKIM signing key of an account (dual signing = two of these). */
 struct dkim_signer {
@@ -113,6 +120,18 @@ struct account {
 	long queue_max_age; /* seconds before giving up; default 5 days */
 	bool queue_bounce;  /* send a bounce notice on dead letter */
 	long maildrop_max_size; /* bytes; 0: MAILDROP_MAX_SIZE (maildrop.h) */
+
+	/* OAuth 2.0 built in (oauth.h): on when oauth2_client_id is set and
+	 * auth is xoauth2 or oauthbearer */
+	enum oauth2_provider oauth2_provider;
+	char *oauth2_client_id;
+	char *oauth2_client_secret; /* secret */
+	char *oauth2_tenant;        /* Microsoft's; NULL: "common" */
+	char *oauth2_device_url;    /* NULL: the provider's */
+	char *oauth2_token_url;     /* NULL: the provider's */
+	char *oauth2_scope;         /* NULL: the provider's */
+	char *oauth2_trust_file;    /* for the HTTPS endpoints; NULL: system */
+	enum oauth2_store oauth2_token_store;
 };
 
 /* account_finalize()'s network timeout when `timeout` is not set: stricter

@@ -317,7 +317,9 @@ static int parse_line(struct parser *p, int line, const char *text, size_t n,
 		    directive_field(d) == F_ALLOW_FROM_OVERRIDE)
 			p->accounts[p->current].set |=
 			        (uint64_t)1 << F_ALLOW_FROM_OVERRIDE_SET;
-		if (directive_field(d) == F_PASSWORD && *value && !from_eval)
+		if (directive_field(d) < FIELD_COUNT &&
+		    account_field_kind(directive_field(d)) == FIELD_SECRET &&
+		    *value && !from_eval)
 			p->has_secret = true;
 	}
 out:

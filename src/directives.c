@@ -127,11 +127,13 @@ static const char *set_source_ip(struct account *a, const struct directive *d,
 }
 
 /* The secret: any text; the old value is wiped. */
+/* password, oauth2_client_secret: wiped when replaced. */
 static const char *set_password(struct account *a, const struct directive *d,
                                 const char *value)
 {
-	free_secret(a->password);
-	a->password = *value ? xstrdup(value) : NULL;
+	char **slot = account_field_slot(a, d->field);
+	free_secret(*slot);
+	*slot = *value ? xstrdup(value) : NULL;
 	return NULL;
 }
 
@@ -190,8 +192,9 @@ static const char *set_trust_file(struct account *a, const struct directive *d,
 		return set_file(a, d, value);
 	if (conf_has_control(value))
 		return "control characters are not allowed in a file name";
-	free(a->tls_trust_file);
-	a->tls_trust_file = xstrdup(value);
+	char **slot = account_field_slot(a, d->field);
+	free(*slot);
+	*slot = xstrdup(value);
 	return NULL;
 }
 
@@ -548,6 +551,21 @@ static const struct directive directives[] = {
 	{"queue_max_age", F_QUEUE_MAX_AGE, directive_set_queue_max_age, NULL},
 	{"queue_bounce", F_QUEUE_BOUNCE, set_bool, NULL},
 	{"maildrop_max_size", F_MAILDROP_MAX_SIZE, directive_set_maildrop_max_size, NULL},
+	{"oauth2_provider", F_OAUTH2_PROVIDER, directive_set_oauth2_provider,
+	 NULL},
+	{"oauth2_client_id", F_OAUTH2_CLIENT_ID, set_word,
+	 "expected a client ID without blanks"},
+	{"oauth2_client_secret", F_OAUTH2_CLIENT_SECRET, set_password, NULL},
+	{"oauth2_tenant", F_OAUTH2_TENANT, set_word,
+	 "expected a tenant (a domain, a GUID, common, organizations or "
+	 "consumers) without blanks"},
+	{"oauth2_device_url", F_OAUTH2_DEVICE_URL, directive_set_oauth2_url,
+	 NULL},
+	{"oauth2_token_url", F_OAUTH2_TOKEN_URL, directive_set_oauth2_url, NULL},
+	{"oauth2_scope", F_OAUTH2_SCOPE, set_text, NULL},
+	{"oauth2_trust_file", F_OAUTH2_TRUST_FILE, set_trust_file, NULL},
+	{"oauth2_token_store", F_OAUTH2_TOKEN_STORE,
+	 directive_set_oauth2_token_store, NULL},
 };
 
 const struct directive *directive_find(const char *name)
@@ -606,7 +624,8 @@ int directive_apply(struct account *a, const struct directive *d,
 	struct buf b = BUF_INIT;
 	if (!*value)
 		buf_printf(&b, "'%s' needs a value: %s", d->name, problem);
-	else if (hide || d->field == F_PASSWORD)
+	else if (hide || (d->field < FIELD_COUNT &&
+	                  account_field_kind(d->field) == FIELD_SECRET))
 		buf_printf(&b, "invalid value for '%s' (not shown): %s",
 		           d->name, problem);
 	else {

@@ -47,6 +47,8 @@ setter directive_set_dkim_key, directive_set_dkim_selector,
         directive_set_dkim_domain, directive_set_dkim_canonicalization,
         directive_set_dkim_headers, directive_set_dkim_identity,
         directive_set_dkim_expire, directive_set_queue,
-        directive_set_queue_max_age, directive_set_maildrop_max_size;
+        directive_set_queue_max_age, directive_set_maildrop_max_size,
+        directive_set_oauth2_provider, directive_set_oauth2_url,
+        directive_set_oauth2_token_store;
 
 #endif

@@ -244,3 +244,59 @@ const char *directive_set_maildrop_max_size(struct account *a,
 	a->maildrop_max_size = v * unit;
 	return NULL;
 }
+
+/* ---- outbox additions: OAuth 2.0 ------------------------------------------ */
+
+/* An enum directive: value must be one of names (any case). */
+static const char *set_enum(struct account *a, const struct directive *d,
+                            const char *value, const char *const *names,
+                            int count, const char *expected)
+{
+	for (int i = 0; i < count; i++)
+		if (directive_equals_word(value, names[i])) {
+			int *slot = account_field_slot(a, d->field);
+			*slot = i;
+			return NULL;
+		}
+	return expected;
+}
+
+const char *directive_set_oauth2_provider(struct account *a,
+                                          const struct directive *d,
+                                          const char *value)
+{
+	static const char *const names[] = {
+		[OAUTH2_AUTO] = "auto",
+		[OAUTH2_MICROSOFT] = "microsoft",
+		[OAUTH2_GOOGLE] = "google",
+		[OAUTH2_CUSTOM] = "custom",
+	};
+	return set_enum(a, d, value, names, 4,
+	                "expected auto, microsoft, google or custom");
+}
+
+const char *directive_set_oauth2_token_store(struct account *a,
+                                             const struct directive *d,
+                                             const char *value)
+{
+	static const char *const names[] = {
+		[OAUTH2_STORE_AUTO] = "auto",
+		[OAUTH2_STORE_KEYRING] = "keyring",
+		[OAUTH2_STORE_FILE] = "file",
+	};
+	return set_enum(a, d, value, names, 3,
+	                "expected auto, keyring or file");
+}
+
+/* The endpoints take tokens and secrets: https only (RFC 6749 3.1, 3.2;
+ * the whole URL is checked when it is used, see http_parse_url). */
+const char *directive_set_oauth2_url(struct account *a,
+                                     const struct directive *d,
+                                     const char *value)
+{
+	if (*value && (ascii_ncasecmp(value, "https://", 8) != 0 ||
+	               !directive_is_word(value)))
+		return "expected an https:// URL without blanks";
+	directive_replace_string(account_field_slot(a, d->field), value);
+	return NULL;
+}

@@ -77,6 +77,8 @@ static void test_every_field_is_described_copied_and_compared(void **state)
 {
 	(void)state;
 	struct account *base = account_new("a");
+	/* OAuth's fields are described for an account that uses OAuth */
+	base->oauth2_client_id = xstrdup("client");
 	char *base_text = describe(base);
 	for (int f = 0; f < FIELD_COUNT; f++) {
 		struct account *changed = account_clone(base, NULL);
@@ -137,6 +139,10 @@ static void test_smarthost_identity_is_what_session_open_uses(void **state)
 		F_TLS_FINGERPRINT, F_TLS_KEY_FILE, F_TLS_CERT_FILE,
 		F_TLS_CERTCHECK, F_TLS_MIN_DH_PRIME_BITS, F_TLS_PRIORITIES,
 		F_TLS_HOST_OVERRIDE,
+		/* how the OAuth token for AUTH is got (oauth.h) */
+		F_OAUTH2_PROVIDER, F_OAUTH2_CLIENT_ID, F_OAUTH2_CLIENT_SECRET,
+		F_OAUTH2_TENANT, F_OAUTH2_DEVICE_URL, F_OAUTH2_TOKEN_URL,
+		F_OAUTH2_SCOPE, F_OAUTH2_TRUST_FILE, F_OAUTH2_TOKEN_STORE,
 	};
 	for (int f = 0; f < FIELD_COUNT; f++) {
 		bool expected = false;
@@ -146,6 +152,22 @@ static void test_smarthost_identity_is_what_session_open_uses(void **state)
 			fail_msg("field %d: in the identity should be %d", f,
 			         expected);
 	}
+}
+
+/* An account without OAuth does not list OAuth's settings. */
+static void test_oauth_fields_only_when_used(void **state)
+{
+	(void)state;
+	struct account *a = account_new("a");
+	char *text = describe(a);
+	assert_null(strstr(text, "oauth2_"));
+	free(text);
+	a->oauth2_client_id = xstrdup("client");
+	text = describe(a);
+	assert_non_null(strstr(text, "oauth2_client_id = client"));
+	assert_non_null(strstr(text, "oauth2_trust_file = system"));
+	free(text);
+	account_free(a);
 }
 
 /* The same through the public way in, as --flush builds its accounts. */
