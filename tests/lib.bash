@@ -78,6 +78,35 @@
 #                             grace period for a late accept)
 #   wait_sessions_closed      wait (<= 5 s) until every session has ended
 #
+# OAUTH 2.0 SERVER (tests/servers/oauth_server.py; its header documents
+# every option, the faults and the files it writes)
+#   start_oauth_server [ARGS...]  start an OAuth 2.0 authorization server
+#                  over HTTPS on 127.0.0.1 (certificate $SERVER_CERT, key
+#                  $SERVER_KEY: call make_certs first; a --cert/--key in
+#                  ARGS wins), wait (<= 10 s) for its port; sets OAUTH_PORT,
+#                  OAUTH_URL (https://127.0.0.1:PORT), OAUTH_DIR (its
+#                  files), OAUTH_PID, OAUTH_TOKENS (its file of valid
+#                  access tokens: pass it to start_server
+#                  --auth-token-file). Same rules as start_server: call it
+#                  in the test's own shell; teardown_common stops it, and it
+#                  exits by itself when the test's shell is gone.
+#   stop_oauth_server [PID]  stop one (default $OAUTH_PID) and wait until it
+#                  is gone: its port then refuses connections.
+#   oauth_requests            requests.log: "N ENDPOINT GRANT STATUS ERROR"
+#                             per request, in order (see oauth_server.py)
+#   oauth_request_count [ENDPOINT [GRANT]]  how many requests (to ENDPOINT:
+#                             token|devicecode, with grant_type GRANT:
+#                             refresh_token|device_code|...) it received
+#   oauth_request N FIELD     a field of request N (1-based; "last" for the
+#                             newest): form.client_id, form.refresh_token,
+#                             reply.access_token, status, early, path,
+#                             time, basic_auth ...; raw value, nothing when
+#                             absent (reads OAUTH_DIR/req.N.fields)
+#   oauth_issued access|refresh   the tokens of that kind it has issued
+#                             (pre-issued ones first), one per line
+#   oauth_connections         connections.log: "K CONNECT", "K TLS
+#                             TLSv1.3" or "K TLSFAIL REASON", "K CLOSE"
+
 # CERTIFICATES
 #   make_certs [DIR]  (default $BATS_FILE_TMPDIR/certs; call it in
 #   setup_file) makes with certtool and exports: CA_CERT CA_KEY,
@@ -574,4 +603,73 @@ make_certs() {
 	SERVER_CERT_SHA1=$(cert_fingerprint "$SERVER_CERT" sha1)
 	SELFSIGNED_CERT_SHA256=$(cert_fingerprint "$SELFSIGNED_CERT" sha256)
 	export SERVER_CERT_SHA256 SERVER_CERT_SHA1 SELFSIGNED_CERT_SHA256
+}
+
+
+# ------------------------------------------------------- OAuth 2.0 server
+
+start_oauth_server() {
+	SERVER_SEQ=$((SERVER_SEQ + 1))
+	local dir=$T/oauth.$SERVER_SEQ
+	mkdir -p "$dir"
+	rm -f "$dir/port" "$dir/ready"
+	mkfifo "$dir/ready"
+	local fd where= spid=
+	exec {fd}<>"$dir/ready"
+	"$PYTHON" "$SERVERS_DIR/oauth_server.py" --port-file "$dir/port" \
+		--dir "$dir" --ready-fifo "$dir/ready" --watch-pid "$BASHPID" \
+		--cert "${SERVER_CERT:-}" --key "${SERVER_KEY:-}" "$@" \
+		</dev/null >"$dir/stdout" 2>"$dir/stderr" 3>&- {fd}>&- &
+	SERVER_CHILDREN+=("$!")
+	read -r -t 10 -u "$fd" where spid || true
+	exec {fd}>&-
+	if [ -z "$where" ] || [ ! -s "$dir/port" ]; then
+		echo "oauth_server.py $* did not start listening within 10 s:" >&2
+		cat "$dir/stdout" "$dir/stderr" >&2 2>/dev/null
+		return 1
+	fi
+	SERVER_PIDS+=("$spid")
+	OAUTH_PORT=$where
+	OAUTH_URL=https://127.0.0.1:$where
+	OAUTH_DIR=$dir
+	OAUTH_PID=$spid
+	OAUTH_TOKENS=$dir/access-tokens
+	export OAUTH_TOKENS
+}
+
+stop_oauth_server() {
+	stop_server "${1:-$OAUTH_PID}"
+}
+
+oauth_requests() {
+	cat "$OAUTH_DIR/requests.log" 2>/dev/null || true
+}
+
+oauth_request_count() {
+	local n
+	n=$(LC_ALL=C awk -v e="${1:-}" -v g="${2:-}" '
+		(e == "" || $2 == e) && (g == "" || $3 == g) { n++ }
+		END { print n + 0 }' "$OAUTH_DIR/requests.log" 2>/dev/null) ||
+		true
+	echo "${n:-0}"
+}
+
+oauth_request() {
+	local n=$1
+	if [ "$n" = last ]; then
+		n=$(oauth_request_count)
+	fi
+	LC_ALL=C awk -v key="$2" '{
+		i = index($0, "\t")
+		if (substr($0, 1, i - 1) == key) print substr($0, i + 1)
+	}' "$OAUTH_DIR/req.$n.fields" 2>/dev/null || true
+}
+
+oauth_issued() {
+	LC_ALL=C awk -v kind="$1" '$1 == kind { print $2 }' \
+		"$OAUTH_DIR/issued.log" 2>/dev/null || true
+}
+
+oauth_connections() {
+	cat "$OAUTH_DIR/connections.log" 2>/dev/null || true
 }

@@ -105,6 +105,15 @@
 #       other name is advertised but answered 504).  AUTH is offered only
 #       under TLS unless --auth-allow-plaintext; --auth-required refuses
 #       MAIL before AUTH (530).
+#   --auth-token-file FILE  XOAUTH2 and OAUTHBEARER accept, for the user
+#       --auth-user, any bearer token listed in FILE (one per line, read
+#       afresh at each AUTH: tests/servers/oauth_server.py keeps its valid
+#       access tokens there) instead of --auth-password.  Any other token
+#       gets the real failure: 334 with base64 JSON {"status":
+#       "invalid_token", ...}, and 535 after the client's empty answer.
+#       Each attempt adds "K MECHANISM USER TOKEN accepted|rejected" to
+#       SPOOL/oauth-auth.log, and an accepted one puts the token in
+#       N.json's auth.token.
 #
 # FAULTS: --fault STEP=ACTION (repeatable; the first matching one wins,
 #   address-specific before generic)
@@ -939,11 +948,6 @@ class ServerMixin:
                                    "utf-8", "surrogateescape")}
         return result
 
-    def _auth_ok(self, mechanism, login):
-        self._auth_info = {"mechanism": mechanism, "login": login}
-        return AuthResult(success=True, handled=False,
-                          auth_data=LoginPassword(login.encode(), b""))
-
     async def _initial(self, args):
         """The initial response or, without one, the answer to "334 "."""
         if len(args) > 1:
@@ -1038,6 +1042,35 @@ class ServerMixin:
         await self.challenge_auth(error)
         return AuthResult(success=False, handled=False)
 
+    def _bearer_ok(self, mechanism, user, auth):
+        """Is "auth=" value `auth` right for `user`: the password, or with
+        --auth-token-file a listed token (logged in oauth-auth.log)."""
+        if self.cfg.auth_token_file is None:
+            return (user == self.cfg.auth_user and
+                    auth == "Bearer " + self.cfg.auth_password)
+        try:
+            with open(self.cfg.auth_token_file) as f:
+                valid = {line.strip() for line in f if line.strip()}
+        except OSError:
+            valid = set()
+        scheme, _, token = (auth or "").partition(" ")
+        ok = (user == self.cfg.auth_user and scheme == "Bearer" and
+              token in valid)
+        with open(self.rec.path("oauth-auth.log"), "a") as f:
+            f.write("%d %s %s %s %s\n" % (
+                self.k, mechanism, user, token or "-",
+                "accepted" if ok else "rejected"))
+        if ok:
+            self._auth_token = token
+        return ok
+
+    def _auth_ok(self, mechanism, login):
+        self._auth_info = {"mechanism": mechanism, "login": login}
+        if getattr(self, "_auth_token", None) is not None:
+            self._auth_info["token"] = self._auth_token
+        return AuthResult(success=True, handled=False,
+                          auth_data=LoginPassword(login.encode(), b""))
+
     async def auth_XOAUTH2(self, _, args):
         blob = await self._initial(args)
         if blob is None:
@@ -1046,8 +1079,7 @@ class ServerMixin:
                       blob.decode("utf-8", "replace").split("\x01") if f)
         user = fields.get("user")
         token = fields.get("auth", "")
-        if (user == self.cfg.auth_user and
-                token == "Bearer " + self.cfg.auth_password):
+        if self._bearer_ok("XOAUTH2", user, token):
             return self._auth_ok("XOAUTH2", user)
         return await self._bearer_fail()
 
@@ -1063,8 +1095,7 @@ class ServerMixin:
                 user = part[2:].replace("=2C", ",").replace("=3D", "=")
         fields = dict(f.split("=", 1) for f in rest.split("\x01")
                       if "=" in f)
-        if (user == self.cfg.auth_user and
-                fields.get("auth") == "Bearer " + self.cfg.auth_password):
+        if self._bearer_ok("OAUTHBEARER", user, fields.get("auth")):
             return self._auth_ok("OAUTHBEARER", user)
         return await self._bearer_fail()
 
@@ -1139,6 +1170,7 @@ def parse_args(argv):
     p.add_argument("--auth-mechs", default="PLAIN,LOGIN")
     p.add_argument("--auth-allow-plaintext", action="store_true")
     p.add_argument("--auth-required", action="store_true")
+    p.add_argument("--auth-token-file")
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--drip-interval", type=float, default=1.0)
     p.add_argument("--idle-timeout", type=float, default=300)
