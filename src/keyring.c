@@ -22,11 +22,17 @@
 typedef gchar *(*lookup_sync_fn)(const SecretSchema *schema,
                                  GCancellable *cancellable, GError **error,
                                  ...);
+typedef gboolean (*store_sync_fn)(const SecretSchema *schema,
+                                  const gchar *collection, const gchar *label,
+                                  const gchar *password,
+                                  GCancellable *cancellable, GError **error,
+                                  ...);
 typedef void (*password_free_fn)(gchar *password);
 typedef void (*error_free_fn)(GError *error);
 
 struct libsecret {
 	lookup_sync_fn password_lookup_sync;
+	store_sync_fn password_store_sync;
 	password_free_fn password_free; /* wipes, then frees */
 	error_free_fn error_free;
 	const SecretSchema *compat_network;
@@ -111,11 +117,14 @@ static bool libsecret_load(const char *library, struct libsecret *ls,
 	}
 	*(void **)&ls->password_lookup_sync =
 	        dlsym(handle, "secret_password_lookup_sync");
+	*(void **)&ls->password_store_sync =
+	        dlsym(handle, "secret_password_store_sync");
 	*(void **)&ls->password_free = dlsym(handle, "secret_password_free");
 	*(void **)&ls->error_free = dlsym(handle, "g_error_free");
 	void *compat = dlsym(handle, "SECRET_SCHEMA_COMPAT_NETWORK");
 	const char *missing =
 	        !ls->password_lookup_sync ? "secret_password_lookup_sync"
+	        : !ls->password_store_sync ? "secret_password_store_sync"
 	        : !ls->password_free      ? "secret_password_free"
 	        : !ls->error_free         ? "g_error_free"
 	        : !compat                 ? "SECRET_SCHEMA_COMPAT_NETWORK"
@@ -173,6 +182,72 @@ int keyring_lookup_password(const char *host, const char *user, char **out,
 	return keyring_lookup_password_in(KEYRING_LIBRARY, host, user, out, e);
 }
 
+/* outbox's own entries (OAuth tokens): one per key. */
+static const SecretSchema outbox_schema = {
+	"org.outbox.oauth2",
+	SECRET_SCHEMA_NONE,
+	{
+		{"key", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{NULL, 0},
+	},
+	0,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+};
+
+static int no_secret_service(struct err *e)
+{
+	return err_set(e, EX_UNAVAILABLE, "no Secret Service answers on the "
+	               "session bus");
+}
+
+int keyring_lookup_secret(const char *key, char **out, struct err *e)
+{
+	*out = NULL;
+	if (!session_bus_exists())
+		return err_set(e, EX_UNAVAILABLE, "there is no session bus");
+	struct libsecret ls = {0};
+	enum keyring_support why;
+	if (!libsecret_load(KEYRING_LIBRARY, &ls, &why, e))
+		return EX_UNAVAILABLE;
+	GError *error = NULL;
+	gchar *secret = ls.password_lookup_sync(&outbox_schema, NULL, &error,
+	                                        "key", key, (char *)NULL);
+	if (error) {
+		ls.error_free(error);
+		return no_secret_service(e);
+	}
+	if (secret) {
+		*out = xstrdup(secret);
+		ls.password_free(secret);
+	}
+	return EX_OK;
+}
+
+int keyring_store_secret(const char *key, const char *label,
+                         const char *secret, struct err *e)
+{
+	if (!session_bus_exists())
+		return err_set(e, EX_UNAVAILABLE, "there is no session bus");
+	struct libsecret ls = {0};
+	enum keyring_support why;
+	if (!libsecret_load(KEYRING_LIBRARY, &ls, &why, e))
+		return EX_UNAVAILABLE;
+	GError *error = NULL;
+	gboolean ok = ls.password_store_sync(&outbox_schema,
+	                                     SECRET_COLLECTION_DEFAULT, label,
+	                                     secret, NULL, &error, "key", key,
+	                                     (char *)NULL);
+	if (error)
+		ls.error_free(error);
+	return ok ? EX_OK : no_secret_service(e);
+}
+
 enum keyring_support keyring_probe(void)
 {
 	struct libsecret ls = {0};
@@ -202,6 +277,18 @@ int keyring_lookup_password(const char *host, const char *user, char **out,
 enum keyring_support keyring_probe(void)
 {
 	return KEYRING_NOT_COMPILED_IN;
+}
+
+int keyring_lookup_secret(const char *key, char **out, struct err *e)
+{
+	*out = NULL;
+	return err_set(e, EX_UNAVAILABLE, "built without libsecret");
+}
+
+int keyring_store_secret(const char *key, const char *label,
+                         const char *secret, struct err *e)
+{
+	return err_set(e, EX_UNAVAILABLE, "built without libsecret");
 }
 
 #endif

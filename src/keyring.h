@@ -40,6 +40,17 @@
 int keyring_lookup_password(const char *host, const char *user, char **out,
 			    struct err *e);
 
+/* outbox's own secrets (OAuth tokens, oauth_store.h), one entry per key
+ * in the default collection with schema "org.outbox.oauth2" and the
+ * attribute key. A lookup gives EX_OK with *out (heap, free_secret())
+ * or NULL when there is no entry; a store replaces the entry. Both give
+ * EX_UNAVAILABLE with e filled when there is no keyring to use (no
+ * session bus, no Secret Service answering, libsecret missing), so the
+ * caller can fall back to a file. */
+int keyring_lookup_secret(const char *key, char **out, struct err *e);
+int keyring_store_secret(const char *key, const char *label,
+                         const char *secret, struct err *e);
+
 enum keyring_support {
 	KEYRING_NOT_COMPILED_IN, /* built with WITH_LIBSECRET=no */
 	KEYRING_NOT_INSTALLED,   /* KEYRING_LIBRARY cannot be loaded */

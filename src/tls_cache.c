@@ -55,16 +55,6 @@ void tls_cache_key_build(const struct tls_cache_identity *id,
 	buf_printf(out, "min_dh_prime_bits %d\n", id->min_dh_prime_bits);
 }
 
-static void hex_encode(const unsigned char *p, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 void tls_cache_file_name(const char *key, size_t key_len, char out[65])
 {
 	unsigned char digest[SHA256_LEN] = {0};

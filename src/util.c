@@ -184,3 +184,13 @@ int fd_read_all(int fd, size_t max, bool secret, struct buf *out)
 		}
 	}
 }
+
+void hex_encode(const unsigned char *p, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}

@@ -43,6 +43,9 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
  * failed is not NULL) naming the directory that could not be made. */
 int make_dirs(const char *path, mode_t mode, char **failed);
 
+/* len bytes as lower-case hex into out (2 * len + 1 bytes, NUL-ended). */
+void hex_encode(const unsigned char *p, size_t len, char *out);
+
 /* The value of a hexadecimal digit, or -1. */
 int ascii_hex_value(char c);
 
