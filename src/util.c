@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -193,4 +194,19 @@ void hex_encode(const unsigned char *p, size_t len, char *out)
 		out[2 * i + 1] = hex[p[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+int random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
 }

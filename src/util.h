@@ -43,6 +43,10 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
  * failed is not NULL) naming the directory that could not be made. */
 int make_dirs(const char *path, mode_t mode, char **failed);
 
+/* n random bytes from the kernel (getrandom(2), waiting for its pool at
+ * boot): 0, or -1 with errno set. */
+int random_bytes(void *buf, size_t n);
+
 /* len bytes as lower-case hex into out (2 * len + 1 bytes, NUL-ended). */
 void hex_encode(const unsigned char *p, size_t len, char *out);
 
