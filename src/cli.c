@@ -87,6 +87,7 @@ static const struct long_option long_options[] = {
 	VERB("queue-requeue", ARG_REQUIRED, MODE_QUEUE_REQUEUE),
 	VERB("dkim-keygen", ARG_NONE, MODE_DKIM_KEYGEN),
 	VERB("dkim-record", ARG_NONE, MODE_DKIM_RECORD),
+	VERB("oauth2-login", ARG_NONE, MODE_OAUTH2_LOGIN),
 	/* configuration */
 	OPTION("file", ARG_REQUIRED, ACT_CONFIG_FILE),
 	OPTION("account", ARG_REQUIRED, ACT_ACCOUNT),

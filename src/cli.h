@@ -34,6 +34,7 @@ enum cli_mode {
 	MODE_NEWALIASES,     /* invoked as newaliases, sendmail -bi: a note */
 	MODE_SMTPD,          /* sendmail -bs: SMTP on standard input */
 	MODE_VERIFY,         /* sendmail -bv: where recipients would go */
+	MODE_OAUTH2_LOGIN,   /* --oauth2-login: the OAuth device login */
 };
 
 struct cli_setting {

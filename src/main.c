@@ -1,6 +1,4 @@
 /* main.c - mode dispatch: the one place that prints errors and exits. */
-#include <gnutls/gnutls.h>
-#include <idn2.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +13,9 @@
 #include "flush.h"
 #include "keyring.h"
 #include "keytool.h"
+#include "lazylib.h"
 #include "maildrop.h"
+#include "oauth.h"
 #include "pickup.h"
 #include "privilege.h"
 #include "queue.h"
@@ -30,8 +30,15 @@
 static void print_version(const struct runenv *env)
 {
 	printf("outbox version %s\n", OUTBOX_VERSION);
-	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
-	printf("IDN library: libidn2 %s\n", idn2_check_version(NULL));
+	/* Loads them to say so, as the keyring line below does (lazylib.h):
+	 * one that cannot be loaded is reported, not fatal. */
+	struct buf lib = BUF_INIT;
+	lazylib_describe(LAZYLIB_GNUTLS, &lib);
+	printf("TLS library: %s\n", buf_str(&lib));
+	buf_reset(&lib);
+	lazylib_describe(LAZYLIB_IDN2, &lib);
+	printf("IDN library: %s\n", buf_str(&lib));
+	buf_free(&lib);
 	/* The one place that loads libsecret without a lookup (keyring.h). */
 	static const char *const keyring_state[] = {
 		[KEYRING_NOT_COMPILED_IN] = NULL,
@@ -103,6 +110,35 @@ static int run_serverinfo(const struct options *opts,
 		rc = serverinfo_run(a, trace, &out, warnings, e);
 	fputs(buf_str(&out), stdout);
 	buf_free(&out);
+	account_free(a);
+	return rc;
+}
+
+/* --oauth2-login: its instructions go to standard output as they come
+ * (the user reads them while outbox polls). */
+static void say_to_stdout(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static int run_oauth2_login(const struct options *opts,
+                            const struct conf *conf,
+                            const struct session_trace *trace,
+                            struct err *e)
+{
+	struct account *a = NULL;
+	int rc = setup_account(conf, opts, NULL, &a, e);
+	if (rc == EX_OK && !a->oauth2_client_id)
+		rc = err_set(e, EX_CONFIG, "account %s has no "
+		             "oauth2_client_id: nothing to log in to",
+		             a->name ? a->name : "default");
+	if (rc == EX_OK) {
+		struct oauth_trace ot = {trace ? trace->line : NULL,
+		                         trace ? trace->ctx : NULL};
+		rc = oauth_login(a, &ot, say_to_stdout, NULL, e);
+	}
 	account_free(a);
 	return rc;
 }
@@ -199,6 +235,8 @@ static int run_mode(const struct options *opts, struct runenv *env,
 		rc = run_serverinfo(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_SEND)
 		rc = run_send(opts, &conf, trace, warnings, e);
+	else if (opts->mode == MODE_OAUTH2_LOGIN)
+		rc = run_oauth2_login(opts, &conf, trace, e);
 	else if (opts->mode == MODE_VERIFY) {
 		struct buf out = BUF_INIT;
 		rc = verify_run(opts, &conf, &out, e);

@@ -859,7 +859,8 @@ static int auth_run(struct auth *x, enum sasl_mech mech, struct err *e)
 }
 
 int sasl_authenticate(struct smtp_session *s, const struct account *a,
-		      bool encrypted, char **warning, struct err *e)
+		      bool encrypted, const char *token, char **warning,
+		      struct err *e)
 {
 	enum sasl_mech mech;
 	bool clear_warning;
@@ -895,7 +896,8 @@ int sasl_authenticate(struct smtp_session *s, const struct account *a,
 	smtp_reply_init(&x.r);
 	char *password = NULL;
 	if (mi->needs_password) {
-		rc = secret_get_password(a, &password, e);
+		rc = token ? (password = xstrdup(token), EX_OK)
+		           : secret_get_password(a, &password, e);
 		if (rc != EX_OK)
 			goto out;
 		x.password = password;

@@ -58,9 +58,12 @@ enum sasl_mech {
  * with the server's (sanitized) words; other 5xx: EX_UNAVAILABLE; 4xx:
  * EX_TEMPFAIL; a SCRAM server that cannot prove it knows the password:
  * EX_NOPERM; a malformed challenge: EX_PROTOCOL; password sources fail as
- * secret_get_password() does. */
+ * secret_get_password() does. token, when not NULL, is the password (an
+ * OAuth access token outbox got itself, oauth.h): no other source is
+ * asked. */
 int sasl_authenticate(struct smtp_session *s, const struct account *a,
-		      bool encrypted, char **warning, struct err *e);
+		      bool encrypted, const char *token, char **warning,
+		      struct err *e);
 
 /* The IANA name of a mechanism ("SCRAM-SHA-256"); "" for SASL_NONE. */
 const char *sasl_mech_name(enum sasl_mech m);

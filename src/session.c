@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oauth.h"
 #include "sasl.h"
 #include "tls_cache.h"
+#include "util.h"
 
 static int connect_server(struct session *s, const struct account *a,
                           struct err *e)
@@ -107,8 +109,8 @@ static bool auth_wanted(const struct account *a)
 }
 
 static int open_steps(struct session *s, const struct account *a,
-                      bool skip_auth, struct tls_resumption *resume,
-                      struct err *e)
+                      bool skip_auth, const char *token,
+                      struct tls_resumption *resume, struct err *e)
 {
 	struct smtp_reply greeting;
 	smtp_reply_init(&greeting);
@@ -124,20 +126,23 @@ static int open_steps(struct session *s, const struct account *a,
 		rc = upgrade_with_starttls(s, a, resume, e);
 	if (rc == EX_OK && !skip_auth && auth_wanted(a)) {
 		char *warning = NULL;
-		rc = sasl_authenticate(s->smtp, a, s->tls, &warning, e);
+		rc = sasl_authenticate(s->smtp, a, s->tls, token, &warning,
+		                       e);
 		if (warning) {
 			buf_add_str(&s->warnings, warning);
 			buf_add_char(&s->warnings, '\n');
 			free(warning);
 		}
 		s->authenticated = rc == EX_OK;
+		s->auth_failed = rc == EX_NOPERM;
 	}
 	return rc;
 }
 
 static int open_once(struct session *s, const struct account *a,
                      const struct session_trace *trace, bool skip_auth,
-                     struct tls_resumption *resume, struct err *e)
+                     const char *token, struct tls_resumption *resume,
+                     struct err *e)
 {
 	memset(s, 0, sizeof *s);
 	int rc = connect_server(s, a, e);
@@ -146,7 +151,7 @@ static int open_once(struct session *s, const struct account *a,
 	s->smtp = smtp_session_new(s->conn, a->protocol,
 	                           trace ? trace->line : NULL,
 	                           trace ? trace->ctx : NULL);
-	rc = open_steps(s, a, skip_auth, resume, e);
+	rc = open_steps(s, a, skip_auth, token, resume, e);
 	/* RFC 5321 4.1.1.10: the client ends a session with QUIT, also
 	 * after a refusal, temporary (a 454 to AUTH) or not. Not into a
 	 * stream that is no longer sane: after a failed handshake (session
@@ -157,12 +162,12 @@ static int open_once(struct session *s, const struct account *a,
 	return rc;
 }
 
-int session_open(struct session *s, const struct account *a,
-                 const struct session_trace *trace, bool skip_auth,
-                 struct err *e)
+static int open_with_token(struct session *s, const struct account *a,
+                           const struct session_trace *trace, bool skip_auth,
+                           const char *token, struct err *e)
 {
 	struct tls_resumption resume = {0};
-	int rc = open_once(s, a, trace, skip_auth, &resume, e);
+	int rc = open_once(s, a, trace, skip_auth, token, &resume, e);
 	if (rc != EX_OK && resume.retry) {
 		/* A cached TLS session was offered and the handshake or its
 		 * verification failed: that says nothing about the server's
@@ -170,8 +175,42 @@ int session_open(struct session *s, const struct account *a,
 		 * (tls.h); its verdict is the one that counts. */
 		resume = (struct tls_resumption){.fresh = true};
 		err_clear(e);
-		rc = open_once(s, a, trace, skip_auth, &resume, e);
+		rc = open_once(s, a, trace, skip_auth, token, &resume, e);
 	}
+	return rc;
+}
+
+/* Built-in OAuth (oauth.h): the token is got before any connection to
+ * the SMTP server, so a token endpoint that is down costs no SMTP
+ * session. A stored token the server refuses (revoked before its time)
+ * is forgotten and a fresh one tried, once. */
+int session_open(struct session *s, const struct account *a,
+                 const struct session_trace *trace, bool skip_auth,
+                 struct err *e)
+{
+	memset(s, 0, sizeof *s);
+	if (skip_auth || !oauth_enabled(a))
+		return open_with_token(s, a, trace, skip_auth, NULL, e);
+	struct oauth_trace ot = {trace ? trace->line : NULL,
+	                         trace ? trace->ctx : NULL};
+	char *token = NULL;
+	bool fresh = false;
+	int rc = oauth_access_token(a, &ot, &token, &fresh, e);
+	if (rc == EX_OK)
+		rc = open_with_token(s, a, trace, skip_auth, token, e);
+	if (rc == EX_NOPERM && s->auth_failed && !fresh) {
+		free_secret(token);
+		token = NULL;
+		oauth_forget_access_token(a);
+		struct err again = ERR_INIT;
+		if (oauth_access_token(a, &ot, &token, &fresh, &again) ==
+		    EX_OK) {
+			err_clear(e);
+			rc = open_with_token(s, a, trace, skip_auth, token, e);
+		}
+		err_clear(&again);
+	}
+	free_secret(token);
 	return rc;
 }
 

@@ -25,6 +25,7 @@ struct session {
 	bool tls;           /* the channel is encrypted */
 	bool authenticated;
 	bool tls_failed;    /* the handshake failed: the stream is unusable */
+	bool auth_failed;   /* the server refused our AUTH */
 	struct tls_peer peer; /* filled when TLS was used */
 	struct buf warnings;  /* lines for the user (e.g. tls_certcheck off) */
 };
