@@ -42,7 +42,7 @@ SANITIZE ?=
 # its headers are used: the library (and its glib stack) is dlopen'ed on
 # first use by src/keyring.c, so it is not linked.
 WITH_LIBSECRET ?= $(shell $(PKG_CONFIG) --exists libsecret-1 && echo yes || echo no)
-PKGS = gnutls libidn2
+PKGS = gnutls libidn2 json-c
 ifeq ($(WITH_LIBSECRET),yes)
 FEATURE_CFLAGS += -DHAVE_LIBSECRET=1 $(shell $(PKG_CONFIG) --cflags libsecret-1)
 endif
@@ -52,10 +52,11 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DOUTBOX_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 	$(FEATURE_CFLAGS) $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
-# GnuTLS and libidn2 are not linked either: src/lazylib.c dlopen()s them
-# the first time one of their functions is called (lazylib.h says why and
-# how). TEST_LIBS: a unit test that calls a GnuTLS function outbox does not
-# forward links the library itself, and only such a test (--as-needed).
+# GnuTLS, libidn2 and json-c are not linked either: src/lazylib.c
+# dlopen()s them the first time one of their functions is called
+# (lazylib.h says why and how); only their --cflags are used. TEST_LIBS: a
+# unit test that calls a library function outbox does not forward links
+# the library itself, and only such a test (--as-needed).
 LIBS     =
 TEST_LIBS = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS)) -Wl,--no-as-needed
 ifeq ($(SANITIZE),yes)

@@ -1,4 +1,5 @@
-/* lazylib.c - GnuTLS and libidn2, loaded on first use; see lazylib.h. */
+/* lazylib.c - GnuTLS, libidn2 and json-c, loaded on first use; see
+ * lazylib.h. */
 #include "lazylib.h"
 
 #include <dlfcn.h>
@@ -7,6 +8,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <idn2.h>
+#include <json.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,16 +261,53 @@
 	   (const char *input, char **output, int flags),                   \
 	   (input, output, flags))
 
+#define JSONC_FUNCTIONS(FN, VOID_FN)                                       \
+	FN(const char *, json_c_version, (void), ())                        \
+	FN(struct json_object *, json_object_array_get_idx,                 \
+	   (const struct json_object *obj, size_t idx), (obj, idx))         \
+	FN(size_t, json_object_array_length,                                \
+	   (const struct json_object *obj), (obj))                          \
+	FN(int64_t, json_object_get_int64, (const struct json_object *obj), \
+	   (obj))                                                           \
+	FN(struct lh_table *, json_object_get_object,                       \
+	   (const struct json_object *obj), (obj))                          \
+	FN(const char *, json_object_get_string, (struct json_object *obj), \
+	   (obj))                                                           \
+	FN(int, json_object_get_string_len, (const struct json_object *obj), \
+	   (obj))                                                           \
+	FN(enum json_type, json_object_get_type,                            \
+	   (const struct json_object *obj), (obj))                          \
+	FN(json_bool, json_object_object_get_ex,                            \
+	   (const struct json_object *obj, const char *key,                 \
+	    struct json_object **value),                                    \
+	   (obj, key, value))                                               \
+	FN(int, json_object_put, (struct json_object *obj), (obj))          \
+	FN(const char *, json_tokener_error_desc,                           \
+	   (enum json_tokener_error jerr), (jerr))                          \
+	VOID_FN(json_tokener_free, (struct json_tokener *tok), (tok))       \
+	FN(enum json_tokener_error, json_tokener_get_error,                 \
+	   (struct json_tokener *tok), (tok))                               \
+	FN(size_t, json_tokener_get_parse_end, (struct json_tokener *tok),  \
+	   (tok))                                                           \
+	FN(struct json_tokener *, json_tokener_new_ex, (int depth), (depth)) \
+	FN(struct json_object *, json_tokener_parse_ex,                     \
+	   (struct json_tokener *tok, const char *str, int len),            \
+	   (tok, str, len))                                                 \
+	VOID_FN(json_tokener_set_flags, (struct json_tokener *tok, int flags), \
+	        (tok, flags))
+
 /* The index of each function in its library's table. */
 #define INDEX(ret, name, params, args) INDEX_##name,
 #define VOID_INDEX(name, params, args) INDEX_##name,
 enum { GNUTLS_FUNCTIONS(INDEX, VOID_INDEX) GNUTLS_FUNCTION_COUNT };
 enum { IDN2_FUNCTIONS(INDEX, VOID_INDEX) IDN2_FUNCTION_COUNT };
+enum { JSONC_FUNCTIONS(INDEX, VOID_INDEX) JSONC_FUNCTION_COUNT };
 
 #define NAME(ret, name, params, args) #name,
 #define VOID_NAME(name, params, args) #name,
 static const char *const gnutls_names[] = {GNUTLS_FUNCTIONS(NAME, VOID_NAME)};
 static const char *const idn2_names[] = {IDN2_FUNCTIONS(NAME, VOID_NAME)};
+static const char *const jsonc_names[] = {JSONC_FUNCTIONS(NAME, VOID_NAME)};
 
 /* ---- loading ---------------------------------------------------------- */
 
@@ -290,7 +329,7 @@ struct library {
 	any_function *functions; /* indexed like names */
 	size_t count;
 	/* GnuTLS's one data symbol we use: the address of the library's
-	 * gnutls_free pointer (NULL for libidn2). */
+	 * gnutls_free pointer (NULL for the others). */
 	const char *data_name;
 	void **data;
 	bool loaded;
@@ -298,6 +337,7 @@ struct library {
 
 static any_function gnutls_functions[GNUTLS_FUNCTION_COUNT];
 static any_function idn2_functions[IDN2_FUNCTION_COUNT];
+static any_function jsonc_functions[JSONC_FUNCTION_COUNT];
 static void *library_gnutls_free; /* gnutls_free_function * */
 
 static struct library gnutls_library = {
@@ -312,9 +352,37 @@ static struct library idn2_library = {
 	NULL,       NULL,                false,
 };
 
+static struct library jsonc_library = {
+	"json-c",    LAZYLIB_JSONC_SONAME, LAZYLIB_JSONC_PACKAGE,
+	jsonc_names, jsonc_functions,      JSONC_FUNCTION_COUNT,
+	NULL,        NULL,                 false,
+};
+
 static struct library *library_of(enum lazylib_library lib)
 {
-	return lib == LAZYLIB_GNUTLS ? &gnutls_library : &idn2_library;
+	switch (lib) {
+	case LAZYLIB_GNUTLS:
+		return &gnutls_library;
+	case LAZYLIB_IDN2:
+		return &idn2_library;
+	case LAZYLIB_JSONC:
+		break;
+	}
+	return &jsonc_library;
+}
+
+/* The library's own version string (it is loaded). */
+static const char *library_version(enum lazylib_library lib)
+{
+	switch (lib) {
+	case LAZYLIB_GNUTLS:
+		return gnutls_check_version(NULL);
+	case LAZYLIB_IDN2:
+		return idn2_check_version(NULL);
+	case LAZYLIB_JSONC:
+		break;
+	}
+	return json_c_version();
 }
 
 /* Open soname as lib and resolve all of lib's symbols in it; install them
@@ -407,9 +475,7 @@ void lazylib_describe(enum lazylib_library which, struct buf *out)
 		buf_printf(out, "%s (%s, loaded on demand): cannot be loaded: %s",
 		           lib->display, lib->soname, buf_str(&why));
 	} else {
-		const char *version = which == LAZYLIB_GNUTLS
-		                              ? gnutls_check_version(NULL)
-		                              : idn2_check_version(NULL);
+		const char *version = library_version(which);
 		buf_printf(out, "%s %s (%s, loaded on demand)", lib->display,
 		           version ? version : "(unknown version)", lib->soname);
 	}
@@ -461,8 +527,14 @@ static any_function need(struct library *lib, size_t i)
 #define IDN2_VOID_FORWARD(name, params, args)                              \
 	VOID_FORWARD(idn2_library, name, params, args)
 
+#define JSONC_FORWARD(ret, name, params, args)                             \
+	FORWARD(jsonc_library, ret, name, params, args)
+#define JSONC_VOID_FORWARD(name, params, args)                             \
+	VOID_FORWARD(jsonc_library, name, params, args)
+
 GNUTLS_FUNCTIONS(GNUTLS_FORWARD, GNUTLS_VOID_FORWARD)
 IDN2_FUNCTIONS(IDN2_FORWARD, IDN2_VOID_FORWARD)
+JSONC_FUNCTIONS(JSONC_FORWARD, JSONC_VOID_FORWARD)
 
 /* gnutls_free is GnuTLS's one data symbol we use: a pointer to its
  * deallocation function. Ours always points here, and this calls the

@@ -1,4 +1,4 @@
-/* lazylib.h - GnuTLS and libidn2, loaded on first use.
+/* lazylib.h - GnuTLS, libidn2 and json-c, loaded on first use.
  *
  * Why: mapping and relocating GnuTLS and everything it needs (nettle,
  * hogweed, gmp, tasn1, p11-kit, libidn2, libunistring) and running its
@@ -6,18 +6,23 @@
  * page faults (an empty main() linked with -lgnutls -lidn2: 1.75 ms and
  * 208 faults; without: 0.76 ms and 50), about a third of a plain SMTP
  * send, although a plain send, --help and the queue verbs use neither
- * library (performance budget: do only what this message needs). So
- * outbox links neither: the first call into one of them dlopen()s it by
- * its soname (RTLD_NOW | RTLD_LOCAL), resolves every function outbox
- * calls in it, and from then on forwards the calls.
+ * library (performance budget: do only what this message needs). json-c
+ * is smaller but needed by OAuth 2.0 accounts only (their token
+ * endpoint's replies, the token store). So outbox links none of them:
+ * the first call into one of them dlopen()s it by its soname (RTLD_NOW |
+ * RTLD_LOCAL), resolves every function outbox calls in it, and from then
+ * on forwards the calls.
  *
- * How: lazylib.c defines each GnuTLS and libidn2 function the other
+ * How: lazylib.c defines each GnuTLS, libidn2 and json-c function the other
  * modules call, with the library's own name and the prototype of the
  * library's header (the compiler checks that they agree), as a forwarder
  * to the address dlsym() found. The rest of the tree includes
- * <gnutls/gnutls.h> and <idn2.h> and calls the functions as before. A call
+ * <gnutls/gnutls.h>, <idn2.h> and <json.h> and calls the functions as
+ * before (json-c's inline helpers and macros too). A call
  * to a function that is not forwarded yet does not link ("undefined
  * reference to `gnutls_...'"): add its line to the table in lazylib.c.
+ * (json-c: only its public API, never the functions its symbol versions
+ * mark JSONC_PRIVATE, such as printbuf_*.)
  * The forwarders have hidden visibility: they are never in the dynamic
  * symbol table of outbox (nor of a test binary), so no library's calls of
  * its own exported functions can bind to them (ELF interposition), even
@@ -38,8 +43,9 @@
  * Failure: lazylib_load() says why a library cannot be used
  * (EX_UNAVAILABLE: "cannot load GnuTLS: libgnutls.so.30 is not installed
  * (apt install libgnutls30)", a missing symbol, or the loader's own
- * words); the entry points of this tree's TLS code (tls.c) call it first,
- * so the error travels the usual way. A forwarder called while its
+ * words); the entry points of this tree's TLS code (tls.c) and JSON
+ * parsers (oauth_json.c) call it first, so the error travels the usual
+ * way. A forwarder called while its
  * library cannot be loaded has no way to return an error through the
  * library's API: it prints that sentence after "outbox: " on standard
  * error and exits EX_UNAVAILABLE. It is the one exception to "lower layers
@@ -49,7 +55,7 @@
  * State: the handles and the tables of addresses are process-wide, as the
  * dynamic linker's own are: filled once, never unloaded (GnuTLS's
  * sessions, keys and buffers must stay valid until exit). outbox calls
- * GnuTLS and libidn2 from one thread only. */
+ * the libraries from one thread only. */
 #ifndef OUTBOX_LAZYLIB_H
 #define OUTBOX_LAZYLIB_H
 
@@ -68,10 +74,15 @@
 #define LAZYLIB_IDN2_SONAME "libidn2.so.0"
 #endif
 #define LAZYLIB_IDN2_PACKAGE "libidn2-0"
+#ifndef LAZYLIB_JSONC_SONAME
+#define LAZYLIB_JSONC_SONAME "libjson-c.so.5"
+#endif
+#define LAZYLIB_JSONC_PACKAGE "libjson-c5"
 
 enum lazylib_library {
 	LAZYLIB_GNUTLS,
 	LAZYLIB_IDN2,
+	LAZYLIB_JSONC,
 };
 
 /* Load lib now, unless it is loaded already (then this returns at once),
@@ -87,7 +98,7 @@ int lazylib_load(enum lazylib_library lib, struct err *e);
 bool lazylib_is_loaded(enum lazylib_library lib);
 
 /* For --version: appends "GnuTLS 3.7.9 (libgnutls.so.30, loaded on
- * demand)" to out, or "GnuTLS (libgnutls.so.30, loaded on demand): cannot
+ * demand)" (or "json-c 0.16 (libjson-c.so.5, loaded on demand)") to out, or "GnuTLS (libgnutls.so.30, loaded on demand): cannot
  * load it: ..." when it cannot be loaded. Loads the library (that is the
  * check), so it stays mapped afterwards; a send never calls this. */
 void lazylib_describe(enum lazylib_library lib, struct buf *out);

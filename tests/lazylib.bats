@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# lazylib.bats - GnuTLS and libidn2 are loaded on first use (src/lazylib.h):
-# the binary links neither and exports none of their names, a run that
-# needs neither maps neither, a TLS run loads them, and a library that
-# cannot be loaded is a clear error (exit 69), never a crash.
+# lazylib.bats - GnuTLS, libidn2 and json-c are loaded on first use
+# (src/lazylib.h): the binary links none of them and exports none of their
+# names, a run that needs none maps none, a TLS run loads GnuTLS, and a
+# library that cannot be loaded is a clear error (exit 69), never a crash.
 
 load lib
 
@@ -32,6 +32,7 @@ refute_tls_libraries() {
 	refute_contains "$objects" libp11-kit
 	refute_contains "$objects" libidn2
 	refute_contains "$objects" libunistring
+	refute_contains "$objects" libjson-c
 }
 
 # A directory whose libgnutls.so.30 (or $1) is no library: with it on
@@ -42,22 +43,25 @@ broken_library_dir() {
 	echo "$T/broken-lib"
 }
 
-@test "the binary links neither GnuTLS nor libidn2 and exports none of their names" {
+@test "the binary links none of GnuTLS, libidn2, json-c and exports none of their names" {
 	command -v readelf >/dev/null || skip "binutils is not installed"
 	run readelf -dW "$OUTBOX"
 	assert_exit 0
 	assert_contains "$output" "(NEEDED)"
 	refute_contains "$output" libgnutls
 	refute_contains "$output" libidn2
+	refute_contains "$output" libjson-c
 	# The forwarders are hidden: nothing a library calls can bind to
 	# them (lazylib.h: interposition).
 	run readelf --dyn-syms -W "$OUTBOX"
 	assert_exit 0
 	refute_contains "$output" gnutls_
 	refute_contains "$output" idn2_
+	refute_contains "$output" json_
+	refute_contains "$output" printbuf_
 }
 
-@test "a plain SMTP send, --help and the queue listing map neither library" {
+@test "a plain SMTP send, --help and the queue listing map none of the libraries" {
 	start_server
 	server_config "$T/rc"
 	printf '%s' "$MSG" >"$T/message.in"
@@ -85,6 +89,8 @@ broken_library_dir() {
 	assert_contains "$(loaded_objects)" libgnutls.so.30
 	# GnuTLS's own dependencies come with it
 	assert_contains "$(loaded_objects)" libnettle
+	# an SMTP account without OAuth needs no JSON
+	refute_contains "$(loaded_objects)" libjson-c
 }
 
 @test "GnuTLS that cannot be loaded: exit 69 with a sentence naming it" {

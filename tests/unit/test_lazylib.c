@@ -1,12 +1,12 @@
-/* test_lazylib.c - GnuTLS and libidn2 loaded on first use: nothing is
+/* test_lazylib.c - GnuTLS, libidn2 and json-c loaded on first use: nothing is
  * mapped before the first call, the forwarders reach the real functions
  * (gnutls_free, the one data symbol, too), and a library that cannot be
  * loaded gives a sentence that names it. (Through the binary, with a
  * library that cannot be loaded: tests/lazylib.bats.)
  *
- * This binary must not link GnuTLS or libidn2 itself (the Makefile links
- * them --as-needed, for tests that call functions outbox does not
- * forward): it calls only forwarded functions. The tests run in order:
+ * This binary must not link GnuTLS, libidn2 or json-c itself (the
+ * Makefile links them --as-needed, for tests that call functions outbox
+ * does not forward): it calls only forwarded functions. The tests run in order:
  * the first ones need both libraries unloaded. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 
 #include <gnutls/gnutls.h>
 #include <idn2.h>
+#include <json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +43,12 @@ static void test_nothing_mapped_before_use(void **state)
 {
 	assert_false(lazylib_is_loaded(LAZYLIB_GNUTLS));
 	assert_false(lazylib_is_loaded(LAZYLIB_IDN2));
+	assert_false(lazylib_is_loaded(LAZYLIB_JSONC));
 	assert_false(mapped("libgnutls"));
 	assert_false(mapped("libnettle"));
 	assert_false(mapped("libp11-kit"));
 	assert_false(mapped("libidn2"));
+	assert_false(mapped("libjson-c"));
 }
 
 struct failure_case {
@@ -65,6 +68,10 @@ static const struct failure_case failure_cases[] = {
 	 "cannot load libidn2: libidn2-outbox-test-missing.so.0 is not "
 	 "installed (apt install libidn2-0)",
 	 false},
+	{LAZYLIB_JSONC, "libjson-c-outbox-test-missing.so.5",
+	 "cannot load json-c: libjson-c-outbox-test-missing.so.5 is not "
+	 "installed (apt install libjson-c5)",
+	 false},
 	/* a library without the functions: the first one missing */
 	{LAZYLIB_GNUTLS, "libc.so.6",
 	 "cannot load GnuTLS: libc.so.6 has no symbol gnutls_alert_get (is "
@@ -73,6 +80,10 @@ static const struct failure_case failure_cases[] = {
 	{LAZYLIB_IDN2, "libc.so.6",
 	 "cannot load libidn2: libc.so.6 has no symbol idn2_check_version "
 	 "(is it older than the libidn2 outbox was built with?)",
+	 false},
+	{LAZYLIB_JSONC, "libc.so.6",
+	 "cannot load json-c: libc.so.6 has no symbol json_c_version (is it "
+	 "older than the json-c outbox was built with?)",
 	 false},
 	/* a file that is no library: the loader's own words */
 	{LAZYLIB_GNUTLS, "/dev/null", "cannot load GnuTLS: /dev/null: ", true},
@@ -97,6 +108,7 @@ static void test_failures_name_the_library(void **state)
 		assert_false(lazylib_is_loaded(c->lib));
 	}
 	assert_false(mapped("libgnutls"));
+	assert_false(mapped("libjson-c"));
 }
 
 /* The first call loads the library, and the call reaches it. */
@@ -124,6 +136,32 @@ static void test_first_call_loads(void **state)
 	assert_string_equal(ascii, "xn--bcher-kva.example");
 	idn2_free(ascii);
 	assert_string_equal(idn2_strerror(IDN2_OK), "success");
+
+	/* json-c: the version of the headers outbox was built with, and a
+	 * whole parse through the forwarders (the object macros and inline
+	 * helpers of its headers too) */
+	assert_false(lazylib_is_loaded(LAZYLIB_JSONC));
+	assert_string_equal(json_c_version(), JSON_C_VERSION);
+	assert_true(lazylib_is_loaded(LAZYLIB_JSONC));
+	assert_true(mapped("libjson-c.so"));
+	struct json_tokener *tok = json_tokener_new_ex(4);
+	assert_non_null(tok);
+	struct json_object *o = json_tokener_parse_ex(tok, "{\"a\":[7]}", 9);
+	assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+	assert_int_equal(json_object_get_type(o), json_type_object);
+	int members = 0;
+	json_object_object_foreach(o, key, value)
+	{
+		assert_string_equal(key, "a");
+		assert_int_equal(json_object_array_length(value), 1);
+		assert_int_equal(json_object_get_int64(
+		                         json_object_array_get_idx(value, 0)),
+		                 7);
+		members++;
+	}
+	assert_int_equal(members, 1);
+	json_object_put(o);
+	json_tokener_free(tok);
 }
 
 /* Memory GnuTLS allocates goes back through gnutls_free, the forwarded
@@ -143,6 +181,7 @@ static void test_load_when_loaded_is_a_no_op(void **state)
 	struct err e = ERR_INIT;
 	assert_int_equal(lazylib_load(LAZYLIB_GNUTLS, &e), EX_OK);
 	assert_int_equal(lazylib_load(LAZYLIB_IDN2, &e), EX_OK);
+	assert_int_equal(lazylib_load(LAZYLIB_JSONC, &e), EX_OK);
 	assert_int_equal(e.code, EX_OK);
 }
 
@@ -158,6 +197,11 @@ static void test_describe(void **state)
 	lazylib_describe(LAZYLIB_IDN2, &b);
 	snprintf(want, sizeof want, "libidn2 %s (libidn2.so.0, loaded on "
 	         "demand)", idn2_check_version(NULL));
+	assert_string_equal(buf_str(&b), want);
+	buf_reset(&b);
+	lazylib_describe(LAZYLIB_JSONC, &b);
+	snprintf(want, sizeof want, "json-c %s (libjson-c.so.5, loaded on "
+	         "demand)", json_c_version());
 	assert_string_equal(buf_str(&b), want);
 	buf_free(&b);
 }
