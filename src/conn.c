@@ -458,6 +458,51 @@ int conn_read_line(struct conn *c, struct buf *line, struct err *e)
 	               c->peer, CONN_MAX_LINE);
 }
 
+int conn_read_some(struct conn *c, struct buf *out, size_t max, bool secret,
+                   bool *eof, struct err *e)
+{
+	*eof = false;
+	size_t avail = c->in.len - c->in_off;
+	if (avail > 0) {
+		size_t n = avail < max ? avail : max;
+		if (secret)
+			buf_reserve_secret(out, n);
+		buf_add(out, c->in.data + c->in_off, n);
+		secure_zero(c->in.data + c->in_off, n);
+		c->in_off += n;
+		if (c->in_off == c->in.len) {
+			buf_reset(&c->in);
+			c->in_off = 0;
+		}
+		return EX_OK;
+	}
+	/* Straight into out: no copy of the bytes stays behind in conn. */
+	size_t want = max < CONN_READ_CHUNK ? max : CONN_READ_CHUNK;
+	for (;;) {
+		if (secret)
+			buf_reserve_secret(out, want);
+		else
+			buf_reserve(out, want);
+		ssize_t n = c->transport->recv(c->transport_ctx,
+		                               out->data + out->len, want, e);
+		if (n > 0) {
+			out->len += (size_t)n;
+			out->data[out->len] = '\0';
+			return EX_OK;
+		}
+		if (n == 0) {
+			*eof = true;
+			return EX_OK;
+		}
+		if (n == CONN_FAILED)
+			return e->code;
+		bool for_write = c->transport->wants_write(c->transport_ctx);
+		int rc = conn_wait(c, for_write, "waiting for", e);
+		if (rc != EX_OK)
+			return rc;
+	}
+}
+
 int conn_flush(struct conn *c, struct err *e)
 {
 	size_t off = 0;

@@ -63,6 +63,15 @@ int conn_wait(struct conn *c, bool for_write, const char *what,
 /* Read one line (without its CRLF or LF) into line (reset first). A line
  * longer than CONN_MAX_LINE or a connection closed mid-line is an error. */
 int conn_read_line(struct conn *c, struct buf *line, struct err *e);
+/* Append to out at most max (> 0) bytes: those received and not yet
+ * consumed, or, when there are none, the next ones to arrive before the
+ * deadline. At the end of the stream (the peer closed it) *eof is set and
+ * nothing is appended. For protocols that read to the end of the stream
+ * (an HTTP/1.1 response with Connection: close), byte for byte. With
+ * secret, out grows as buf_reserve_secret grows it, and the bytes handed
+ * over are wiped from conn's own buffer. */
+int conn_read_some(struct conn *c, struct buf *out, size_t max, bool secret,
+                   bool *eof, struct err *e);
 /* Queue bytes for sending; sent when the buffer fills or on conn_flush. */
 int conn_write(struct conn *c, const void *data, size_t len, struct err *e);
 int conn_flush(struct conn *c, struct err *e);
