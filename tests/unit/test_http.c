@@ -13,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "buf.h"
 #include "err.h"
+#include "http.h"
 #include "http_parse.h"
 
 /* A message holds no control character and not the given secret. */
@@ -618,6 +623,64 @@ static void test_response_default_limit(void **state)
 	}
 }
 
+/* ---- http_post_form, without a server -------------------------------------- */
+
+static void collect(void *ctx, const char *line)
+{
+	buf_add_str(ctx, line);
+	buf_add_char(ctx, '\n');
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	socklen_t len = sizeof sin;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+static void test_post_failures(void **state)
+{
+	(void)state;
+	struct buf trace = BUF_INIT, form = BUF_INIT;
+	http_form_add(&form, "refresh_token", "SECRET");
+	const struct http_settings s = {.timeout = 5, .trace = collect,
+	                                .trace_ctx = &trace};
+	struct http_response r;
+	struct err e = ERR_INIT;
+	/* a bad URL: nothing is tried, nothing traced */
+	assert_int_equal(http_post_form(&s, "http://127.0.0.1/t", &form, &r,
+	                                &e),
+	                 EX_CONFIG);
+	assert_non_null(strstr(err_msg(&e), "must use https"));
+	assert_null(r.body.data);
+	assert_int_equal(trace.len, 0);
+	err_clear(&e);
+	/* refused: worth retrying, the host named; the trace shows the
+	 * request without its query */
+	char url[128];
+	int port = closed_port();
+	snprintf(url, sizeof url, "https://127.0.0.1:%d/token?code=SECRET",
+	         port);
+	assert_int_equal(http_post_form(&s, url, &form, &r, &e), EX_TEMPFAIL);
+	assert_non_null(strstr(err_msg(&e), "127.0.0.1"));
+	assert_null(strstr(err_msg(&e), "SECRET"));
+	char want[128];
+	snprintf(want, sizeof want, "POST https://127.0.0.1:%d/token\n", port);
+	assert_string_equal(buf_str(&trace), want);
+	assert_null(r.body.data);
+	http_response_free(&r);
+	err_clear(&e);
+	buf_free(&trace);
+	buf_wipe(&form);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_response_head_limit),
 		cmocka_unit_test(test_response_messages_quote_nothing),
 		cmocka_unit_test(test_response_default_limit),
+		cmocka_unit_test(test_post_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
