@@ -101,7 +101,7 @@ static int doc_parse(struct doc *d, const char *text, size_t len,
 
 /* How a string member is checked. */
 enum string_kind {
-	TEXT,  /* any UTF-8 but NUL (json-c checked the UTF-8) */
+	TEXT,  /* valid UTF-8 (utf8.h's rules), no NUL */
 	TOKEN, /* RFC 6749 A.12, A.13: 1*VSCHAR, %x20-7E */
 };
 
@@ -133,6 +133,16 @@ static int get_string(const struct doc *d, const char *name,
 	if (memchr(s, '\0', len))
 		return err_set(e, d->code, "%s has a member \"%s\" with a NUL "
 		               "character in it", d->what, name);
+	/* json-c's own check lets overlong forms through (E0 9F 9F); the
+	 * store writes back only what utf8.c takes for UTF-8 */
+	for (size_t i = 0; kind == TEXT && i < len;) {
+		uint32_t cp;
+		size_t n = utf8_sequence_length(s + i, len - i, &cp);
+		if (n == 0)
+			return err_set(e, d->code, "%s has a \"%s\" that is not "
+			               "valid UTF-8", d->what, name);
+		i += n;
+	}
 	if (kind == TOKEN)
 		for (size_t i = 0; i < len; i++)
 			if ((unsigned char)s[i] < 0x20 ||

@@ -18,9 +18,10 @@
  * keeps its own scratch copy of the last string it read; that buffer is
  * private to json-c and freed unwiped (its API offers no way to wipe it).
  *
- * The strings filled in are heap copies without NUL bytes; tokens hold no
- * control characters (RFC 6749 A.12/A.13: VSCHAR); an empty string counts
- * as absent.
+ * The strings filled in are heap copies without NUL bytes, valid UTF-8
+ * by utf8.h's rules (json-c's own check lets overlong forms through);
+ * tokens hold no control characters (RFC 6749 A.12/A.13: VSCHAR); an
+ * empty string counts as absent.
  *
  * Every parser returns EX_UNAVAILABLE (lazylib.h's sentence) when json-c
  * cannot be loaded. */

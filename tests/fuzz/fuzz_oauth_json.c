@@ -7,7 +7,7 @@
  *     each parsed, and checked against a model of the header's contract
  *     that reads the same text with json-c directly and applies the member
  *     rules from a table (types, required members, tokens of printable
- *     ASCII, no NUL, seconds as integers or digit strings within their
+ *     ASCII, texts of valid UTF-8 by utf8.h, no NUL, seconds as integers or digit strings within their
  *     limits, the size limit): accepted exactly when the model accepts,
  *     with the same values; a store that parses is formatted again and
  *     must parse to the same values, and format to the same text;
@@ -88,6 +88,13 @@ static bool model_member(struct json_object *o, const struct rule *r,
 			unsigned char c = (unsigned char)s[i];
 			if (c == 0 || (r->kind == TOKEN && (c < 0x20 || c > 0x7e)))
 				return false;
+		}
+		for (size_t i = 0; i < n;) { /* utf8.h's UTF-8 */
+			uint32_t cp;
+			size_t k = utf8_sequence_length(s + i, n - i, &cp);
+			if (k == 0)
+				return false;
+			i += k;
 		}
 		v->present = true;
 		v->text = xstrndup(s, n);

@@ -206,6 +206,8 @@ static const struct refusal token_refusals[] = {
 	{"{\"error\":\"x\",\"error_description\":[]}",
 	 "\"error_description\" that is not a string"},
 	{"{\"error\":\"x\\u0000y\"}", "NUL character"},
+	/* an overlong form json-c lets through */
+	{"{\"error\":\"x\xe0\x9f\x9f\"}", "not valid UTF-8"},
 };
 
 static void test_token_reply_refused(void **state)
