@@ -946,6 +946,39 @@ wrong_cert() {
 	assert_no_secret
 }
 
+@test "a token endpoint quoting the secrets in its error text does not leak them" {
+	CLIENT_SECRET=cs-Echoed-Secret-4f9Q
+	start_both --revoked "$PRE_REFRESH" --client-secret "$CLIENT_SECRET" \
+		--error-echo
+	oauth_config "oauth2_client_secret $CLIENT_SECRET"
+	seed_store "$PRE_REFRESH"
+	send_v
+	assert_exit 77
+	assert_contains "$(oauth_request 1 reply.error_description)" \
+		"$PRE_REFRESH"
+	assert_no_secret
+	# a flush reports it per message, on stdout and in the log file
+	oauth_config "oauth2_client_secret $CLIENT_SECRET" "queue always" \
+		"queue_dir $Q"
+	send_v
+	assert_exit 0
+	run_outbox -C "$T/rc" --flush
+	[ "$status" != 0 ]
+	assert_no_secret
+	run_outbox -C "$T/rc" --list-queue
+	assert_no_secret
+	# the device flow's errors too
+	stop_oauth_server
+	start_both --client-secret "$CLIENT_SECRET" --error-echo --pending 1 \
+		--outcome access_denied
+	oauth_config "oauth2_client_secret $CLIENT_SECRET"
+	run_outbox -C "$T/rc" -v --oauth2-login -a test </dev/null
+	assert_exit 77
+	assert_contains "$(oauth_request 3 reply.error_description)" \
+		"$(oauth_request 1 reply.device_code)"
+	assert_no_secret
+}
+
 @test "the token store is never readable by others, and a world-readable one is refused" {
 	start_both --refresh-token "$PRE_REFRESH"
 	oauth_config

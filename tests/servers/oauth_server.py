@@ -95,6 +95,11 @@
 #                            (invalid_grant; same as an unknown one).
 #   --scope SCOPE            the scope to report in replies (default: the
 #                            scope the client asked for, or "mail").
+#   --error-echo             error replies (invalid_grant, the scripted
+#                            poll errors and outcomes) quote the request's
+#                            refresh_token, device_code and client_secret
+#                            in error_description, as a careless server
+#                            might: the client must not print them.
 #   SIGUSR1                  revoke every refresh and access token now (as
 #                            a password change or an admin would).
 #   SIGUSR2                  expire every access token now (refresh tokens
@@ -587,6 +592,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.wait_for_eof()
         raise AssertionError(fault.kind)
 
+    def echo(self, rec):
+        """--error-echo: what a careless server puts in its errors."""
+        if not self.server.cfg.error_echo:
+            return ""
+        form = rec["form"]
+        return " (refresh_token=%s device_code=%s client_secret=%s)" % (
+            form.get("refresh_token"), form.get("device_code"),
+            form.get("client_secret"))
+
     def error(self, rec, status, code, description, extra=None):
         rec["status"] = status
         rec["reply"] = {"error": code, "error_description": description}
@@ -711,13 +725,15 @@ class Handler(BaseHTTPRequestHandler):
                                          b"<html>error</html>\n")
                 if step == "slow_down":
                     dev["interval"] += 5
-                return self.error(rec, 400, step, "scripted " + step)
+                return self.error(rec, 400, step, "scripted " + step +
+                                  self.echo(rec))
             outcome = cfg.outcome
             dev["done"] = True
         if outcome == "success":
             return self.issue(rec, dev["scope"],
                               not cfg.no_refresh_token)
-        return self.error(rec, 400, outcome, "scripted " + outcome)
+        return self.error(rec, 400, outcome, "scripted " + outcome +
+                          self.echo(rec))
 
     def refresh(self, rec):
         st = self.server.state
@@ -731,7 +747,8 @@ class Handler(BaseHTTPRequestHandler):
         if not valid:
             return self.error(rec, 400, "invalid_grant",
                               "AADSTS70000: The provided refresh token "
-                              "is invalid or expired or revoked")
+                              "is invalid or expired or revoked" +
+                              self.echo(rec))
         return self.issue(rec, rec["form"].get("scope"), cfg.rotate)
 
 
@@ -814,6 +831,7 @@ def parse_args(argv):
     p.add_argument("--google-style", action="store_true")
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--retry-after", type=int, default=30)
+    p.add_argument("--error-echo", action="store_true")
     cfg = p.parse_args(argv)
     script = ["authorization_pending"] * cfg.pending
     for step in cfg.poll_script.split(","):
