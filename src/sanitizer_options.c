@@ -27,6 +27,16 @@ const char *__lsan_default_options(void)
 {
 	return "use_tls=0";
 }
+
+/* What only thread-local storage still points to then: the dynamic
+ * linker's list of a dlopen'ed library's dependencies, and glib's
+ * per-thread data (libsecret). Neither is outbox's memory. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:_dl_map_object_deps\n"
+	       "leak:libglib-2.0.so\n";
+}
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int sanitizer_options_unused;
