@@ -126,19 +126,63 @@ void oauth_form_client(const struct account *a, struct buf *form)
 		http_form_add(form, "client_secret", a->oauth2_client_secret);
 }
 
-void oauth_describe_error(const struct oauth_token_reply *r, struct buf *out)
+/* Replace every occurrence of needle in text (heap, NUL-ended) with
+ * "<redacted>", wiping the old copy. */
+static void redact(char **text, const char *needle)
 {
-	sanitize_append_line(out, r->error, strlen(r->error));
-	if (r->error_description && *r->error_description) {
-		size_t n = strlen(r->error_description);
+	size_t n = strlen(needle);
+	if (n == 0 || !strstr(*text, needle))
+		return;
+	struct buf out = BUF_INIT;
+	const char *p = *text, *hit;
+	while ((hit = strstr(p, needle))) {
+		buf_add_secret(&out, p, (size_t)(hit - p));
+		buf_add_secret(&out, "<redacted>", 10);
+		p = hit + n;
+	}
+	buf_add_secret(&out, p, strlen(p));
+	free_secret(*text);
+	*text = buf_steal(&out);
+}
+
+static void redact_secrets(char **text, const char *const *secrets,
+                           size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!secrets[i] || !*secrets[i])
+			continue;
+		redact(text, secrets[i]);
+		/* as the form carried it */
+		struct buf encoded = BUF_INIT;
+		http_form_add(&encoded, "", secrets[i]);
+		redact(text, buf_str(&encoded) + 1); /* after "=" */
+		buf_wipe(&encoded);
+	}
+}
+
+void oauth_describe_error(const struct oauth_token_reply *r,
+                          const char *const *secrets, size_t count,
+                          struct buf *out)
+{
+	char *error = xstrdup(r->error);
+	char *description = r->error_description
+	                            ? xstrdup(r->error_description)
+	                            : NULL;
+	redact_secrets(&error, secrets, count);
+	sanitize_append_line(out, error, strlen(error));
+	if (description && *description) {
+		redact_secrets(&description, secrets, count);
+		size_t n = strlen(description);
 		buf_add_str(out, ": ");
-		sanitize_append_line(out, r->error_description,
+		sanitize_append_line(out, description,
 		                     n > OAUTH_SHOWN_DESCRIPTION
 		                             ? OAUTH_SHOWN_DESCRIPTION
 		                             : n);
 		if (n > OAUTH_SHOWN_DESCRIPTION)
 			buf_add_str(out, "...");
 	}
+	free_secret(error);
+	free_secret(description);
 }
 
 /* RFC 6749 5.2 errors come with 400 or 401; 5xx and 429 (too many
@@ -261,7 +305,9 @@ static int refresh(struct oauth_place *p, const struct account *a,
 		struct buf why = BUF_INIT;
 		buf_add_str(&why, "the token endpoint refused the refresh "
 		            "token (");
-		oauth_describe_error(&reply, &why);
+		const char *secrets[] = {refresh_token,
+		                         a->oauth2_client_secret};
+		oauth_describe_error(&reply, secrets, 2, &why);
 		buf_add_char(&why, ')');
 		/* invalid_grant: revoked, expired, or the password changed;
 		 * anything else is about the client: a login shows it too. */

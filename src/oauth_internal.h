@@ -40,8 +40,13 @@ enum oauth_outcome oauth_post(const struct account *a,
 void oauth_form_client(const struct account *a, struct buf *form);
 
 /* The server's error (and its description, made harmless and cut) as
- * text for a message. */
-void oauth_describe_error(const struct oauth_token_reply *r, struct buf *out);
+ * text for a message. secrets (NULL-terminated; NULL entries skipped)
+ * are what the request carried: a careless server may quote them back,
+ * so each one, as sent and form-encoded, is replaced by "<redacted>"
+ * before anything is cut or shown (invariant 3). */
+void oauth_describe_error(const struct oauth_token_reply *r,
+                          const char *const *secrets, size_t count,
+                          struct buf *out);
 
 /* Keep the tokens of reply at p (open and locked) for a: the new access
  * token with its expiry, and the refresh token when the reply has one

@@ -52,13 +52,25 @@ static int request_codes(const struct account *a,
 	buf_wipe(&form);
 	if (rc != EX_OK)
 		return rc;
+	/* 5xx and 429 are the server's trouble, whatever the body says
+	 * (an HTML page from a proxy, temporarily_unavailable). */
+	if (r.status >= 500 || r.status == 429) {
+		rc = err_set(e, EX_TEMPFAIL, "the device authorization "
+		             "endpoint %s answered HTTP %d", ep->device_url,
+		             r.status);
+		http_response_free(&r);
+		return rc;
+	}
 	rc = oauth_parse_device_reply(r.body.data ? r.body.data : "",
 	                              r.body.len, codes, e);
 	if (rc == EX_OK && codes->error) {
 		struct buf why = BUF_INIT;
-		sanitize_append_line(&why, codes->error, strlen(codes->error));
-		if (codes->error_description)
-			buf_printf(&why, ": %s", codes->error_description);
+		const struct oauth_token_reply view = {
+			.error = codes->error,
+			.error_description = codes->error_description,
+		};
+		const char *secrets[] = {a->oauth2_client_secret};
+		oauth_describe_error(&view, secrets, 1, &why);
 		rc = err_set(e, EX_NOPERM, "the device authorization endpoint "
 		             "%s refused the request (%s)", ep->device_url,
 		             buf_str(&why));
@@ -66,9 +78,7 @@ static int request_codes(const struct account *a,
 	} else if (rc == EX_OK && (r.status != 200 || !codes->device_code ||
 	                           !codes->user_code ||
 	                           !codes->verification_uri)) {
-		rc = err_set(e, r.status >= 500 || r.status == 429
-		                        ? EX_TEMPFAIL
-		                        : EX_PROTOCOL,
+		rc = err_set(e, EX_PROTOCOL,
 		             "the device authorization endpoint %s answered "
 		             "HTTP %d without a device code, a user code and "
 		             "a verification URL", ep->device_url, r.status);
@@ -135,7 +145,8 @@ static int poll_once(const struct account *a,
 		return EX_OK;
 	}
 	struct buf why = BUF_INIT;
-	oauth_describe_error(reply, &why);
+	const char *secrets[] = {device_code, a->oauth2_client_secret};
+	oauth_describe_error(reply, secrets, 2, &why);
 	int rc = strcmp(err, "expired_token") == 0
 	                 ? err_set(e, EX_NOPERM, "the code expired before the "
 	                           "sign-in was done (%s): run outbox "
@@ -180,6 +191,30 @@ static int poll_until_granted(const struct account *a,
 	}
 }
 
+/* Where the tokens will go must work before the user is sent to sign
+ * in (oauth2_token_store keyring without a keyring fails here, not
+ * after the sign-in). p is open and locked on success; a damaged old
+ * file does not matter: it is replaced. */
+static int open_store(const struct account *a,
+                      const struct oauth_endpoints *ep,
+                      struct oauth_place *p, struct err *e)
+{
+	int rc = oauth_place_open(a, ep->token_url, p, e);
+	if (rc != EX_OK)
+		return rc;
+	struct oauth_store old;
+	bool found = false;
+	rc = oauth_place_read(p, &old, &found, e);
+	oauth_store_free(&old);
+	if (rc == EX_DATAERR && p->mode != OAUTH2_STORE_KEYRING) {
+		err_clear(e);
+		rc = EX_OK;
+	}
+	if (rc != EX_OK)
+		oauth_place_close(p);
+	return rc;
+}
+
 int oauth_login(const struct account *a, const struct oauth_trace *t,
                 oauth_say_fn say, void *ctx, struct err *e)
 {
@@ -191,28 +226,19 @@ int oauth_login(const struct account *a, const struct oauth_trace *t,
 		             "the device login", oauth_account_name(a));
 	struct oauth_device_reply codes = {0};
 	struct oauth_token_reply reply = {0};
+	struct oauth_place p;
+	/* Checked first, unlocked while the user signs in (a send may
+	 * run meanwhile), locked again to keep the tokens. */
+	if (rc == EX_OK && (rc = open_store(a, &ep, &p, e)) == EX_OK)
+		oauth_place_close(&p);
 	if (rc == EX_OK)
 		rc = request_codes(a, &ep, t, &codes, e);
 	if (rc == EX_OK) {
 		tell_user(&codes, say, ctx);
 		rc = poll_until_granted(a, &ep, t, &codes, &reply, e);
 	}
-	struct oauth_place p;
-	if (rc == EX_OK)
-		rc = oauth_place_open(a, ep.token_url, &p, e);
-	if (rc == EX_OK) {
-		struct oauth_store old;
-		bool found = false;
-		/* Where they live now (keyring or file) decides where the new
-		 * ones go. */
-		rc = oauth_place_read(&p, &old, &found, e);
-		if (rc != EX_OK && !p.keyring) {
-			err_clear(e); /* a damaged old file is replaced */
-			rc = EX_OK;
-		}
-		oauth_store_free(&old);
-		if (rc == EX_OK)
-			rc = oauth_keep(&p, a, &ep, &reply, NULL, e);
+	if (rc == EX_OK && (rc = open_store(a, &ep, &p, e)) == EX_OK) {
+		rc = oauth_keep(&p, a, &ep, &reply, NULL, e);
 		if (rc == EX_OK)
 			say(ctx, p.keyring ? "Signed in. The tokens are kept in "
 			                     "the keyring."

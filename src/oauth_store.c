@@ -249,6 +249,9 @@ int oauth_place_write(struct oauth_place *p, const struct oauth_store *s,
 	struct buf json = BUF_INIT;
 	oauth_store_format(s, &json);
 	int rc = EX_UNAVAILABLE;
+	if (!p->keyring && p->mode == OAUTH2_STORE_KEYRING)
+		rc = err_set(e, EX_UNAVAILABLE, "oauth2_token_store keyring: "
+		             "no keyring answered when the tokens were read");
 	if (p->keyring) {
 		struct err ke = ERR_INIT;
 		rc = keyring_store_secret(p->key, p->label, buf_str(&json), &ke);
