@@ -38,6 +38,9 @@ static void print_version(const struct runenv *env)
 	buf_reset(&lib);
 	lazylib_describe(LAZYLIB_IDN2, &lib);
 	printf("IDN library: %s\n", buf_str(&lib));
+	buf_reset(&lib);
+	lazylib_describe(LAZYLIB_JSONC, &lib);
+	printf("JSON library (OAuth): %s\n", buf_str(&lib));
 	buf_free(&lib);
 	/* The one place that loads libsecret without a lookup (keyring.h). */
 	static const char *const keyring_state[] = {
