@@ -239,6 +239,7 @@ int main(void)
 		        test_every_field_is_described_copied_and_compared),
 		cmocka_unit_test(
 		        test_smarthost_identity_is_what_session_open_uses),
+		cmocka_unit_test(test_oauth_fields_only_when_used),
 		cmocka_unit_test(test_same_smarthost_through_directives),
 		cmocka_unit_test(test_command_timeout),
 	};
