@@ -466,11 +466,14 @@ static int store_members(const struct doc *d, struct oauth_store *s,
 		               "%s is not of version %d, the one this outbox "
 		               "reads",
 		               d->what, OAUTH_STORE_VERSION);
+	/* A login whose server sent no refresh token keeps the access
+	 * token alone: usable until it expires. */
 	int rc = get_string(d, "refresh_token", TOKEN, &s->refresh_token, e);
-	if (rc == EX_OK && !s->refresh_token)
-		rc = err_set(e, d->code, "%s has no refresh_token", d->what);
 	if (rc == EX_OK)
 		rc = get_string(d, "access_token", TOKEN, &s->access_token, e);
+	if (rc == EX_OK && !s->refresh_token && !s->access_token)
+		rc = err_set(e, d->code, "%s has neither a refresh_token nor "
+		             "an access_token", d->what);
 	if (rc == EX_OK)
 		rc = get_string(d, "token_endpoint", TEXT, &s->token_endpoint,
 		                e);

@@ -344,6 +344,31 @@ token device_code 200 -"
 	assert_no_secret
 }
 
+@test "a login without a refresh token: the access token is used until it expires, then 77 with the hint" {
+	start_both --no-refresh-token
+	oauth_config
+	login
+	assert_exit 0
+	assert_contains "$output" "no refresh token"
+	assert_private_store
+	local before
+	before=$(oauth_request_count)
+	send_v
+	assert_sent_with "$(oauth_issued access)"
+	assert_equal "$(oauth_request_count)" "$before"
+	# the server expires it: nothing to refresh with, so a new login
+	kill -USR2 "$OAUTH_PID"
+	local f
+	f="$STORE_DIR/$(store_key).json"
+	sed -i 's/"expires_at": *[0-9]*/"expires_at":1/' "$f"
+	send_v
+	assert_exit 77
+	assert_contains "$stderr" "outbox --oauth2-login -a"
+	assert_equal "$(oauth_request_count)" "$before"
+	assert_received 1
+	assert_no_secret
+}
+
 @test "device login: access_denied -> 77, nothing stored" {
 	start_both --pending 1 --outcome access_denied
 	oauth_config

@@ -443,8 +443,9 @@ static void test_store_refused(void **state)
 		 "not of version 1"},
 		{"{\"version\":1.0,\"refresh_token\":\"SECRET\"}",
 		 "not of version 1"},
-		{"{\"version\":1}", "has no refresh_token"},
-		{"{\"version\":1,\"refresh_token\":\"\"}", "has no refresh_token"},
+		{"{\"version\":1}", "has neither a refresh_token nor"},
+		{"{\"version\":1,\"refresh_token\":\"\"}",
+		 "has neither a refresh_token nor"},
 		{"{\"version\":1,\"refresh_token\":\"SECRET\\n\"}", "RFC 6749"},
 		{"{\"version\":1,\"refresh_token\":\"r\",\"access_token\":"
 		 "\"SECRET\\u0000\"}",
