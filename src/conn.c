@@ -588,8 +588,10 @@ void conn_close(struct conn *c)
 			c->transport->free(c->transport_ctx);
 	}
 	close(c->fd);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	/* A write that failed half way leaves an AUTH line or an OAuth
+	 * request in out, and in may hold a token endpoint's reply. */
+	buf_wipe(&c->in);
+	buf_wipe(&c->out);
 	free(c->peer);
 	free(c);
 }
