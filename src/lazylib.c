@@ -245,12 +245,29 @@
 	   (key))                                                           \
 	FN(int, gnutls_x509_privkey_verify_params,                          \
 	   (gnutls_x509_privkey_t key), (key))                              \
+	FN(int, gnutls_x509_trust_list_add_cas,                             \
+	   (gnutls_x509_trust_list_t list, const gnutls_x509_crt_t *clist,  \
+	    unsigned clist_size, unsigned int flags),                       \
+	   (list, clist, clist_size, flags))                                \
+	VOID_FN(gnutls_x509_trust_list_deinit,                              \
+	        (gnutls_x509_trust_list_t list, unsigned int all),          \
+	        (list, all))                                                \
+	FN(int, gnutls_x509_trust_list_init,                                \
+	   (gnutls_x509_trust_list_t *list, unsigned int size),             \
+	   (list, size))                                                    \
 	VOID_FN(gnutls_x509_trust_list_iter_deinit,                         \
 	        (gnutls_x509_trust_list_iter_t iter), (iter))               \
 	FN(int, gnutls_x509_trust_list_iter_get_ca,                         \
 	   (gnutls_x509_trust_list_t list,                                  \
 	    gnutls_x509_trust_list_iter_t *iter, gnutls_x509_crt_t *crt),   \
-	   (list, iter, crt))
+	   (list, iter, crt))                                               \
+	FN(int, gnutls_x509_trust_list_verify_crt2,                         \
+	   (gnutls_x509_trust_list_t list, gnutls_x509_crt_t *cert_list,    \
+	    unsigned int cert_list_size, gnutls_typed_vdata_st *data,       \
+	    unsigned int elements, unsigned int flags,                      \
+	    unsigned int *voutput, gnutls_verify_output_function func),    \
+	   (list, cert_list, cert_list_size, data, elements, flags,         \
+	    voutput, func))
 
 #define IDN2_FUNCTIONS(FN, VOID_FN)                                        \
 	FN(const char *, idn2_check_version, (const char *req_version),     \
