@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dane.h"
 #include "lazylib.h"
 #include "tls_cache.h"
 #include "util.h"
@@ -181,9 +182,30 @@ static int check_readable(const char *path, const char *directive,
 	               path, strerror(errno));
 }
 
+/* How the peer is verified: the first that applies (tls.h). */
+enum verification {
+	VERIFY_DANE,
+	VERIFY_NOTHING_OPPORTUNISTIC,
+	VERIFY_PIN,
+	VERIFY_NOTHING_CERTCHECK_OFF,
+	VERIFY_CHAIN,
+};
+
+static enum verification verification_of(const struct tls_settings *s)
+{
+	if (s->dane && s->dane->count > 0)
+		return VERIFY_DANE;
+	if (s->opportunistic)
+		return VERIFY_NOTHING_OPPORTUNISTIC;
+	if (s->fingerprint)
+		return VERIFY_PIN;
+	return s->certcheck ? VERIFY_CHAIN : VERIFY_NOTHING_CERTCHECK_OFF;
+}
+
+/* Whether a trust store (system or tls_trust_file) is consulted. */
 static bool wants_verification(const struct tls_settings *s)
 {
-	return !s->fingerprint && s->certcheck;
+	return verification_of(s) == VERIFY_CHAIN;
 }
 
 static bool uses_system_trust(const struct tls_settings *s)
@@ -558,6 +580,45 @@ static int check_resumed_chain(gnutls_x509_crt_t crt,
 	return EX_OK;
 }
 
+static char *certcheck_off_warning(const char *peer,
+				   const struct tls_peer *info)
+{
+	struct buf w = BUF_INIT;
+	buf_printf(&w,
+	           "warning: the TLS certificate of %s is not "
+	           "verified (tls_certcheck off): anyone on the path "
+	           "can impersonate the server and read the password "
+	           "and the mail; pin it instead with tls_fingerprint "
+	           "%s",
+	           peer, info->sha256);
+	return buf_steal(&w);
+}
+
+/* DANE (dane.h): the reference identifiers are dane_names, or the name
+ * asked for (SNI), which the caller has set to the TLSA base domain. */
+static int check_dane(const gnutls_datum_t *certs, unsigned count,
+		      const struct tls_settings *s, const char *name,
+		      const char *peer, struct tls_peer *info, struct err *e)
+{
+	const char *const *names = s->dane_names;
+	size_t name_count = s->dane_name_count;
+	const char *own[] = {name};
+	if (!names || name_count == 0) {
+		names = own;
+		name_count = name ? 1 : 0;
+	}
+	/* RFC 7672 2.2.1 (RFC 6698 3): where the records were found */
+	struct buf owner = BUF_INIT;
+	if (name && s->port > 0)
+		buf_printf(&owner, "_%d._tcp.%s", s->port, name);
+	int rc = dane_verify_chain(s->dane, certs, count, names, name_count,
+	                           time(NULL), peer,
+	                           owner.len ? buf_str(&owner) : NULL,
+	                           &info->dane, e);
+	buf_free(&owner);
+	return rc;
+}
+
 static int verify_peer(gnutls_session_t session,
 		       gnutls_certificate_credentials_t cred,
 		       const struct tls_settings *s, const char *name,
@@ -588,32 +649,36 @@ static int verify_peer(gnutls_session_t session,
 	}
 	fill_peer(session, crt, &certs[0], info);
 	int rc = EX_OK;
-	if (s->fingerprint) {
+	enum verification how = verification_of(s);
+	switch (how) {
+	case VERIFY_DANE:
+		rc = check_dane(certs, count, s, name, peer, info, e);
+		break;
+	case VERIFY_NOTHING_OPPORTUNISTIC:
+		/* RFC 7435: nothing to verify against, nothing to warn of */
+		break;
+	case VERIFY_PIN:
 		rc = check_pin(&certs[0], s->fingerprint, peer, e);
-	} else if (!s->certcheck) {
-		struct buf w = BUF_INIT;
-		buf_printf(&w,
-		           "warning: the TLS certificate of %s is not "
-		           "verified (tls_certcheck off): anyone on the path "
-		           "can impersonate the server and read the password "
-		           "and the mail; pin it instead with tls_fingerprint "
-		           "%s",
-		           peer, info->sha256);
-		info->warning = buf_steal(&w);
-	} else if (gnutls_session_is_resumed(session)) {
-		rc = check_resumed_chain(crt, certs, count, peer, e);
+		break;
+	case VERIFY_NOTHING_CERTCHECK_OFF:
+		info->warning = certcheck_off_warning(peer, info);
+		break;
+	case VERIFY_CHAIN:
+		if (gnutls_session_is_resumed(session)) {
+			rc = check_resumed_chain(crt, certs, count, peer, e);
+		} else {
+			rc = uses_system_trust(s)
+			             ? tls_trust_system_complete(session, e)
+			             : load_trust_file(cred, s, e);
+			if (rc == EX_OK)
+				rc = check_chain(session, peer, e);
+		}
 		if (rc == EX_OK)
 			rc = check_name(crt, name, peer, info, e);
-	} else {
-		rc = uses_system_trust(s)
-		             ? tls_trust_system_complete(session, e)
-		             : load_trust_file(cred, s, e);
-		if (rc == EX_OK)
-			rc = check_chain(session, peer, e);
-		if (rc == EX_OK)
-			rc = check_name(crt, name, peer, info, e);
+		break;
 	}
-	info->verified = rc == EX_OK && info->warning == NULL;
+	info->verified = rc == EX_OK && how != VERIFY_NOTHING_OPPORTUNISTIC &&
+	                 how != VERIFY_NOTHING_CERTCHECK_OFF;
 	gnutls_x509_crt_deinit(crt);
 	return rc;
 }
@@ -621,14 +686,17 @@ static int verify_peer(gnutls_session_t session,
 /* ---- session cache (tls_cache.h) -------------------------------------- */
 
 /* Open the cache entry for a's identity and, unless resume->fresh, offer
- * its ticket. Only when the peer is going to be verified: with
- * tls_certcheck off there is no verdict a ticket could stand for. Returns
+ * its ticket. Only when the peer is going to be verified by a pin or a
+ * chain: with tls_certcheck off or opportunistic there is no verdict a
+ * ticket could stand for, and with DANE the verdict rests on DNS records
+ * the cache key does not hold (they may have changed since). Returns
  * whether a ticket was offered. */
 static bool offer_cached_session(struct tls_ctx *t, const struct tls_settings *s,
 				 const char *name,
 				 const struct tls_resumption *resume)
 {
-	if (!s->session_cache || !(s->fingerprint || s->certcheck))
+	enum verification how = verification_of(s);
+	if (!s->session_cache || (how != VERIFY_PIN && how != VERIFY_CHAIN))
 		return false;
 	const struct tls_cache_identity id = {
 		.host = s->host,
@@ -752,7 +820,7 @@ static int start(struct conn *c, const struct tls_settings *s,
 	struct tls_ctx *t = xcalloc(1, sizeof *t);
 	t->peer = xstrdup(peer);
 	int rc = reference_name(s, &name, e);
-	if (rc == EX_OK && s->fingerprint) {
+	if (rc == EX_OK && verification_of(s) == VERIFY_PIN) {
 		/* A malformed pin is a configuration error: say so before
 		 * touching the network. */
 		unsigned char fp[FINGERPRINT_MAX];
@@ -830,5 +898,6 @@ void tls_peer_free(struct tls_peer *p)
 	free(p->sha1);
 	free(p->description);
 	free(p->warning);
+	free(p->dane);
 	*p = (struct tls_peer){0};
 }

@@ -4,7 +4,22 @@
  * tls_start() runs the client handshake over an open struct conn, verifies
  * the server and only then installs the TLS transport, so nothing but the
  * handshake itself crosses the wire before the peer is verified (security
- * invariant 1). Verification, first match wins (as msmtp):
+ * invariant 1). Verification, first match wins (the last four as msmtp):
+ *   dane             (direct delivery to an MX host with usable TLSA
+ *                    records, non-NULL with count > 0) the chain must
+ *                    match one of the records as dane.h describes, the
+ *                    reference identifiers for DANE-TA(2) being dane_names
+ *                    (the name asked for when there are none). The system
+ *                    store, tls_trust_file, tls_crl_file, tls_fingerprint
+ *                    and tls_certcheck play no part: DANE is authoritative
+ *                    (RFC 7672 3.1). SNI carries host_override or host,
+ *                    which the caller sets to the TLSA base domain (RFC
+ *                    7672 8.1). tls_peer.dane names the record that
+ *                    matched. A mismatch is EX_NOPERM;
+ *   opportunistic    (direct delivery without DANE or MTA-STS) encrypt,
+ *                    verify nothing, and say nothing about it: no warning,
+ *                    tls_peer.verified false (RFC 7435: unauthenticated
+ *                    encryption beats cleartext, and is no one's mistake);
  *   tls_fingerprint  the end-entity certificate's SHA-256 (or SHA-1, MD5:
  *                    told apart by length) must match; nothing else is
  *                    checked and no trust store is loaded;
@@ -16,6 +31,7 @@
  *                    for tls_host_override or host (IDN: its A-label).
  * SNI carries the same name (not for IP literals). tls_priorities replaces
  * the default priority string TLS_DEFAULT_PRIORITIES (TLS 1.2 and 1.3).
+ * MTA-STS (RFC 8461 4.2) is the last case with host = the MX host name.
  *
  * Session resumption (tls_start_cached, tls_session_cache on): a session
  * ticket kept from an earlier verified session with the same identity
@@ -26,6 +42,9 @@
  * certificate GnuTLS restores with the ticket must still be within its
  * validity period, the name must match, and a pin is checked as always.
  * When the server refuses the ticket the handshake simply is a full one.
+ * Never with dane or opportunistic: a ticket would stand for a verdict
+ * that DNS, not the configuration, decided (and may have changed since),
+ * or for none at all.
  * When a handshake with a cached session fails, or the resumed session
  * fails verification (say its certificate expired since), the entry is
  * removed and the caller connects once more without it (the failure
@@ -34,7 +53,8 @@
  * Failure codes:
  *   EX_NOPERM    the server is not the one configured: untrusted, expired or
  *                revoked chain, wrong name, pin mismatch, no certificate, a
- *                DH prime below tls_min_dh_prime_bits;
+ *                DH prime below tls_min_dh_prime_bits, no TLSA record
+ *                matched;
  *   EX_TEMPFAIL  timeout, connection reset or closed during the handshake,
  *                or the server's internal_error alert: worth retrying;
  *   EX_UNAVAILABLE  the server refused the handshake with any other alert,
@@ -54,6 +74,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "dane.h"
 #include "err.h"
 
 /* GnuTLS's NORMAL, TLS 1.2 and 1.3 only, with X25519 ahead of the NIST
@@ -85,6 +106,11 @@ struct tls_settings {
 	int min_dh_prime_bits;     /* 0: GnuTLS's default */
 	bool session_cache;        /* tls_session_cache */
 	const char *cache_dir;     /* tls_cache_dir(); NULL: no cache */
+	/* direct delivery (above): */
+	bool opportunistic;               /* encrypt, verify nothing */
+	const struct dane_tlsa_set *dane; /* usable records (dane_usable) */
+	const char *const *dane_names;    /* DANE-TA reference identifiers */
+	size_t dane_name_count;
 };
 
 /* What --serverinfo shows about the server's certificate and session. */
@@ -96,9 +122,11 @@ struct tls_peer {
 	char *sha256;      /* fingerprint of the DER certificate, "AB:CD:.." */
 	char *sha1;
 	char *description; /* protocol, key exchange, cipher, MAC */
-	bool verified;     /* false only with tls_certcheck off */
+	bool verified;     /* false with tls_certcheck off or opportunistic */
 	bool resumed;      /* a cached session ticket was accepted */
 	char *warning;     /* non-NULL: a sentence the caller must print */
+	char *dane;        /* non-NULL: the TLSA record that matched, as
+	                    * "DANE-EE(3) SPKI(1) SHA2-256(1)" (dane.h) */
 };
 
 /* Handshake on c (whose socket is non-blocking) within a fresh deadline of
@@ -123,8 +151,9 @@ struct tls_resumption {
 	bool retry;
 };
 
-/* tls_start with the session cache (when s->session_cache is on and s->cache_dir is set and
- * the peer is verified: not with tls_certcheck off): offer the cached
+/* tls_start with the session cache (when s->session_cache is on and
+ * s->cache_dir is set and the peer is verified by a pin or a chain: not
+ * with tls_certcheck off, opportunistic or dane): offer the cached
  * ticket for this identity unless resume->fresh, and keep the ticket the
  * server sends when the connection is closed (conn_close). Fails as
  * tls_start, and sets resume->retry as described above. */
