@@ -215,13 +215,16 @@ static void format_time(time_t t, struct buf *out)
 
 /* ---- DANE-TA(2): the chain up to the matched certificate -------------- */
 
-/* The chain verifies with certs[anchor] as its one trust anchor: GnuTLS
- * builds and checks the path (it cuts the chain at the first certificate
- * it finds in the trust list, drops a self-signed one at the end, and
- * sorts one sent out of order). Its own time checks use the clock, so
- * they are off here: certificates_current() checks them at `now`. */
-static bool chain_verifies(struct presented *certs, unsigned count,
-			   unsigned anchor, struct buf *why)
+/* The chain verifies with certs[anchor] as its one trust anchor, through
+ * the certificates sent before it in the order sent (RFC 5246 7.4.2: each
+ * certifies the one before it; RFC 8446 4.4.2 keeps that order as the
+ * norm): the path is then exactly certs[0..anchor], whose dates
+ * certificates_current() checks, and no certificate can be slipped in
+ * that is not on it. GnuTLS's trust list checks the signatures, the CA
+ * constraints and the purpose; its own time checks use the clock, so
+ * they are off here. */
+static bool chain_verifies(struct presented *certs, unsigned anchor,
+			   struct buf *why)
 {
 	gnutls_x509_trust_list_t list;
 	gnutls_x509_crt_t ta;
@@ -234,15 +237,15 @@ static bool chain_verifies(struct presented *certs, unsigned count,
 	                               GNUTLS_X509_FMT_DER);
 	if (r >= 0)
 		r = gnutls_x509_trust_list_add_cas(list, &ta, 1, 0);
-	if (r < 0) {
-		gnutls_x509_crt_deinit(ta);
+	if (r < 1) {
+		gnutls_x509_crt_deinit(ta); /* not added: still ours */
 		gnutls_x509_trust_list_deinit(list, 1);
-		buf_printf(why, "it cannot be used as a trust anchor: %s",
-		           gnutls_strerror(r));
+		buf_printf(why, "it cannot be used as a trust anchor%s%s",
+		           r < 0 ? ": " : "", r < 0 ? gnutls_strerror(r) : "");
 		return false;
 	}
 	gnutls_x509_crt_t crts[DANE_CHAIN_MAX];
-	for (unsigned i = 0; i < count; i++)
+	for (unsigned i = 0; i <= anchor; i++)
 		crts[i] = certs[i].crt;
 	gnutls_typed_vdata_st purpose = {
 		GNUTLS_DT_KEY_PURPOSE_OID,
@@ -251,8 +254,9 @@ static bool chain_verifies(struct presented *certs, unsigned count,
 	};
 	unsigned status = 0;
 	r = gnutls_x509_trust_list_verify_crt2(
-	        list, crts, count, &purpose, 1,
-	        GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+	        list, crts, anchor + 1, &purpose, 1,
+	        GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN |
+	                GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 	                GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
 	        &status, NULL);
 	gnutls_x509_trust_list_deinit(list, 1);
@@ -389,7 +393,7 @@ static bool record_holds(const struct dane_tlsa *r, struct chain_view *v,
 		if (!record_matches(r, &v->certs[i]))
 			continue;
 		struct buf reason = BUF_INIT;
-		bool ok = chain_verifies(v->certs, v->count, i, &reason) &&
+		bool ok = chain_verifies(v->certs, i, &reason) &&
 		          certificates_current(v->certs, i, now, &reason) &&
 		          leaf_named(v->certs[0].crt, names, name_count,
 		                     &reason);

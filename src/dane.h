@@ -20,11 +20,12 @@
  *   DANE-TA(2)  a certificate the server presents after its leaf
  *               (depth 1 or more: RFC 7672 3.1.2 has the server include
  *               the trust anchor in its chain) must match the record, and
- *               the chain from the leaf must validate up to that
- *               certificate as the only trust anchor (RFC 5280 6.1 path
- *               validation, GnuTLS's trust list: signatures, CA
- *               constraints, the serverAuth purpose where an extended key
- *               usage is present); every certificate below the anchor must
+ *               the certificates sent before it, in the order sent (RFC
+ *               5246 7.4.2, RFC 8446 4.4.2), must validate up to it as
+ *               the only trust anchor (RFC 5280 6.1 path validation,
+ *               GnuTLS's trust list: signatures, CA constraints, the
+ *               serverAuth purpose where an extended key usage is
+ *               present); every certificate below the anchor must
  *               be within its validity period at `now` (expiry is waived
  *               for DANE-EE only, RFC 7672 3.1.1; the anchor's own dates
  *               are not checked: RFC 5280 6.1.1 (d), an anchor is a name

@@ -471,9 +471,18 @@ static void test_ta_on_intermediate(void **state)
 	assert_string_equal(text, "DANE-TA(2) SPKI(1) SHA2-256(1), trust "
 	                          "anchor CN=Test Intermediate");
 	free(text);
-	/* sent out of order (TLS 1.3 tolerates it, RFC 8446 4.4.2) */
+	/* certificates after the anchor do not count */
+	struct cert *extra[] = {p->leaf, p->inter, p->other_root, p->root};
+	expect_match(&set, extra, 4, mx_names, 1, p->now, "DANE-TA(2)");
+	/* below it, the order sent is the path (RFC 5246 7.4.2) */
+	struct dane_tlsa_set root_set = set_of(record_for(2, 1, 1, p->root));
 	struct cert *unsorted[] = {p->leaf, p->root, p->inter};
-	expect_match(&set, unsorted, 3, mx_names, 1, p->now, "DANE-TA(2)");
+	expect_refusal(&root_set, unsorted, 3, mx_names, 1, p->now,
+	               "but the chain does not verify to it");
+	struct cert *decoy[] = {p->leaf, p->other_root, p->inter, p->root};
+	expect_refusal(&root_set, decoy, 4, mx_names, 1, p->now,
+	               "but the chain does not verify to it");
+	dane_tlsa_set_free(&root_set);
 	/* an Ed25519 leaf under the same anchor */
 	struct cert *ed[] = {p->ed25519_leaf, p->inter};
 	expect_match(&set, ed, 2, mx_names, 1, p->now, "DANE-TA(2)");
