@@ -397,6 +397,7 @@ static void test_ee_mismatch(void **state)
 	assert_non_null(strstr(text, own_text));
 	free(text);
 	free(own_text);
+	free(own.data);
 	/* one bit off, in each matching type; and an issuer's key is not
 	 * the leaf's */
 	for (uint8_t mtype = 0; mtype < 3; mtype++) {
