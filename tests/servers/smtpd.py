@@ -14,6 +14,12 @@
 #                      + rename) once the server listens.  Binds 127.0.0.1
 #                      port 0, or ::1 with --ipv6.  With --unix PATH it
 #                      listens on that unix socket and writes PATH instead.
+#   --listen ADDR:PORT bind this address and port instead of 127.0.0.1
+#                      port 0 (an IPv6 address in brackets: [::1]:25); the
+#                      port is still written to --port-file.  For the
+#                      direct-delivery tests, whose MX sinks listen on
+#                      127.0.0.x:25 inside a private network namespace
+#                      (tests/lib_direct.bash, start_mx).
 #   --exit-after N     exit 0 once N sessions have ended (else: run until
 #                      SIGTERM/SIGINT).
 #   --watch-pid PID    exit when process PID is gone (lib.bash passes the
@@ -1138,12 +1144,23 @@ class TestLMTP(ServerMixin, LMTP):
 
 # ------------------------------------------------------------------ main
 
+def parse_listen(text):
+    """ADDR:PORT or [ADDR6]:PORT -> (host, port)."""
+    m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):([0-9]{1,5})$",
+                 text)
+    if not m or int(m.group(3)) > 65535:
+        raise argparse.ArgumentTypeError(
+            "ADDR:PORT or [IPV6]:PORT expected: %r" % text)
+    return (m.group(1) or m.group(2), int(m.group(3)))
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="scripted SMTP/LMTP test server")
     p.add_argument("--port-file", required=True)
     p.add_argument("--spool", required=True)
     p.add_argument("--ipv6", action="store_true")
     p.add_argument("--unix")
+    p.add_argument("--listen", type=parse_listen)
     p.add_argument("--exit-after", type=int, default=0)
     p.add_argument("--lmtp", action="store_true")
     p.add_argument("--no-esmtp", action="store_true")
@@ -1183,6 +1200,8 @@ def parse_args(argv):
                   if m.strip()] if cfg.auth_user is not None else [])
     if (cfg.starttls or cfg.implicit_tls) and not (cfg.cert and cfg.key):
         p.error("--starttls/--implicit-tls need --cert and --key")
+    if cfg.listen and (cfg.unix or cfg.ipv6):
+        p.error("--listen excludes --unix and --ipv6")
     if cfg.starttls and cfg.implicit_tls:
         p.error("--starttls and --implicit-tls exclude each other")
     if cfg.require_tls and not (cfg.starttls or cfg.implicit_tls):
@@ -1248,8 +1267,8 @@ async def serve(cfg, faults):
         server = await loop.create_unix_server(factory, cfg.unix)
         where = cfg.unix
     else:
-        host = "::1" if cfg.ipv6 else "127.0.0.1"
-        server = await loop.create_server(factory, host, 0,
+        host, port = cfg.listen or ("::1" if cfg.ipv6 else "127.0.0.1", 0)
+        server = await loop.create_server(factory, host, port,
                                           reuse_address=True)
         where = str(server.sockets[0].getsockname()[1])
     for sig in (signal.SIGTERM, signal.SIGINT):
