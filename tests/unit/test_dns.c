@@ -1,7 +1,13 @@
 /* test_dns.c - the DNS layer: the reply parser (dns_parse.h) on replies
  * built here byte by byte, with and without compression (every record
  * type, CNAME chains, every RCODE, the header bits, malformed names and
- * rdata), and reverse names. */
+ * rdata), reverse names, and the resolver's exchange (dns.h) against a
+ * scripted server forked on loopback ports: retries, truncation and TCP,
+ * EDNS fallback, spoofed replies, the AD bit with and without trust-ad,
+ * and the time bound with servers that never answer.
+ *
+ * With OUTBOX_TEST_DNS_QUERY set, one more test asks the servers of
+ * /etc/resolv.conf (see test_system_resolver); it is skipped otherwise. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,13 +15,23 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "dns.h"
 #include "dns_parse.h"
 #include "err.h"
 
@@ -1669,17 +1685,849 @@ static void test_reverse_name(void **state)
 	assert_null(dns_reverse_name(v6, 0));
 }
 
-int main(void)
+/* ---- the resolver against a scripted server ------------------------------ */
+
+enum script {
+	S_ANSWER,       /* two MX records */
+	S_AD,           /* the same with the AD bit */
+	S_SILENT,       /* reads queries, never answers */
+	S_SERVFAIL,     /* SERVFAIL */
+	S_REFUSED,      /* REFUSED */
+	S_SPOOF_FIRST,  /* another ID, another question, then the answer */
+	S_TC,           /* UDP: TC; TCP: the answer */
+	S_TC_STALL,     /* UDP: TC; TCP: reads the query, never answers */
+	S_FORMERR_EDNS, /* FORMERR to a query with an OPT record */
+};
+
+struct fake_server {
+	pid_t pid;
+	struct sockaddr_storage addr;
+	int log; /* the queries received: 'U' or 'T', a length, the bytes */
+};
+
+/* A reply to query q: its ID and question, flags, and the MX records of
+ * the question's name given as "pref name" strings. */
+static void build_answer(struct builder *b, const unsigned char *q, size_t n,
+                         uint16_t flags, const char *const *mx, size_t count)
 {
+	size_t end = DNS_HEADER_SIZE;
+	while (end < n && q[end] != 0)
+		end += 1 + q[end];
+	end += 1 + 4;
+	assert_true(end <= n);
+	b->compress = false;
+	build_header(b, (unsigned)(q[0] << 8 | q[1]), flags, 1, (unsigned)count,
+	             0, 0);
+	memcpy(b->b + b->len, q + DNS_HEADER_SIZE, end - DNS_HEADER_SIZE);
+	b->len = end;
+	for (size_t i = 0; i < count; i++) {
+		unsigned pref;
+		int used = 0;
+		sscanf(mx[i], "%u %n", &pref, &used);
+		put16(b, 0xc00c);
+		put16(b, DNS_T_MX);
+		put16(b, 1);
+		put32(b, 300);
+		size_t at = b->len;
+		put16(b, 0);
+		put16(b, pref);
+		put_name(b, mx[i] + used);
+		b->b[at + 1] = (unsigned char)(b->len - at - 2);
+	}
+}
+
+static const char *const good_mx[] = {"10 mx1.example.org",
+                                      "20 mx2.example.org"};
+static const char *const evil_mx[] = {"10 evil.example.net"};
+
+static void log_query(int log, char transport, const unsigned char *q, size_t n)
+{
+	unsigned char head[3] = {(unsigned char)transport,
+	                         (unsigned char)(n >> 8), (unsigned char)n};
+	if (write(log, head, 3) != 3 || write(log, q, n) != (ssize_t)n)
+		_exit(3);
+}
+
+static void serve_udp(enum script s, int udp, int log, struct builder *b)
+{
+	unsigned char q[4096];
+	struct sockaddr_storage from;
+	socklen_t len = sizeof from;
+	ssize_t n =
+	    recvfrom(udp, q, sizeof q, 0, (struct sockaddr *)&from, &len);
+	if (n < DNS_HEADER_SIZE)
+		return;
+	log_query(log, 'U', q, (size_t)n);
+	const struct sockaddr *to = (const struct sockaddr *)&from;
+	switch (s) {
+	case S_SILENT:
+		return;
+	case S_SPOOF_FIRST:
+		build_answer(b, q, (size_t)n, QR_RD_RA, evil_mx, 1);
+		b->b[1] ^= 1; /* another ID */
+		sendto(udp, b->b, b->len, 0, to, len);
+		build_answer(b, q, (size_t)n, QR_RD_RA, evil_mx, 1);
+		b->b[DNS_HEADER_SIZE + 1] = 'z'; /* another name */
+		sendto(udp, b->b, b->len, 0, to, len);
+		break;
+	case S_FORMERR_EDNS:
+		if (q[11] != 0) { /* ARCOUNT: an OPT record */
+			build_header(b, (unsigned)(q[0] << 8 | q[1]),
+			             QR_RD_RA | 1, 0, 0, 0, 0);
+			sendto(udp, b->b, b->len, 0, to, len);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	uint16_t flags = s == S_SERVFAIL                ? QR_RD_RA | 2
+	                 : s == S_REFUSED               ? QR_RD_RA | 5
+	                 : s == S_AD                    ? QR_RD_RA | F_AD
+	                 : s == S_TC || s == S_TC_STALL ? QR_RD_RA | F_TC
+	                                                : QR_RD_RA;
+	size_t count = (flags & 0x0f) || (flags & F_TC) ? 0 : 2;
+	build_answer(b, q, (size_t)n, flags, good_mx, count);
+	sendto(udp, b->b, b->len, 0, to, len);
+}
+
+static void serve_tcp(enum script s, int tcp, int log, struct builder *b)
+{
+	int c = accept(tcp, NULL, NULL);
+	if (c < 0)
+		return;
+	unsigned char head[2], q[4096];
+	if (read(c, head, 2) != 2)
+		goto out;
+	size_t n = (size_t)head[0] << 8 | head[1];
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = read(c, q + got, n - got);
+		if (k <= 0)
+			goto out;
+		got += (size_t)k;
+	}
+	log_query(log, 'T', q, n);
+	if (s == S_TC_STALL)
+		return; /* the connection stays open, silent */
+	build_answer(b, q, n, QR_RD_RA, good_mx, 2);
+	unsigned char len[2] = {(unsigned char)(b->len >> 8),
+	                        (unsigned char)b->len};
+	if (write(c, len, 2) != 2 || write(c, b->b, b->len) != (ssize_t)b->len)
+		_exit(4);
+out:
+	close(c);
+}
+
+static void serve(enum script s, int udp, int tcp, int log)
+{
+	struct builder *b = malloc(sizeof *b);
+	if (!b)
+		_exit(2);
+	for (;;) {
+		struct pollfd p[2] = {{udp, POLLIN, 0}, {tcp, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			serve_udp(s, udp, log, b);
+		if (p[1].revents & POLLIN)
+			serve_tcp(s, tcp, log, b);
+	}
+}
+
+/* UDP and TCP sockets on one free loopback port. */
+static void bind_pair(int *udp, int *tcp, struct sockaddr_storage *addr)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in in = {.sin_family = AF_INET};
+		in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof in;
+		*udp = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_true(*udp >= 0);
+		assert_int_equal(bind(*udp, (struct sockaddr *)&in, sizeof in),
+		                 0);
+		assert_int_equal(
+		    getsockname(*udp, (struct sockaddr *)&in, &len), 0);
+		*tcp = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(*tcp >= 0);
+		if (bind(*tcp, (struct sockaddr *)&in, sizeof in) == 0 &&
+		    listen(*tcp, 8) == 0) {
+			memset(addr, 0, sizeof *addr);
+			memcpy(addr, &in, sizeof in);
+			return;
+		}
+		close(*udp);
+		close(*tcp);
+	}
+	fail_msg("no free loopback port for UDP and TCP");
+}
+
+static void server_start(struct fake_server *srv, enum script s)
+{
+	int udp, tcp, log[2];
+	bind_pair(&udp, &tcp, &srv->addr);
+	assert_int_equal(pipe(log), 0);
+	srv->pid = fork();
+	assert_true(srv->pid >= 0);
+	if (srv->pid == 0) {
+		/* a failed assertion in the test leaves no server behind */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(log[0]);
+		serve(s, udp, tcp, log[1]);
+	}
+	close(udp);
+	close(tcp);
+	close(log[1]);
+	srv->log = log[0];
+}
+
+/* Stop the server and read what it received: the number of queries,
+ * the transport of each ("UUT") and the last query. */
+static size_t server_stop(struct fake_server *srv, char *transports,
+                          struct buf *last)
+{
+	kill(srv->pid, SIGKILL);
+	waitpid(srv->pid, NULL, 0);
+	struct buf all = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(srv->log, chunk, sizeof chunk)) > 0)
+		buf_add(&all, chunk, (size_t)n);
+	close(srv->log);
+	size_t count = 0, at = 0;
+	while (at + 3 <= all.len) {
+		const unsigned char *p = (const unsigned char *)all.data + at;
+		size_t len = (size_t)p[1] << 8 | p[2];
+		if (transports)
+			transports[count] = (char)p[0];
+		if (last) {
+			buf_reset(last);
+			buf_add(last, p + 3, len);
+		}
+		at += 3 + len;
+		count++;
+	}
+	if (transports)
+		transports[count] = '\0';
+	buf_free(&all);
+	return count;
+}
+
+/* A resolver with this process's configuration, asking these servers. */
+static struct dns_resolver *
+open_resolver(int timeout_s, const struct fake_server *srv, size_t count)
+{
+	struct dns_resolver *r;
+	struct err e = ERR_INIT;
+	if (dns_resolver_open(&r, timeout_s, &e) != EX_OK)
+		fail_msg("dns_resolver_open: %s", err_msg(&e));
+	struct sockaddr_storage addrs[DNS_MAX_SERVERS];
+	for (size_t i = 0; i < count; i++)
+		addrs[i] = srv[i].addr;
+	assert_int_equal(dns_resolver_use_servers(r, addrs, count, &e), EX_OK);
+	return r;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Look name up as MX; the rendered records or the message. */
+static int lookup_mx(struct dns_resolver *r, const char *name,
+                     struct dns_result *out, struct buf *shown)
+{
+	struct err e = ERR_INIT;
+	int rc = dns_lookup(r, name, DNS_T_MX, out, &e);
+	buf_reset(shown);
+	if (rc == EX_OK) {
+		char *records = render_records(out);
+		buf_add_str(shown, records);
+		free(records);
+	} else {
+		assert_int_equal(e.code, rc);
+		assert_clean_message(&e);
+		buf_add_str(shown, err_msg(&e));
+	}
+	err_clear(&e);
+	return rc;
+}
+
+/* ---- lookups in a process of their own ----------------------------------- */
+
+/* glibc reads resolv.conf and RES_OPTIONS once per process and keeps
+ * them (until the file changes), so a lookup with other options runs in
+ * a fresh copy of this program: "test_dns --lookup TIMEOUT NAME TYPE
+ * [PORT...]" looks NAME up as TYPE with the servers 127.0.0.1:PORT (or
+ * resolv.conf's) and prints three lines: the result (see
+ * describe_lookup), the time it took in ms, and the message. */
+static uint16_t type_by_name(const char *name)
+{
+	for (unsigned t = 1; t < 256; t++)
+		if (dns_type_supported((uint16_t)t) &&
+		    strcmp(dns_type_name((uint16_t)t), name) == 0)
+			return (uint16_t)t;
+	return 0;
+}
+
+/* "rc=0 status=FOUND ad=1 trust=1 records=10 mx.example.org", the time
+ * in ms and the message of one lookup. */
+static void describe_lookup(struct dns_resolver *r, const char *name,
+                            uint16_t type, struct buf *result, long *ms,
+                            struct buf *message)
+{
+	struct dns_result res;
+	struct err e = ERR_INIT;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int rc = dns_lookup(r, name, type, &res, &e);
+	*ms = (long)(seconds_since(&start) * 1000);
+	char *records = render_records(&res);
+	buf_printf(result, "rc=%d status=%s ad=%d trust=%d records=%s", rc,
+	           status_name(res.status), res.authenticated,
+	           dns_resolver_trusts_ad(r), records);
+	buf_add_str(message, err_msg(&e));
+	free(records);
+	dns_result_free(&res);
+	err_clear(&e);
+}
+
+static int lookup_driver(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	struct dns_resolver *r;
+	struct err e = ERR_INIT;
+	if (dns_resolver_open(&r, atoi(argv[0]), &e) != EX_OK) {
+		printf("rc=%d open\n0\n%s\n", e.code, err_msg(&e));
+		return 0;
+	}
+	struct sockaddr_storage addrs[DNS_MAX_SERVERS];
+	int count = 0;
+	for (; count < argc - 3 && count < DNS_MAX_SERVERS; count++) {
+		struct sockaddr_in in = {.sin_family = AF_INET};
+		in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in.sin_port = htons((uint16_t)atoi(argv[3 + count]));
+		memset(&addrs[count], 0, sizeof addrs[count]);
+		memcpy(&addrs[count], &in, sizeof in);
+	}
+	if (count > 0 &&
+	    dns_resolver_use_servers(r, addrs, (size_t)count, &e) != EX_OK)
+		return 2;
+	struct buf result = BUF_INIT, message = BUF_INIT;
+	long ms;
+	describe_lookup(r, argv[1], type_by_name(argv[2]), &result, &ms,
+	                &message);
+	printf("%s\n%ld\n%s\n", buf_str(&result), ms, buf_str(&message));
+	buf_free(&result);
+	buf_free(&message);
+	dns_resolver_close(r);
+	return 0;
+}
+
+/* What a driver printed; result without its " trust=N" (in trust). */
+struct driver_out {
+	struct buf result;
+	bool trust;
+	long ms;
+	struct buf message;
+};
+
+static void driver_out_free(struct driver_out *out)
+{
+	buf_free(&out->result);
+	buf_free(&out->message);
+}
+
+static void run_driver(const char *options, int timeout_s, const char *name,
+                       const char *type, const struct fake_server *srv,
+                       size_t count, struct driver_out *out)
+{
+	char timeout[16], ports[DNS_MAX_SERVERS][16];
+	char *argv[6 + DNS_MAX_SERVERS] = {"test_dns", "--lookup", timeout,
+	                                   (char *)name, (char *)type};
+	snprintf(timeout, sizeof timeout, "%d", timeout_s);
+	for (size_t i = 0; i < count; i++) {
+		const struct sockaddr_in *in = (const void *)&srv[i].addr;
+		snprintf(ports[i], sizeof ports[i], "%u", ntohs(in->sin_port));
+		argv[5 + i] = ports[i];
+	}
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		if (options)
+			setenv("RES_OPTIONS", options, 1);
+		else
+			unsetenv("RES_OPTIONS");
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	struct buf all = BUF_INIT;
+	char chunk[1024];
+	ssize_t n;
+	while ((n = read(pipefd[0], chunk, sizeof chunk)) > 0)
+		buf_add(&all, chunk, (size_t)n);
+	close(pipefd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char *first = strchr(buf_str(&all), '\n');
+	assert_non_null(first);
+	char *second = strchr(first + 1, '\n');
+	assert_non_null(second);
+	*out = (struct driver_out){BUF_INIT, false, atol(first + 1), BUF_INIT};
+	buf_add(&out->result, all.data, (size_t)(first - all.data));
+	char *trust = strstr(out->result.data, " trust=");
+	assert_non_null(trust);
+	out->trust = trust[7] == '1';
+	memmove(trust, trust + 8, strlen(trust + 8) + 1); /* " trust=N" */
+	out->result.len -= 8;
+	buf_add(&out->message, second + 1, strcspn(second + 1, "\n"));
+	buf_free(&all);
+}
+
+static void test_lookup_answer(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	server_start(&srv, S_ANSWER);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT, query = BUF_INIT;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(lookup_mx(r,
+		                           i ? "example.org" : "Example.ORG.",
+		                           &res, &shown),
+		                 EX_OK);
+		assert_string_equal(buf_str(&shown),
+		                    "10 mx1.example.org, 20 mx2.example.org");
+		assert_int_equal(res.status, DNS_FOUND);
+		assert_string_equal(res.canonical, "example.org");
+		assert_false(res.authenticated);
+		dns_result_free(&res);
+	}
+	dns_resolver_close(r);
+	char transports[16];
+	assert_int_equal(server_stop(&srv, transports, &query), 3);
+	assert_string_equal(transports, "UUU");
+	/* the last query: RD, one question for the absolute name in lower
+	 * case, and an EDNS0 OPT record offering DNS_EDNS_UDP_SIZE */
+	static const unsigned char question[] = "\x07"
+	                                        "example"
+	                                        "\x03"
+	                                        "org"
+	                                        "\x00"
+	                                        "\x00\x0f"
+	                                        "\x00\x01";
+	static const unsigned char opt[] = {
+	    0, 0, 41, DNS_EDNS_UDP_SIZE >> 8, DNS_EDNS_UDP_SIZE & 0xff, 0, 0, 0,
+	    0, 0, 0};
+	const unsigned char *q = (const unsigned char *)query.data;
+	assert_int_equal(query.len,
+	                 DNS_HEADER_SIZE + sizeof question - 1 + sizeof opt);
+	assert_int_equal(q[2] & 0xf9, 0x01); /* QR 0, QUERY, RD */
+	assert_memory_equal(q + 4, "\0\1\0\0\0\0\0\1", 8);
+	assert_memory_equal(q + DNS_HEADER_SIZE, question, sizeof question - 1);
+	assert_memory_equal(q + DNS_HEADER_SIZE + sizeof question - 1, opt,
+	                    sizeof opt);
+	buf_free(&shown);
+	buf_free(&query);
+}
+
+/* Query IDs come from getrandom(2): 16 lookups never share one ID in
+ * practice (a repeat somewhere has a chance of 1 in 550). */
+static void test_lookup_ids(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	server_start(&srv, S_ANSWER);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT;
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(lookup_mx(r, "example.org", &res, &shown),
+		                 EX_OK);
+		dns_result_free(&res);
+	}
+	dns_resolver_close(r);
+	kill(srv.pid, SIGKILL);
+	waitpid(srv.pid, NULL, 0);
+	unsigned char log[16 * 64];
+	ssize_t n = read(srv.log, log, sizeof log);
+	close(srv.log);
+	unsigned ids[16], count = 0, distinct = 0;
+	for (ssize_t at = 0; at + 5 <= n && count < 16;) {
+		size_t len = (size_t)log[at + 1] << 8 | log[at + 2];
+		ids[count++] = (unsigned)log[at + 3] << 8 | log[at + 4];
+		at += 3 + (ssize_t)len;
+	}
+	assert_int_equal(count, 16);
+	for (unsigned i = 0; i < count; i++) {
+		bool seen = false;
+		for (unsigned k = 0; k < i; k++)
+			seen = seen || ids[k] == ids[i];
+		distinct += !seen;
+	}
+	assert_true(distinct >= 15);
+	buf_free(&shown);
+}
+
+static void test_lookup_ad(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	struct driver_out out;
+	struct buf query = BUF_INIT;
+	/* without trust-ad the bit is cleared (unless this host's own
+	 * resolv.conf trusts its resolver: then that half proves nothing) */
+	server_start(&srv, S_AD);
+	run_driver(NULL, 5, "example.org", "MX", &srv, 1, &out);
+	if (!out.trust)
+		assert_string_equal(buf_str(&out.result),
+		                    "rc=0 status=FOUND ad=0 records=10 "
+		                    "mx1.example.org, 20 mx2.example.org");
+	assert_int_equal(server_stop(&srv, NULL, &query), 1);
+	driver_out_free(&out);
+	/* with trust-ad: the query asks for the bit and the answer keeps it */
+	server_start(&srv, S_AD);
+	run_driver("trust-ad", 5, "example.org", "MX", &srv, 1, &out);
+	assert_true(out.trust);
+	assert_string_equal(buf_str(&out.result),
+	                    "rc=0 status=FOUND ad=1 records=10 "
+	                    "mx1.example.org, 20 mx2.example.org");
+	assert_int_equal(server_stop(&srv, NULL, &query), 1);
+	assert_true(query.data[3] & F_AD);
+	driver_out_free(&out);
+	/* and an answer without the bit is not authenticated */
+	server_start(&srv, S_ANSWER);
+	run_driver("trust-ad", 5, "example.org", "MX", &srv, 1, &out);
+	assert_true(out.trust);
+	assert_string_equal(buf_str(&out.result),
+	                    "rc=0 status=FOUND ad=0 records=10 "
+	                    "mx1.example.org, 20 mx2.example.org");
+	server_stop(&srv, NULL, NULL);
+	driver_out_free(&out);
+	buf_free(&query);
+}
+
+static void test_lookup_rcodes(void **state)
+{
+	(void)state;
+	struct fake_server srv[2];
+	struct dns_result res;
+	struct buf shown = BUF_INIT;
+	server_start(&srv[0], S_SERVFAIL);
+	struct dns_resolver *r = open_resolver(5, srv, 1);
+	assert_int_equal(lookup_mx(r, "example.org.", &res, &shown),
+	                 EX_TEMPFAIL);
+	assert_int_equal(res.status, DNS_TEMPFAIL);
+	assert_int_equal(res.rcode, 2);
+	assert_string_equal(buf_str(&shown),
+	                    "DNS lookup of the MX records of example.org "
+	                    "failed: server failure (SERVFAIL); try again "
+	                    "later");
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	assert_int_equal(server_stop(&srv[0], NULL, NULL), 1);
+	/* a server that answered is not asked again, whatever attempts: */
+	struct driver_out out;
+	server_start(&srv[0], S_SERVFAIL);
+	run_driver("attempts:3", 5, "example.org", "MX", srv, 1, &out);
+	assert_string_equal(buf_str(&out.result),
+	                    "rc=75 status=TEMPFAIL ad=0 records=");
+	driver_out_free(&out);
+	assert_int_equal(server_stop(&srv[0], NULL, NULL), 1);
+
+	server_start(&srv[0], S_REFUSED);
+	r = open_resolver(5, srv, 1);
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown),
+	                 EX_UNAVAILABLE);
+	assert_int_equal(res.status, DNS_REFUSED);
+	assert_non_null(strstr(buf_str(&shown), "(REFUSED)"));
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	server_stop(&srv[0], NULL, NULL);
+
+	/* SERVFAIL from the first server, an answer from the second */
+	server_start(&srv[0], S_SERVFAIL);
+	server_start(&srv[1], S_ANSWER);
+	r = open_resolver(5, srv, 2);
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown), EX_OK);
+	assert_string_equal(buf_str(&shown),
+	                    "10 mx1.example.org, 20 mx2.example.org");
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	assert_int_equal(server_stop(&srv[0], NULL, NULL), 1);
+	assert_int_equal(server_stop(&srv[1], NULL, NULL), 1);
+	buf_free(&shown);
+}
+
+/* Replies with another ID or another question are ignored (RFC 5452
+ * 9.1); the real one that follows is taken. */
+static void test_lookup_spoofed(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	server_start(&srv, S_SPOOF_FIRST);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT;
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown), EX_OK);
+	assert_string_equal(buf_str(&shown),
+	                    "10 mx1.example.org, 20 mx2.example.org");
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	assert_int_equal(server_stop(&srv, NULL, NULL), 1);
+	buf_free(&shown);
+}
+
+static void test_lookup_truncated(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	server_start(&srv, S_TC);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT;
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown), EX_OK);
+	assert_string_equal(buf_str(&shown),
+	                    "10 mx1.example.org, 20 mx2.example.org");
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	char transports[16];
+	assert_int_equal(server_stop(&srv, transports, NULL), 2);
+	assert_string_equal(transports, "UT");
+
+	/* options use-vc: TCP from the start */
+	struct driver_out out;
+	server_start(&srv, S_ANSWER);
+	run_driver("use-vc", 5, "example.org", "MX", &srv, 1, &out);
+	assert_non_null(strstr(buf_str(&out.result), "rc=0 status=FOUND"));
+	driver_out_free(&out);
+	assert_int_equal(server_stop(&srv, transports, NULL), 1);
+	assert_string_equal(transports, "T");
+	buf_free(&shown);
+}
+
+static void test_lookup_formerr_to_edns(void **state)
+{
+	(void)state;
+	struct fake_server srv;
+	server_start(&srv, S_FORMERR_EDNS);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT, query = BUF_INIT;
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown), EX_OK);
+	assert_string_equal(buf_str(&shown),
+	                    "10 mx1.example.org, 20 mx2.example.org");
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	assert_int_equal(server_stop(&srv, NULL, &query), 2);
+	assert_int_equal(query.data[11], 0); /* the second: no OPT */
+	assert_int_equal(query.len, DNS_HEADER_SIZE + 13 + 4);
+	buf_free(&shown);
+	buf_free(&query);
+}
+
+/* Each lookup ends within its timeout whatever resolv.conf asks for:
+ * here 3 servers that never answer, attempts:5 and timeout:30 (a 7.5
+ * minute worst case for glibc) against timeout_s 2. */
+static void assert_took_about(const struct driver_out *out, long want_ms)
+{
+	if (out->ms < want_ms - 100 || out->ms > want_ms + 500)
+		fail_msg("the lookup took %ld ms, not about %ld (%s)", out->ms,
+		         want_ms, buf_str(&out->message));
+}
+
+static void test_lookup_time_bound(void **state)
+{
+	(void)state;
+	struct fake_server srv[3];
+	struct driver_out out;
+	for (int i = 0; i < 3; i++)
+		server_start(&srv[i], S_SILENT);
+	run_driver("attempts:5 timeout:30", 2, "example.org", "MX", srv, 3,
+	           &out);
+	assert_took_about(&out, 2000);
+	assert_string_equal(buf_str(&out.result),
+	                    "rc=75 status=TEMPFAIL ad=0 records=");
+	assert_non_null(strstr(buf_str(&out.message),
+	                       "DNS lookup of the MX records of example.org "
+	                       "failed: no DNS server answered within 2 "
+	                       "seconds (asked 127.0.0.1 port "));
+	driver_out_free(&out);
+	/* every server was asked, each for DNS_MIN_WAIT_MS at a time: 2 s
+	 * hold 8 such tries */
+	size_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		size_t n = server_stop(&srv[i], NULL, NULL);
+		assert_true(n >= 2);
+		total += n;
+	}
+	assert_true(total >= 7 && total <= 8);
+
+	/* one server, attempts:2 timeout:5: two tries of one second */
+	server_start(&srv[0], S_SILENT);
+	run_driver("attempts:2 timeout:5", 2, "example.org", "MX", srv, 1,
+	           &out);
+	assert_took_about(&out, 2000);
+	assert_non_null(strstr(buf_str(&out.result), "rc=75 status=TEMPFAIL"));
+	driver_out_free(&out);
+	assert_int_equal(server_stop(&srv[0], NULL, NULL), 2);
+
+	/* timeout:1 attempts:1 is shorter than timeout_s: resolv.conf wins */
+	server_start(&srv[0], S_SILENT);
+	run_driver("attempts:1 timeout:1", 5, "example.org", "MX", srv, 1,
+	           &out);
+	assert_took_about(&out, 1000);
+	assert_non_null(strstr(buf_str(&out.message),
+	                       "no DNS server answered within 1 second "
+	                       "(asked"));
+	driver_out_free(&out);
+	assert_int_equal(server_stop(&srv[0], NULL, NULL), 1);
+
+	/* truncated over UDP, then a TCP connection that stays silent */
+	server_start(&srv[0], S_TC_STALL);
+	run_driver("attempts:2 timeout:30", 2, "example.org", "MX", srv, 1,
+	           &out);
+	assert_took_about(&out, 2000);
+	assert_non_null(strstr(buf_str(&out.message),
+	                       "the reply was too large for UDP and no DNS "
+	                       "server answered over TCP within 2 seconds"));
+	driver_out_free(&out);
+	char transports[16];
+	assert_int_equal(server_stop(&srv[0], transports, NULL), 2);
+	assert_string_equal(transports, "UT");
+}
+
+static void test_lookup_no_server(void **state)
+{
+	(void)state;
+	/* a port nobody listens on: ICMP port unreachable, at once */
+	struct fake_server srv;
+	server_start(&srv, S_SILENT);
+	server_stop(&srv, NULL, NULL);
+	struct dns_resolver *r = open_resolver(5, &srv, 1);
+	struct dns_result res;
+	struct buf shown = BUF_INIT;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(lookup_mx(r, "example.org", &res, &shown),
+	                 EX_TEMPFAIL);
+	assert_true(seconds_since(&start) < 1.0);
+	assert_non_null(strstr(buf_str(&shown), "failed: no DNS server is "
+	                                        "listening (asked 127.0.0.1 "
+	                                        "port "));
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	buf_free(&shown);
+}
+
+static void test_lookup_refuses_bad_questions(void **state)
+{
+	(void)state;
+	struct dns_resolver *r;
+	struct err e = ERR_INIT;
+	assert_int_equal(dns_resolver_open(&r, 0, &e), EX_SOFTWARE);
+	assert_null(r);
+	assert_int_equal(dns_resolver_open(&r, DNS_MAX_TIMEOUT + 1, &e),
+	                 EX_SOFTWARE);
+	assert_int_equal(dns_resolver_open(&r, 1, &e), EX_OK);
+	struct sockaddr_storage addrs[DNS_MAX_SERVERS + 1] = {0};
+	assert_int_equal(dns_resolver_use_servers(r, addrs, 0, &e),
+	                 EX_SOFTWARE);
+	assert_int_equal(dns_resolver_use_servers(r, addrs, 1, &e),
+	                 EX_SOFTWARE); /* AF_UNSPEC */
+	addrs[0].ss_family = AF_INET;
+	assert_int_equal(
+	    dns_resolver_use_servers(r, addrs, DNS_MAX_SERVERS + 1, &e),
+	    EX_SOFTWARE);
+	/* refused before any I/O: the servers are a closed port */
+	struct dns_result res;
+	assert_int_equal(dns_lookup(r, "exa mple.org", DNS_T_MX, &res, &e),
+	                 EX_DATAERR);
+	assert_int_equal(res.status, DNS_REFUSED);
+	assert_clean_message(&e);
+	assert_int_equal(dns_lookup(r, "a\r\nRCPT TO:<x>", DNS_T_A, &res, &e),
+	                 EX_DATAERR);
+	assert_clean_message(&e);
+	assert_int_equal(dns_lookup(r, "example.org", 2, &res, &e),
+	                 EX_SOFTWARE);
+	dns_result_free(&res);
+	dns_resolver_close(r);
+	dns_resolver_close(NULL);
+	err_clear(&e);
+}
+
+/* Against the servers of /etc/resolv.conf, for a check in a private
+ * network namespace (see the DNS layer's report): OUTBOX_TEST_DNS_QUERY
+ * "NAME TYPE", OUTBOX_TEST_DNS_WANT the expected "rc=N status=S ad=0|1
+ * trust=0|1 records=..." line, OUTBOX_TEST_DNS_TIMEOUT seconds (default
+ * 5), OUTBOX_TEST_DNS_MAX_MS the longest the lookup may take. */
+static void test_system_resolver(void **state)
+{
+	(void)state;
+	const char *query = getenv("OUTBOX_TEST_DNS_QUERY");
+	const char *want = getenv("OUTBOX_TEST_DNS_WANT");
+	if (!query || !want) {
+		skip();
+		return;
+	}
+	char name[300], type[16];
+	assert_int_equal(sscanf(query, "%299s %15s", name, type), 2);
+	const char *timeout = getenv("OUTBOX_TEST_DNS_TIMEOUT");
+	const char *max_ms = getenv("OUTBOX_TEST_DNS_MAX_MS");
+	struct dns_resolver *r;
+	struct err e = ERR_INIT;
+	assert_int_equal(dns_resolver_open(&r, timeout ? atoi(timeout) : 5, &e),
+	                 EX_OK);
+	struct buf result = BUF_INIT, message = BUF_INIT;
+	long ms;
+	describe_lookup(r, name, type_by_name(type), &result, &ms, &message);
+	print_message("# %s: %s in %ld ms; %s\n", query, buf_str(&result), ms,
+	              buf_str(&message));
+	assert_string_equal(buf_str(&result), want);
+	if (max_ms && ms > atol(max_ms))
+		fail_msg("the lookup took %ld ms", ms);
+	buf_free(&result);
+	buf_free(&message);
+	dns_resolver_close(r);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--lookup") == 0)
+		return lookup_driver(argc - 2, argv + 2);
+	/* a server that dies before a write must not kill the test */
+	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_cut_and_extended),
-		cmocka_unit_test(test_parse_names),
-		cmocka_unit_test(test_parse_pointer_chains),
-		cmocka_unit_test(test_parse_limits),
-		cmocka_unit_test(test_question_check),
-		cmocka_unit_test(test_type_names),
-		cmocka_unit_test(test_reverse_name),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_cut_and_extended),
+	    cmocka_unit_test(test_parse_names),
+	    cmocka_unit_test(test_parse_pointer_chains),
+	    cmocka_unit_test(test_parse_limits),
+	    cmocka_unit_test(test_question_check),
+	    cmocka_unit_test(test_type_names),
+	    cmocka_unit_test(test_reverse_name),
+	    cmocka_unit_test(test_lookup_answer),
+	    cmocka_unit_test(test_lookup_ids),
+	    cmocka_unit_test(test_lookup_ad),
+	    cmocka_unit_test(test_lookup_rcodes),
+	    cmocka_unit_test(test_lookup_spoofed),
+	    cmocka_unit_test(test_lookup_truncated),
+	    cmocka_unit_test(test_lookup_formerr_to_edns),
+	    cmocka_unit_test(test_lookup_time_bound),
+	    cmocka_unit_test(test_lookup_no_server),
+	    cmocka_unit_test(test_lookup_refuses_bad_questions),
+	    cmocka_unit_test(test_system_resolver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
