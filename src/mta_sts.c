@@ -382,10 +382,10 @@ int mta_sts_parse_policy(const char *text, size_t len,
 {
 	memset(out, 0, sizeof *out);
 	if (len > MTA_STS_MAX_POLICY)
-		return err_set(
-		    e, EX_DATAERR,
-		    "the MTA-STS policy is larger than %d bytes (RFC 8461 3.3)",
-		    MTA_STS_MAX_POLICY);
+		return err_set(e, EX_DATAERR,
+		               "the MTA-STS policy is larger than %zu bytes "
+		               "(RFC 8461 3.3)",
+		               MTA_STS_MAX_POLICY);
 	struct policy_state st = {0};
 	size_t pos = 0, line = 0;
 	/* leniency: a UTF-8 byte order mark */

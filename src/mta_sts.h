@@ -34,16 +34,17 @@
 #define MTA_STS_MAX_ID 32
 /* RFC 8461 3.3's suggested limit on a policy: the fetch's body limit and
  * the policy parser's input limit. */
-#define MTA_STS_MAX_POLICY (64 * 1024)
+#define MTA_STS_MAX_POLICY ((size_t)64 * 1024)
 /* RFC 1035 2.3.4: a domain name's text, and one label. */
 #define MTA_STS_MAX_DOMAIN 253
 #define MTA_STS_MAX_LABEL  63
-/* RFC 8461 3.3: "MTAs SHOULD proactively refresh cached policies before
- * they expire; a suggested refresh frequency is once per day". */
-#define MTA_STS_REFRESH_AFTER (24 * 60 * 60)
+/* RFC 8461 3.3 (and 10.2): "MTAs SHOULD proactively refresh cached
+ * policies before they expire; a suggested refresh frequency is once per
+ * day". */
+#define MTA_STS_REFRESH_AFTER (24L * 60 * 60)
 /* RFC 8461 3.3: after a failed fetch "implementers SHOULD limit further
  * attempts to a period of five minutes or longer per version ID". */
-#define MTA_STS_RETRY_AFTER (5 * 60)
+#define MTA_STS_RETRY_AFTER (5L * 60)
 /* The largest cache file read back: a policy's patterns, normalized, take
  * no more room than in the policy itself, plus the header lines. */
 #define MTA_STS_MAX_CACHE_FILE (MTA_STS_MAX_POLICY + 1024)

@@ -83,7 +83,7 @@ static void note_decision(struct buf *notes, const char *domain,
 	case MTA_STS_RETRY_LATER:
 		buf_printf(&b,
 		           "fetching the policy for id %s failed %lld seconds "
-		           "ago, not tried again for %d seconds; ",
+		           "ago, not tried again for %ld seconds; ",
 		           d->id, (long long)(now - cache->failed_at),
 		           MTA_STS_RETRY_AFTER);
 		break;
@@ -193,11 +193,11 @@ static int open_dir(const char *path, bool create, int *fd, struct err *e)
 	if (problem) {
 		close(*fd);
 		*fd = -1;
-		return err_set(
-		    e, EX_CONFIG,
-		    "the MTA-STS policy cache %s %s: it is not used (RFC 8461 "
-		    "10.2: a cached policy must not be writable by others)",
-		    path, problem);
+		return err_set(e, EX_CONFIG,
+		               "the MTA-STS policy cache %s %s: it is not used "
+		               "(a policy planted there could turn MTA-STS "
+		               "off); remove it",
+		               path, problem);
 	}
 	return EX_OK;
 }
@@ -209,7 +209,7 @@ static bool file_trusted(int fd)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	       st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
 	       st.st_nlink == 1 && st.st_size > 0 &&
-	       st.st_size <= MTA_STS_MAX_CACHE_FILE;
+	       st.st_size <= (off_t)MTA_STS_MAX_CACHE_FILE;
 }
 
 int mta_sts_cache_load(const char *dir, const char *domain,
@@ -314,8 +314,7 @@ static int store_noted(const struct mta_sts_settings *s, const char *domain,
 	if (rc == EX_CONFIG) {
 		err_set(e, rc, "%s", err_msg(&se));
 	} else if (rc != EX_OK) {
-		note(notes, domain, "%s; nothing was cached",
-		     err_msg(&se));
+		note(notes, domain, "%s; nothing was cached", err_msg(&se));
 		rc = EX_OK;
 	}
 	err_clear(&se);

@@ -15,7 +15,8 @@
  * MTA_STS_MAX_POLICY bytes of body, every step (connect, handshake,
  * sending, reading) bounded by the timeout.
  *
- * The cache (RFC 8461 3.3, 5.1, 10.2): one file per domain, DIR/DOMAIN
+ * The cache (RFC 8461 3.3, 5.1; 10.2: a cached enforce policy is what
+ * defeats an attacker who blocks discovery): one file per domain, DIR/DOMAIN
  * (mta_sts_cache_format's text), in DIR = mta_sts_cache_dir(). DIR is made
  * 0700 when missing and must be a directory of the effective user (group
  * and other bits are taken away: nobody else can have put anything in
