@@ -167,10 +167,11 @@ static void check_matching(const struct mta_sts_policy *p)
 		/* an exact pattern matches itself, in upper case too */
 		if (pat[0] != '*') {
 			buf_reset(&host);
-			for (const char *c = pat; *c; c++)
-				buf_add_char(&host, (char)(*c >= 'a' && *c <= 'z'
-				                                   ? *c - 32
-				                                   : *c));
+			for (const char *c = pat; *c; c++) {
+				bool small = *c >= 'a' && *c <= 'z';
+				buf_add_char(&host,
+				             (char)(small ? *c - 32 : *c));
+			}
 			if (!mta_sts_mx_allowed(p, buf_str(&host)))
 				abort();
 		} else {
@@ -183,7 +184,7 @@ static void check_matching(const struct mta_sts_policy *p)
 	buf_free(&host);
 }
 
-/* ---- the parsers ----------------------------------------------------------- */
+/* ---- the parsers --------------------------------------------------------- */
 
 static void fuzz_txt(const char *text, size_t n)
 {
@@ -244,10 +245,14 @@ static void fuzz_policy(const char *text, size_t n)
 	 * and domain there can be) fits MTA_STS_MAX_CACHE_FILE and reads
 	 * back */
 	static const char domain[] =
-	        "a23456789012345678901234567890123456789012345678901234567890123."
-	        "b23456789012345678901234567890123456789012345678901234567890123."
-	        "c23456789012345678901234567890123456789012345678901234567890123."
-	        "d234567890123456789012345678901234567890123456789012345678901";
+		"a234567890123456789012345678901"
+		"23456789012345678901234567890123."
+		"b234567890123456789012345678901"
+		"23456789012345678901234567890123."
+		"c234567890123456789012345678901"
+		"23456789012345678901234567890123."
+		"d234567890123456789012345678901"
+		"234567890123456789012345678901";
 	struct mta_sts_cache c = {.has_policy = true, .policy = p};
 	c.policy.id = c.failed_id = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 	c.policy.fetched = c.failed_at = 999999999999999999LL;
@@ -293,7 +298,7 @@ static void fuzz_cache(const char *text, size_t n)
 	mta_sts_cache_free(&c);
 }
 
-/* ---- built from the bytes ----------------------------------------------------- */
+/* ---- built from the bytes ------------------------------------------------ */
 
 struct bytes {
 	const uint8_t *p;
@@ -418,7 +423,7 @@ static void fuzz_built(struct bytes b)
 	buf_free(&text);
 }
 
-/* ---- the decision -------------------------------------------------------------- */
+/* ---- the decision -------------------------------------------------------- */
 
 static void fuzz_decide(struct bytes b)
 {

@@ -297,7 +297,8 @@ static const struct policy_case policy_cases[] = {
 	                  "max_age: 1\n",
 	 BAD, 0, "has mx \"a.example b.ex\""},
 	{"mx label of 64", "version: STSv1\nmode: enforce\nmx: "
-	                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	                   ".example\nmax_age: 1\n",
 	 BAD, 0, "...\""},
 	{"a line without a colon", "version: STSv1\nmode enforce\n", BAD, 0,
@@ -437,7 +438,8 @@ static void test_policy_size(void **state)
 		int rc = mta_sts_parse_policy(b.data, b.len, &p, &e);
 		if (over) {
 			assert_int_equal(rc, EX_DATAERR);
-			assert_non_null(strstr(err_msg(&e), "larger than 65536"));
+			assert_non_null(
+			        strstr(err_msg(&e), "larger than 65536"));
 		} else {
 			assert_int_equal(rc, EX_OK);
 			assert_int_equal(p.mx_count, patterns);
@@ -506,7 +508,7 @@ static void test_mx_allowed(void **state)
 		{".example.net", false},     /* an empty one */
 		{"a.b.example.net", false},  /* two labels */
 		{"xexample.net", false},
-		{"*.example.net", true},     /* a label that is "*" is a label */
+		{"*.example.net", true},     /* "*" is a label like any */
 		{"x.a.b.example.org", true},
 		{"a.b.example.org", false},
 		{"", false},
@@ -586,8 +588,8 @@ static void test_policy_url(void **state)
 	(void)state;
 	struct buf b = BUF_INIT;
 	mta_sts_policy_url("example.com", &b);
-	assert_string_equal(buf_str(&b),
-	                    "https://mta-sts.example.com/.well-known/mta-sts.txt");
+	assert_string_equal(buf_str(&b), "https://mta-sts.example.com/"
+	                                 ".well-known/mta-sts.txt");
 	struct http_url u;
 	struct err e = ERR_INIT;
 	assert_int_equal(http_parse_url(buf_str(&b), &u, &e), EX_OK);
@@ -779,7 +781,8 @@ static void test_cache_damaged(void **state)
 		"max_age 1\nmx a\nfailed x 1\n", /* out of order */
 		"outbox-mta-sts 1\ndomain a.b\npolicy z 0\nmode enforce\n"
 		"max_age 1\nmx a\nmx b", /* cut short */
-		"outbox-mta-sts 1\ndomain a.b\npolicy  0\nmode none\nmax_age 1\n",
+		"outbox-mta-sts 1\ndomain a.b\npolicy  0\nmode none\n"
+		"max_age 1\n",
 		"outbox-mta-sts 1\ndomain a.b\nmode none\nmax_age 1\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -1465,7 +1468,8 @@ static void test_request(void **state)
 	                    "Host: [::1]:8443\r\n"
 	                    "User-Agent: outbox/" OUTBOX_VERSION "\r\n"
 	                    "Accept: application/json\r\n"
-	                    "Content-Type: application/x-www-form-urlencoded\r\n"
+	                    "Content-Type: "
+	                    "application/x-www-form-urlencoded\r\n"
 	                    "Content-Length: 5\r\n"
 	                    "Connection: close\r\n\r\na=b+c");
 	/* an empty form still has its Content-Length */
@@ -1707,8 +1711,8 @@ int main(void)
 	const char *wrong = getenv("MTA_STS_TEST_WRONG_TRUST");
 	if (!trust || !*trust || !wrong || !*wrong) {
 		fprintf(stderr, "test_live_server not run: it needs "
-		                "MTA_STS_TEST_TRUST and MTA_STS_TEST_WRONG_TRUST "
-		                "(see the top of tests/unit/test_mta_sts.c)\n");
+		        "MTA_STS_TEST_TRUST and MTA_STS_TEST_WRONG_TRUST (see "
+		        "the top of tests/unit/test_mta_sts.c)\n");
 		return failed;
 	}
 	const struct CMUnitTest live[] = {
