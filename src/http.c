@@ -1,4 +1,4 @@
-/* http.c - one HTTPS POST; see http.h. */
+/* http.c - one HTTPS request (a form POST or a GET); see http.h. */
 #include "http.h"
 
 #include <stdbool.h>
@@ -19,49 +19,57 @@ static void add_authority(struct buf *b, const struct http_url *u)
 		buf_printf(b, ":%d", u->port);
 }
 
-static void trace_request(const struct http_settings *s,
+static void trace_request(const struct http_settings *s, const char *method,
                           const struct http_url *u)
 {
 	if (!s->trace)
 		return;
 	/* The query may carry secrets (http.h): the path only. */
 	struct buf line = BUF_INIT;
-	buf_add_str(&line, "POST https://");
+	buf_printf(&line, "%s https://", method);
 	add_authority(&line, u);
 	buf_add(&line, u->path, strcspn(u->path, "?"));
 	s->trace(s->trace_ctx, buf_str(&line));
 	buf_free(&line);
 }
 
-/* RFC 9112 3, RFC 9110 7.2 (Host), 8.6 (Content-Length), 9112 9.6
- * (Connection: close: one request, and the end of the response is the end
- * of the connection). */
-static int send_request(struct conn *c, const struct http_url *u,
-                        const struct buf *form, struct err *e)
+/* RFC 9112 3, RFC 9110 7.2 (Host), 12.5.1 (Accept), 8.3 (Content-Type),
+ * 8.6 (Content-Length), 9112 9.6 (Connection: close: one request, and the
+ * end of the response is the end of the connection). */
+void http_request_build(const char *method, const struct http_url *u,
+                        const char *accept, const char *content_type,
+                        const struct buf *body, struct buf *out)
 {
 	struct buf head = BUF_INIT;
-	buf_printf(&head, "POST %s HTTP/1.1\r\nHost: ", u->path);
+	buf_printf(&head, "%s %s HTTP/1.1\r\nHost: ", method, u->path);
 	add_authority(&head, u);
-	buf_printf(&head,
-	           "\r\nUser-Agent: outbox/%s\r\n"
-	           "Accept: application/json\r\n"
-	           "Content-Type: application/x-www-form-urlencoded\r\n"
-	           "Content-Length: %zu\r\n"
-	           "Connection: close\r\n\r\n",
-	           OUTBOX_VERSION, form->len);
-	/* One allocation for the whole request, wiped after: the form may
-	 * hold a client secret, a refresh token or a device code. conn's
-	 * buffer gets one copy too, wiped once sent (conn_flush). */
-	struct buf request = BUF_INIT;
-	buf_reserve_secret(&request, head.len + form->len);
-	buf_add(&request, head.data, head.len);
-	if (form->len)
-		buf_add(&request, form->data, form->len);
+	buf_printf(&head, "\r\nUser-Agent: outbox/%s\r\n", OUTBOX_VERSION);
+	if (accept)
+		buf_printf(&head, "Accept: %s\r\n", accept);
+	if (content_type)
+		buf_printf(&head,
+		           "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		           content_type, body ? body->len : 0);
+	buf_add_str(&head, "Connection: close\r\n\r\n");
+	/* One allocation for the whole request, wiped by the caller: a form
+	 * may hold a client secret, a refresh token or a device code. */
+	size_t body_len = content_type && body ? body->len : 0;
+	buf_reset(out);
+	buf_reserve_secret(out, head.len + body_len);
+	buf_add(out, head.data, head.len);
+	if (body_len)
+		buf_add(out, body->data, body_len);
 	buf_free(&head);
-	int rc = conn_write(c, request.data, request.len, e);
+}
+
+static int send_request(struct conn *c, const struct buf *request,
+                        struct err *e)
+{
+	/* conn's buffer gets one copy of the request too, wiped once sent
+	 * (conn_flush). */
+	int rc = conn_write(c, request->data, request->len, e);
 	if (rc == EX_OK)
 		rc = conn_flush(c, e);
-	buf_wipe(&request);
 	return rc;
 }
 
@@ -85,9 +93,13 @@ static int read_response(struct conn *c, size_t limit, struct buf *raw,
 	}
 }
 
-int http_post_form(const struct http_settings *s, const char *url,
-                   const struct buf *form, struct http_response *out,
-                   struct err *e)
+/* One request (method, with an Accept field when accept is set and a body
+ * of content_type when that is set) and its whole response: the part
+ * http_post_form and http_get share. */
+static int exchange(const struct http_settings *s, const char *method,
+                    const char *url, const char *accept,
+                    const char *content_type, const struct buf *body,
+                    struct http_response *out, struct err *e)
 {
 	*out = (struct http_response){0, BUF_INIT, NULL, -1};
 	struct http_url u;
@@ -96,7 +108,7 @@ int http_post_form(const struct http_settings *s, const char *url,
 		return rc;
 	int timeout = s->timeout > 0 ? s->timeout : HTTP_DEFAULT_TIMEOUT;
 	size_t max_body = s->max_body ? s->max_body : HTTP_MAX_BODY;
-	trace_request(s, &u);
+	trace_request(s, method, &u);
 
 	struct conn *c = NULL;
 	rc = conn_open_tcp(&c, u.host, u.port, s->source_ip, timeout, e);
@@ -117,8 +129,13 @@ int http_post_form(const struct http_settings *s, const char *url,
 		};
 		rc = tls_start(c, &tls, NULL, e);
 	}
-	if (rc == EX_OK)
-		rc = send_request(c, &u, form, e);
+	if (rc == EX_OK) {
+		struct buf request = BUF_INIT;
+		http_request_build(method, &u, accept, content_type, body,
+		                   &request);
+		rc = send_request(c, &request, e);
+		buf_wipe(&request);
+	}
 	struct buf raw = BUF_INIT;
 	if (rc == EX_OK)
 		rc = read_response(c, HTTP_MAX_RESPONSE(max_body), &raw, e);
@@ -142,4 +159,18 @@ int http_post_form(const struct http_settings *s, const char *url,
 	}
 	http_url_free(&u);
 	return rc;
+}
+
+int http_post_form(const struct http_settings *s, const char *url,
+                   const struct buf *form, struct http_response *out,
+                   struct err *e)
+{
+	return exchange(s, "POST", url, "application/json",
+	                "application/x-www-form-urlencoded", form, out, e);
+}
+
+int http_get(const struct http_settings *s, const char *url,
+             struct http_response *out, struct err *e)
+{
+	return exchange(s, "GET", url, NULL, NULL, NULL, out, e);
 }

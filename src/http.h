@@ -1,5 +1,6 @@
-/* http.h - an HTTPS client for OAuth 2.0 endpoints: one POST of a form,
- * one whole response, over TLS verified exactly as SMTP's (tls.h).
+/* http.h - an HTTPS client for OAuth 2.0 endpoints (one POST of a form)
+ * and MTA-STS policy hosts (one GET, mta_sts_fetch.h): one request, one
+ * whole response, over TLS verified exactly as SMTP's (tls.h).
  *
  * One request per connection (Connection: close), read until the server
  * closes it; no redirects, no proxies, no cookies, no compression, no
@@ -26,9 +27,9 @@ struct http_settings {
 	const char *crl_file;  /* NULL or a CRL file */
 	const char *source_ip; /* NULL or the address to bind to */
 	size_t max_body;       /* 0: HTTP_MAX_BODY */
-	/* -v: one line per request ("POST https://host/path", never the
-	 * query) and per response ("HTTP 200, 345 bytes"); never bodies or
-	 * fields. NULL: no trace. */
+	/* -v: one line per request ("POST https://host/path" or "GET
+	 * https://host/path", never the query) and per response ("HTTP
+	 * 200, 345 bytes"); never bodies or fields. NULL: no trace. */
 	void (*trace)(void *ctx, const char *line);
 	void *trace_ctx;
 };
@@ -56,5 +57,25 @@ struct http_settings {
 int http_post_form(const struct http_settings *s, const char *url,
                    const struct buf *form, struct http_response *out,
                    struct err *e);
+
+/* GET url (http_parse_url's rules): Host, User-Agent outbox/VERSION,
+ * Connection: close, no Accept (any type: the caller judges
+ * Content-Type), no body; then exactly as http_post_form: the same
+ * verification, limits, timeouts, failure codes, and any HTTP status is
+ * EX_OK with out filled (a redirect is not followed: its status is
+ * returned). Release out with http_response_free. */
+int http_get(const struct http_settings *s, const char *url,
+             struct http_response *out, struct err *e);
+
+/* The bytes of one request into out (reset first; it grows as
+ * buf_reserve_secret grows a buffer, wipe it): "METHOD PATH HTTP/1.1",
+ * Host (the URL's authority, the port only when not 443), User-Agent,
+ * Accept when accept is not NULL, Content-Type and Content-Length when
+ * content_type is not NULL (then body, NULL for an empty one, follows the
+ * header section), Connection: close. What http_post_form and http_get
+ * send; pure. */
+void http_request_build(const char *method, const struct http_url *u,
+                        const char *accept, const char *content_type,
+                        const struct buf *body, struct buf *out);
 
 #endif
