@@ -217,6 +217,50 @@ static int resolve(const char *host, int port, struct addrinfo **res,
 	}
 }
 
+/* Connect one socket to ai's address, bounded by timeout_s; 0 and *fd,
+ * or an errno value. */
+static int connect_one(const struct addrinfo *ai, const char *source_ip,
+                       int timeout_s, int *fd_out)
+{
+	int fd = socket(ai->ai_family,
+	                ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                ai->ai_protocol);
+	if (fd < 0)
+		return errno;
+	int r = source_ip ? bind_source(fd, ai->ai_family, source_ip) : 0;
+	if (r == 0)
+		r = connect_bounded(fd, ai->ai_addr, ai->ai_addrlen, timeout_s);
+	if (r != 0) {
+		close(fd);
+		return r;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	*fd_out = fd;
+	return 0;
+}
+
+static int connect_error(const char *host, int port, int timeout_s,
+                         int tried, const char *addr, int last_errno,
+                         struct err *e)
+{
+	if (last_errno == ETIMEDOUT)
+		return err_set(e, EX_TEMPFAIL,
+		               "cannot connect to %s port %d: timed out after "
+		               "%d s", host, port, timeout_s);
+	return err_set(e, EX_TEMPFAIL, "cannot connect to %s port %d%s%s: %s",
+	               host, port, tried > 1 ? " (tried every address, last " : "",
+	               tried > 1 ? addr : "", strerror(last_errno));
+}
+
+static struct conn *conn_connected(int fd, int timeout_s, const char *host,
+                                   const char *addr, int port)
+{
+	char peer[512];
+	snprintf(peer, sizeof peer, "%s[%s]:%d", host, addr, port);
+	return conn_new(fd, timeout_s, peer);
+}
+
 int conn_open_tcp(struct conn **out, const char *host, int port,
                   const char *source_ip, int timeout_s, struct err *e)
 {
@@ -227,39 +271,62 @@ int conn_open_tcp(struct conn **out, const char *host, int port,
 	int last_errno = 0, tried = 0;
 	char addr[64] = "?";
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family,
-		                ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                ai->ai_protocol);
-		if (fd < 0) {
-			last_errno = errno;
-			continue;
-		}
-		tried++;
+		int fd = -1;
 		describe_addr(ai->ai_addr, addr, sizeof addr);
-		int r = source_ip ? bind_source(fd, ai->ai_family, source_ip) : 0;
-		if (r == 0)
-			r = connect_bounded(fd, ai->ai_addr, ai->ai_addrlen,
-			                    timeout_s);
-		if (r == 0) {
-			int one = 1;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-			char peer[512];
-			snprintf(peer, sizeof peer, "%s[%s]:%d", host, addr, port);
-			*out = conn_new(fd, timeout_s, peer);
+		tried++;
+		last_errno = connect_one(ai, source_ip, timeout_s, &fd);
+		if (last_errno == 0) {
+			*out = conn_connected(fd, timeout_s, host, addr, port);
 			freeaddrinfo(res);
 			return EX_OK;
 		}
-		last_errno = r;
-		close(fd);
 	}
 	freeaddrinfo(res);
-	if (last_errno == ETIMEDOUT)
-		return err_set(e, EX_TEMPFAIL,
-		               "cannot connect to %s port %d: timed out after "
-		               "%d s", host, port, timeout_s);
-	return err_set(e, EX_TEMPFAIL, "cannot connect to %s port %d%s%s: %s",
-	               host, port, tried > 1 ? " (tried every address, last " : "",
-	               tried > 1 ? addr : "", strerror(last_errno));
+	return connect_error(host, port, timeout_s, tried, addr, last_errno,
+	                     e);
+}
+
+int conn_open_address(struct conn **out, const char *name,
+                      const unsigned char *address, size_t address_len,
+                      int port, const char *source_ip, int timeout_s,
+                      struct err *e)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct addrinfo ai = {.ai_socktype = SOCK_STREAM,
+	                      .ai_protocol = IPPROTO_TCP,
+	                      .ai_addr = (struct sockaddr *)&ss};
+	if (address_len == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, address, 4);
+		ai.ai_family = AF_INET;
+		ai.ai_addrlen = sizeof *sin;
+	} else if (address_len == 16) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, address, 16);
+		ai.ai_family = AF_INET6;
+		ai.ai_addrlen = sizeof *sin6;
+	} else {
+		return err_set(e, EX_SOFTWARE, "an address of %zu bytes",
+		               address_len);
+	}
+	char addr[64] = "?";
+	describe_addr(ai.ai_addr, addr, sizeof addr);
+	int fd = -1;
+	int r = connect_one(&ai, source_ip, timeout_s, &fd);
+	if (r != 0) {
+		struct buf where = BUF_INIT;
+		buf_printf(&where, "%s[%s]", name, addr);
+		connect_error(buf_str(&where), port, timeout_s, 1, addr, r, e);
+		buf_free(&where);
+		return EX_TEMPFAIL;
+	}
+	*out = conn_connected(fd, timeout_s, name, addr, port);
+	return EX_OK;
 }
 
 int conn_open_unix(struct conn **out, const char *path, int timeout_s,

@@ -40,6 +40,15 @@ struct conn;
  * attempt (0 = no timeout). */
 int conn_open_tcp(struct conn **out, const char *host, int port,
                   const char *source_ip, int timeout_s, struct err *e);
+/* Connect to one address (4 bytes IPv4, 16 bytes IPv6) on port, as
+ * conn_open_tcp does for each of its addresses, with no name lookup (direct
+ * delivery resolves the MX hosts itself). name is the host name the address
+ * belongs to, shown in conn_peer_name() and messages as
+ * "name[address]:port". */
+int conn_open_address(struct conn **out, const char *name,
+                      const unsigned char *address, size_t address_len,
+                      int port, const char *source_ip, int timeout_s,
+                      struct err *e);
 /* Connect to host:port through a SOCKS5 proxy (RFC 1928, no proxy
  * authentication, the proxy resolves the host name), as msmtp's
  * proxy_host/proxy_port. proxy_port 0 means 1080. */
