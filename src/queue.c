@@ -484,17 +484,23 @@ int queue_handle_save_state(struct queue_handle *h, struct err *e)
 	 * sent it again. */
 	return write_state(queue_side_fd(h->dir, h->entry.dead),
 	                   queue_side_path(h->dir, h->entry.dead), h->entry.id,
-	                   &h->entry.state, h->entry.state.delivered.count > 0,
+	                   &h->entry.state,
+	                   h->entry.state.delivered.count > 0 ||
+	                           h->entry.state.refused.count > 0,
 	                   entry_gid(h->fd), e);
 }
 
-/* The recipients of from that already have the message, added to to. */
+/* The recipients of from that already have the message, added to to,
+ * and with_refused, those refused for good. */
 static void copy_delivered(struct queue_state *to,
-                           const struct queue_state *from)
+                           const struct queue_state *from, bool with_refused)
 {
 	for (size_t i = 0; i < from->delivered.count; i++)
 		addr_list_add(&to->delivered, NULL,
 		              from->delivered.items[i].mailbox);
+	for (size_t i = 0; with_refused && i < from->refused.count; i++)
+		addr_list_add(&to->refused, NULL,
+		              from->refused.items[i].mailbox);
 }
 
 /* Move ID.msg from one side to the other, with new_state already written
@@ -541,7 +547,7 @@ int queue_handle_kill(struct queue_handle *h, const char *reason,
 	st.last_error = xstrdup_or_null(h->entry.state.last_error);
 	st.dead_since = time(NULL);
 	st.dead_reason = xstrdup(reason);
-	copy_delivered(&st, &h->entry.state);
+	copy_delivered(&st, &h->entry.state, true);
 	int rc = move_entry(h, true, &st, e);
 	queue_state_free(&st);
 	return rc;
@@ -555,8 +561,10 @@ int queue_handle_revive(struct queue_handle *h, struct err *e)
 	struct queue_state st = {0};
 	st.queued = now;
 	st.next_attempt = now;
-	/* A requeued message still never goes twice to one recipient. */
-	copy_delivered(&st, &h->entry.state);
+	/* A requeued message still never goes twice to one recipient;
+	 * the ones refused are tried again (that is what a requeue is
+	 * for: the problem was fixed). */
+	copy_delivered(&st, &h->entry.state, false);
 	int rc = move_entry(h, false, &st, e);
 	queue_state_free(&st);
 	return rc;

@@ -143,7 +143,7 @@ bool queue_id_valid(const char *id)
 enum key {
 	K_ID, K_CREATED, K_ACCOUNT, K_SETTING, K_FROM, K_RCPT, K_SIZE,
 	K_BODY_SHA256, K_QUEUED, K_ATTEMPTS, K_NEXT, K_LAST_ERROR, K_DEAD_SINCE,
-	K_DEAD_REASON, K_DELIVERED, K_SUBMITTER, K_ENVID, K_ORCPT, K_COUNT
+	K_DEAD_REASON, K_DELIVERED, K_REFUSED, K_SUBMITTER, K_ENVID, K_ORCPT, K_COUNT
 };
 
 #define IN_HEADER 1u  /* allowed in ID.msg */
@@ -171,6 +171,7 @@ static const struct {
 	[K_DEAD_SINCE] = {"dead-since", IN_STATE},
 	[K_DEAD_REASON] = {"dead-reason", IN_STATE},
 	[K_DELIVERED] = {"delivered", IN_STATE | REPEAT},
+	[K_REFUSED] = {"refused", IN_STATE | REPEAT},
 	[K_SUBMITTER] = {"submitter", IN_HEADER},
 	[K_ENVID] = {"envid", IN_HEADER},
 	[K_ORCPT] = {"orcpt", IN_HEADER | REPEAT},
@@ -311,6 +312,11 @@ static const char *apply_field(struct parse_target *t, int k, char *value)
 		if (!*value)
 			return "an empty recipient";
 		addr_list_add(&st->delivered, NULL, value);
+		break;
+	case K_REFUSED:
+		if (!*value)
+			return "an empty recipient";
+		addr_list_add(&st->refused, NULL, value);
 		break;
 	case K_SUBMITTER:
 		problem = parse_submitter(value, en);
@@ -504,15 +510,27 @@ void queue_format_state(const struct queue_state *st, struct buf *out)
 	}
 	for (size_t i = 0; i < st->delivered.count; i++)
 		add_field(out, "delivered", st->delivered.items[i].mailbox);
+	for (size_t i = 0; i < st->refused.count; i++)
+		add_field(out, "refused", st->refused.items[i].mailbox);
+}
+
+static bool list_has(const struct addr_list *list, const char *mailbox)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (strcmp(list->items[i].mailbox, mailbox) == 0)
+			return true;
+	return false;
 }
 
 bool queue_state_delivered_to(const struct queue_state *st,
                               const char *mailbox)
 {
-	for (size_t i = 0; i < st->delivered.count; i++)
-		if (strcmp(st->delivered.items[i].mailbox, mailbox) == 0)
-			return true;
-	return false;
+	return list_has(&st->delivered, mailbox);
+}
+
+bool queue_state_refused(const struct queue_state *st, const char *mailbox)
+{
+	return list_has(&st->refused, mailbox);
 }
 
 void queue_state_free(struct queue_state *st)
@@ -520,6 +538,7 @@ void queue_state_free(struct queue_state *st)
 	free(st->last_error);
 	free(st->dead_reason);
 	addr_list_free(&st->delivered);
+	addr_list_free(&st->refused);
 	memset(st, 0, sizeof *st);
 }
 

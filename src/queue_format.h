@@ -25,8 +25,11 @@
  *   last-error: ...
  * ID.state has the version line "outbox-queue-state 1" and only the state
  * fields (queued attempts next-attempt last-error dead-since dead-reason,
- * and "delivered: ADDRESS" for each recipient that already has the
- * message: a later attempt sends only to the others).
+ * "delivered: ADDRESS" for each recipient that already has the
+ * message: a later attempt sends only to the others; and "refused:
+ * ADDRESS" for each recipient refused for good while others were only
+ * deferred, as direct delivery's domains answer one by one: a later
+ * attempt skips them too, and the bounce notice names them).
  * Values escape every byte below 0x20, DEL and '\' as "\xHH".
  *
  * The parsers are total: any byte sequence gives either a complete entry
@@ -64,6 +67,7 @@ struct queue_state {
 	int64_t dead_since;   /* 0 unless a dead letter */
 	char *dead_reason;    /* why it was given up; NULL unless dead */
 	struct addr_list delivered; /* recipients that have the message */
+	struct addr_list refused;   /* recipients refused for good */
 };
 
 struct queue_entry {
@@ -111,6 +115,9 @@ void queue_format_header(const struct queue_entry *entry, struct buf *out,
                          size_t *digest_offset);
 /* The whole ID.state file for st. */
 void queue_format_state(const struct queue_state *st, struct buf *out);
+/* Does st record that mailbox was refused for good? */
+bool queue_state_refused(const struct queue_state *st, const char *mailbox);
+
 /* Does st record that mailbox already has the message? */
 bool queue_state_delivered_to(const struct queue_state *st,
                               const char *mailbox);
