@@ -354,6 +354,14 @@ static const struct field_info field_info[FIELD_COUNT] = {
 	[F_MAILDROP_MAX_SIZE] = {FIELD(maildrop_max_size, FIELD_LONG),
 	                         SHOWN("maildrop_max_size",
 	                               describe_maildrop_max_size)},
+	/* direct delivery: where the message goes, so part of the identity */
+	[F_DIRECT_DELIVERY] = {FIELD(direct_delivery, FIELD_BOOL),
+	                       SHOWN("direct_delivery", describe_on_off),
+	                       .smarthost = true},
+	[F_MTA_STS] = {FIELD(mta_sts, FIELD_BOOL),
+	               SHOWN("mta_sts", describe_on_off), .smarthost = true},
+	[F_DANE] = {FIELD(dane, FIELD_BOOL), SHOWN("dane", describe_on_off),
+	            .smarthost = true},
 	/* OAuth 2.0: part of who we are to the server */
 	[F_OAUTH2_PROVIDER] = {FIELD(oauth2_provider, FIELD_ENUM),
 	                       SHOWN("oauth2_provider", describe_name),
@@ -569,6 +577,8 @@ struct account *account_new(const char *name)
 	a->tls_starttls = true;
 	a->tls_certcheck = true;
 	a->tls_session_cache = true;
+	a->mta_sts = true;
+	a->dane = true;
 	a->allow_from_override = true;
 	a->remove_bcc_headers = true;
 	a->set_from_header = HEADER_AUTO;
@@ -635,15 +645,46 @@ static int account_error(const struct account *a, struct err *e,
 	return err_set(e, EX_CONFIG, "account '%s': %s", a->name, what);
 }
 
+/* A direct account (direct.h) talks to each recipient domain's MX hosts
+ * on port 25 and never authenticates: the settings that name or reach a
+ * smarthost have no meaning there, and the ones that would change how it
+ * connects are refused rather than silently ignored. */
+static int finalize_direct(struct account *a, struct err *e)
+{
+	if (a->socket)
+		return account_error(a, e, "socket cannot be used with "
+		                     "direct_delivery (mail goes to each "
+		                     "recipient domain's MX hosts)");
+	if (a->proxy_host)
+		return account_error(a, e, "proxy_host cannot be used with "
+		                     "direct_delivery");
+	if (a->protocol != PROTOCOL_SMTP)
+		return account_error(a, e, "direct_delivery speaks SMTP "
+		                     "(protocol lmtp cannot be used)");
+	if (a->auth && strcmp(a->auth, "off") != 0)
+		return account_error(a, e, "direct_delivery does not "
+		                     "authenticate: remove 'auth' (an MX host "
+		                     "takes mail for its own domains without "
+		                     "it)");
+	if (a->oauth2_client_id)
+		return account_error(a, e, "oauth2_client_id cannot be used "
+		                     "with direct_delivery");
+	a->port = 25; /* RFC 5321 4.5.4.1: MX hosts listen on 25 */
+	return EX_OK;
+}
+
 int account_finalize(struct account *a, struct err *e)
 {
-	if (!a->host && !a->socket) {
+	if (a->direct_delivery) {
+		if (finalize_direct(a, e) != EX_OK)
+			return EX_CONFIG;
+	} else if (!a->host && !a->socket) {
 		return err_set(e, EX_CONFIG,
 		               "account '%s' has no host: set 'host' in %s or "
 		               "use --host", a->name,
 		               a->file ? a->file : "the configuration file");
 	}
-	if (a->port == 0) {
+	if (a->port == 0 && !a->direct_delivery) {
 		/* msmtp: 25, or 465 for TLS without STARTTLS (RFC 8314 3.3);
 		 * LMTP has no default port (RFC 2033 5), unless a socket is
 		 * used. */
@@ -688,7 +729,9 @@ int account_finalize(struct account *a, struct err *e)
 				xstrdup(CONF_DEFAULT_DKIM_CANONICALIZATION);
 	}
 
-	if (!a->domain)
+	/* A direct account's EHLO name defaults to this host's FQDN, found
+	 * when a message is sent (direct.c): MX hosts check it. */
+	if (!a->domain && !a->direct_delivery)
 		a->domain = xstrdup("localhost");
 	if (a->timeout < 0) {
 		a->timeout = CONF_DEFAULT_TIMEOUT;

@@ -132,6 +132,11 @@ struct account {
 	char *oauth2_scope;         /* NULL: the provider's */
 	char *oauth2_trust_file;    /* for the HTTPS endpoints; NULL: system */
 	enum oauth2_store oauth2_token_store;
+	/* Direct delivery (direct.h): no smarthost, each recipient domain's
+	 * MX hosts on port 25 */
+	bool direct_delivery;
+	bool mta_sts; /* default on: honour the domains' MTA-STS policies */
+	bool dane;    /* default on: honour DNSSEC-signed TLSA records */
 };
 
 /* account_finalize()'s network timeout when `timeout` is not set: stricter

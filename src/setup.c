@@ -127,6 +127,11 @@ static int apply_environment(struct account *a, const struct options *opts,
  * (DESIGN.md invariant 5; smtp_hello checks again). */
 static int expand_domain(struct account *a, struct err *e)
 {
+	if (!a->domain && a->direct_delivery)
+		/* RFC 5321 4.1.1.1: EHLO names this host by its FQDN, and
+		 * the MX hosts of the world check it (direct.h) */
+		a->domain = xstrdup(a->env ? runenv_canonical_host(a->env)
+		                           : "localhost");
 	if (!a->env || !strchr(a->domain, '%'))
 		return EX_OK;
 	char *expanded = NULL;

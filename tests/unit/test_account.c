@@ -143,6 +143,8 @@ static void test_smarthost_identity_is_what_session_open_uses(void **state)
 		F_OAUTH2_PROVIDER, F_OAUTH2_CLIENT_ID, F_OAUTH2_CLIENT_SECRET,
 		F_OAUTH2_TENANT, F_OAUTH2_DEVICE_URL, F_OAUTH2_TOKEN_URL,
 		F_OAUTH2_SCOPE, F_OAUTH2_TRUST_FILE, F_OAUTH2_TOKEN_STORE,
+		/* where the mail goes instead (direct.h) */
+		F_DIRECT_DELIVERY, F_MTA_STS, F_DANE,
 	};
 	for (int f = 0; f < FIELD_COUNT; f++) {
 		bool expected = false;
@@ -232,6 +234,51 @@ static void test_command_timeout(void **state)
 	account_free(a);
 }
 
+/* direct_delivery: no host needed, port 25, the EHLO name left for
+ * setup (the FQDN), and what cannot work refused with its name. */
+static void test_direct_delivery_finalize(void **state)
+{
+	(void)state;
+	struct err e = ERR_INIT;
+	struct account *a = account_new("direct");
+	assert_true(a->mta_sts);
+	assert_true(a->dane);
+	assert_int_equal(account_set(a, "direct_delivery", "on", &e), EX_OK);
+	assert_int_equal(account_set(a, "port", "587", &e), EX_OK);
+	assert_int_equal(account_finalize(a, &e), EX_OK);
+	assert_int_equal(a->port, 25);
+	assert_null(a->domain);
+	account_free(a);
+	static const struct {
+		const char *directive, *value, *named;
+	} refused[] = {
+		{"auth", "on", "auth"},
+		{"socket", "/run/x", "socket"},
+		{"proxy_host", "127.0.0.1", "proxy_host"},
+		{"protocol", "lmtp", "lmtp"},
+		{"oauth2_client_id", "abc", "oauth2_client_id"},
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		a = account_new("direct");
+		assert_int_equal(account_set(a, "direct_delivery", "on", &e),
+		                 EX_OK);
+		assert_int_equal(account_set(a, refused[i].directive,
+		                             refused[i].value, &e),
+		                 EX_OK);
+		assert_int_equal(account_finalize(a, &e), EX_CONFIG);
+		if (!strstr(err_msg(&e), refused[i].named))
+			fail_msg("%s: %s", refused[i].directive, err_msg(&e));
+		err_clear(&e);
+		account_free(a);
+	}
+	/* auth off is fine */
+	a = account_new("direct");
+	assert_int_equal(account_set(a, "direct_delivery", "on", &e), EX_OK);
+	assert_int_equal(account_set(a, "auth", "off", &e), EX_OK);
+	assert_int_equal(account_finalize(a, &e), EX_OK);
+	account_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_oauth_fields_only_when_used),
 		cmocka_unit_test(test_same_smarthost_through_directives),
 		cmocka_unit_test(test_command_timeout),
+		cmocka_unit_test(test_direct_delivery_finalize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
