@@ -760,8 +760,9 @@ static int check_result(struct parser *p, int operand_count)
 			                   "'-bs': the SMTP dialogue gives each "
 			                   "message's sender and recipients", which);
 	}
+	/* --serverinfo DOMAIN...: for a direct_delivery account */
 	if (opts->mode != MODE_SEND && opts->mode != MODE_VERIFY &&
-	    operand_count > 0) {
+	    opts->mode != MODE_SERVERINFO && operand_count > 0) {
 		const char *verb = p->mode_label.len ? buf_str(&p->mode_label)
 		                                     : opts->invoked_as;
 		return usage_error(p, "unexpected argument '%s': '%s' takes no "

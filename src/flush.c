@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "direct.h"
 #include "log_delivery.h"
 #include "msg.h"
 #include "queue.h"
@@ -133,21 +134,24 @@ static void log_attempt(const struct account *a, const struct queue_entry *en,
                         const struct smtp_outcome *outcome, bool tls,
                         int rc, const char *error, struct flush *f)
 {
-	struct log_delivery what = {a, en->from, rcpt, en->size, tls};
+	struct log_delivery what = {a, en->from, rcpt, en->size, tls, NULL};
 	struct err log_err = ERR_INIT;
 	if (log_delivery(&what, outcome, rc, error, &log_err) != EX_OK)
 		buf_printf(f->report, "warning: %s\n", err_msg(&log_err));
 	err_clear(&log_err);
 }
 
-/* The entry's recipients that do not have the message yet. */
+/* The entry's recipients that do not have the message yet and were not
+ * refused for good. */
 static void remaining_recipients(const struct queue_entry *en,
                                  struct addr_list *out)
 {
-	for (size_t i = 0; i < en->rcpt.count; i++)
-		if (!queue_state_delivered_to(&en->state,
-		                              en->rcpt.items[i].mailbox))
-			addr_list_add(out, NULL, en->rcpt.items[i].mailbox);
+	for (size_t i = 0; i < en->rcpt.count; i++) {
+		const char *mailbox = en->rcpt.items[i].mailbox;
+		if (!queue_state_delivered_to(&en->state, mailbox) &&
+		    !queue_state_refused(&en->state, mailbox))
+			addr_list_add(out, NULL, mailbox);
+	}
 }
 
 /* Remember who got the message in this attempt: no later attempt, nor a
@@ -436,6 +440,61 @@ static bool is_permanent(int rc)
 	return rc == EX_UNAVAILABLE || rc == EX_DATAERR;
 }
 
+/* A direct account's entry (direct.h): each domain answers for its own
+ * recipients, so one attempt can deliver to some, defer others and have
+ * others refused for good. The state remembers the first and the last
+ * kind, so that no later attempt sends to them again; the entry stays
+ * while some are deferred, and becomes a dead letter (with a bounce
+ * naming everyone who does not have it) when none is. */
+static void deliver_direct_locked(struct flush *f, struct group *g,
+                                  struct queue_handle *h,
+                                  const struct account *a,
+                                  const struct message *m)
+{
+	struct queue_entry *en = &h->entry;
+	struct addr_list rcpt = {0};
+	remaining_recipients(en, &rcpt);
+	struct smtp_envelope env = smtp_envelope_for(a, en->from, &rcpt);
+	env.dsn_envid = en->dsn_envid;
+	env.dsn_orcpt = &en->dsn_orcpt;
+	struct delivery d = {NULL, 0};
+	struct err e = ERR_INIT;
+	int rc = direct_deliver(a, &env, m, f->trace, &d, f->report, &e);
+	size_t deferred = 0;
+	for (size_t i = 0; i < d.count; i++) {
+		if (d.rcpt[i].status == RCPT_DELIVERED)
+			addr_list_add(&en->state.delivered, NULL,
+			              rcpt.items[i].mailbox);
+		else if (d.rcpt[i].status == RCPT_REFUSED)
+			addr_list_add(&en->state.refused, NULL,
+			              rcpt.items[i].mailbox);
+		else
+			deferred++;
+	}
+	if (rc == EX_OK) {
+		struct err rm = ERR_INIT;
+		if (queue_handle_remove(h, &rm) != EX_OK) {
+			report_line(f, en->id, "delivered, but could not be "
+			            "removed from the queue (it may be sent "
+			            "again)", err_msg(&rm));
+			f->stats->io++;
+		} else {
+			report_line(f, en->id, "delivered", NULL);
+		}
+		err_clear(&rm);
+		f->stats->delivered++;
+	} else if (d.count > 0 && deferred == 0) {
+		if (en->state.attempts < QUEUE_MAX_ATTEMPTS)
+			en->state.attempts++;
+		kill_entry(f, g, h, a, err_msg(&e));
+	} else {
+		defer_entry(f, g, h, a, err_msg(&e));
+	}
+	delivery_free(&d);
+	addr_list_free(&rcpt);
+	err_clear(&e);
+}
+
 static void deliver_locked(struct flush *f, struct group *g,
                            struct queue_handle *h, const struct account *a)
 {
@@ -452,6 +511,11 @@ static void deliver_locked(struct flush *f, struct group *g,
 		else
 			defer_entry(f, g, h, a, err_msg(&e));
 		err_clear(&e);
+		return;
+	}
+	if (a->direct_delivery) {
+		deliver_direct_locked(f, g, h, a, m);
+		msg_free(m);
 		return;
 	}
 	if (!f->open && !f->session_failed) {

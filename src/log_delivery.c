@@ -37,7 +37,9 @@ static int log_group(const struct log_delivery *what,
 	}
 	const struct account *a = what->a;
 	struct log_entry entry = {
-		.host = a->socket ? a->socket : a->host,
+		.host = what->host ? what->host
+		        : a->socket ? a->socket
+		                    : a->host,
 		.tls = what->tls,
 		.auth = a->auth && strcmp(a->auth, "off") != 0,
 		.user = a->user,

@@ -19,6 +19,8 @@ struct log_delivery {
 	const struct addr_list *rcpt; /* the recipients that were tried */
 	uint64_t mailsize;
 	bool tls;                     /* the channel was encrypted */
+	const char *host;             /* NULL: the account's host (direct
+	                               * delivery: the MX host) */
 };
 
 /* Log the attempt: outcome is what smtp_send_mail reported (NULL, or one

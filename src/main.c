@@ -21,6 +21,7 @@
 #include "queue.h"
 #include "runenv.h"
 #include "send.h"
+#include "direct_info.h"
 #include "serverinfo.h"
 #include "session.h"
 #include "setup.h"
@@ -109,7 +110,14 @@ static int run_serverinfo(const struct options *opts,
 	                                      : opts->envelope_from;
 	int rc = setup_account(conf, opts, hint, &a, e);
 	struct buf out = BUF_INIT;
-	if (rc == EX_OK)
+	if (rc == EX_OK && a->direct_delivery)
+		rc = direct_info_run(a, opts->recipients, opts->recipient_count,
+		                     trace, &out, warnings, e);
+	else if (rc == EX_OK && opts->recipient_count > 0)
+		rc = err_set(e, EX_USAGE, "--serverinfo takes domains only for "
+		             "an account with direct_delivery on ('%s' has a "
+		             "smarthost)", a->name);
+	else if (rc == EX_OK)
 		rc = serverinfo_run(a, trace, &out, warnings, e);
 	fputs(buf_str(&out), stdout);
 	buf_free(&out);
@@ -208,7 +216,13 @@ static int run_flush(const struct conf *conf, const struct options *opts,
 static void print_transcript_line(void *ctx, char direction, const char *line)
 {
 	(void)ctx;
-	fprintf(stderr, "%s %s\n", direction == '>' ? "-->" : "<--", line);
+	/* '-': a note of outbox's own (direct delivery's DNS and policy
+	 * decisions) */
+	fprintf(stderr, "%s %s\n",
+	        direction == '>'   ? "-->"
+	        : direction == '<' ? "<--"
+	                           : "---",
+	        line);
 }
 
 static int run_mode(const struct options *opts, struct runenv *env,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "direct.h"
 #include "envelope.h"
 #include "maildrop_format.h"
 #include "log_delivery.h"
@@ -106,6 +107,37 @@ static int prepare_message(const struct options *opts,
 	return rc;
 }
 
+/* Direct delivery (direct.h): *undelivered gets the recipients deferred
+ * (the ones refused for good are not worth queueing). */
+static int deliver_direct(const struct session_trace *trace,
+                          const struct account *a, const struct envelope *env,
+                          const struct message *m,
+                          struct addr_list *undelivered,
+                          struct send_report *report, struct buf *warnings,
+                          struct err *e)
+{
+	struct smtp_envelope smtp_env =
+	        smtp_envelope_for(a, env->from, &env->rcpt);
+	smtp_env.dsn_envid = env->dsn_envid;
+	smtp_env.dsn_orcpt = &env->dsn_orcpt;
+	struct delivery d = {NULL, 0};
+	int rc = direct_deliver(a, &smtp_env, m, trace, &d, warnings, e);
+	for (size_t i = 0; i < d.count; i++) {
+		const struct rcpt_result *r = &d.rcpt[i];
+		if (r->status == RCPT_DEFERRED || r->status == RCPT_PENDING)
+			addr_list_add(undelivered, NULL,
+			              env->rcpt.items[i].mailbox);
+		if (report && !report->server_code &&
+		    r->status != RCPT_DELIVERED && r->code) {
+			report->server_code = r->code;
+			buf_add_str(&report->server_reply,
+			            r->reply ? r->reply : "");
+		}
+	}
+	delivery_free(&d);
+	return rc;
+}
+
 /* Deliver m; *undelivered gets the recipients that do not have it (all of
  * them unless the server took it for some). */
 static int deliver(const struct session_trace *trace, const struct account *a,
@@ -113,6 +145,9 @@ static int deliver(const struct session_trace *trace, const struct account *a,
                    struct addr_list *undelivered, struct send_report *report,
                    struct buf *warnings, struct err *e)
 {
+	if (a->direct_delivery)
+		return deliver_direct(trace, a, env, m, undelivered, report,
+		                      warnings, e);
 	struct session s;
 	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
 	struct smtp_envelope smtp_env =
@@ -132,7 +167,8 @@ static int deliver(const struct session_trace *trace, const struct account *a,
 		            (rc == EX_TEMPFAIL && outcome.code >= 400);
 		session_close(&s, sane);
 	}
-	struct log_delivery what = {a, env->from, &env->rcpt, msg_size(m), tls};
+	struct log_delivery what = {a, env->from, &env->rcpt, msg_size(m), tls,
+	                            NULL};
 	struct err log_err = ERR_INIT;
 	if (log_delivery(&what, &outcome, rc, err_msg(e), &log_err) != EX_OK)
 		buf_printf(warnings, "%s\n", err_msg(&log_err));
@@ -179,6 +215,27 @@ static int deliver_or_queue(const struct options *opts,
 	                        .dsn_envid = env->dsn_envid,
 	                        .dsn_orcpt = env->dsn_orcpt};
 	rc = deliver(trace, a, env, m, &rest.rcpt, report, warnings, e);
+	/* Direct delivery: one domain may refuse for good while another
+	 * defers; the deferred ones are queued, the exit status still says
+	 * that some recipient will never have it. */
+	if (rc == EX_UNAVAILABLE && a->direct_delivery &&
+	    a->queue == QUEUE_ON_FAILURE && rest.rcpt.count > 0) {
+		struct err qe = ERR_INIT;
+		if (queue_submit(a, opts, &rest, m, err_msg(e), &id, &qe) ==
+		    EX_OK)
+			err_set(e, rc, "%s; the message was queued as %s for "
+			        "the %zu recipient%s deferred", err_msg(e), id,
+			        rest.rcpt.count, rest.rcpt.count == 1 ? "" : "s");
+		else
+			err_set(e, rc, "%s; and it could not be queued for the "
+			        "recipients deferred: %s", err_msg(e),
+			        err_msg(&qe));
+		if (report && id)
+			report->queue_id = xstrdup(id);
+		err_clear(&qe);
+		free(id);
+		id = NULL;
+	}
 	if (rc == EX_TEMPFAIL && a->queue == QUEUE_ON_FAILURE) {
 		struct err qe = ERR_INIT;
 		if (queue_submit(a, opts, &rest, m, err_msg(e), &id, &qe) ==

@@ -81,9 +81,27 @@ static void describe_tls(const struct tls_peer *peer, struct buf *out)
 	buf_printf(out, "        SHA256: %s\n", peer->sha256 ? peer->sha256 : "");
 	buf_printf(out, "        SHA1 (deprecated): %s\n",
 	           peer->sha1 ? peer->sha1 : "");
-	if (!peer->verified)
+	if (!peer->verified && peer->warning)
 		buf_add_str(out, "    WARNING: the certificate was NOT verified "
 		                 "(tls_certcheck off)\n");
+}
+
+void serverinfo_describe_session(const struct session *s, const char *what,
+                                 struct buf *out)
+{
+	buf_printf(out, "%s at %s:\n", what, conn_peer_name(s->conn));
+	/* The server's own words: made harmless for the terminal. */
+	const char *ehlo = smtp_ehlo_text(s->smtp);
+	const char *nl = strchr(ehlo, '\n');
+	if (*ehlo) {
+		buf_add_str(out, "    ");
+		sanitize_append(out, ehlo,
+		                nl ? (size_t)(nl - ehlo) : strlen(ehlo));
+		buf_add_char(out, '\n');
+	}
+	if (s->tls)
+		describe_tls(&s->peer, out);
+	describe_caps(smtp_caps(s->smtp), out);
 }
 
 int serverinfo_run(const struct account *a, const struct session_trace *trace,
@@ -94,21 +112,10 @@ int serverinfo_run(const struct account *a, const struct session_trace *trace,
 	if (rc != EX_OK)
 		return rc;
 	buf_add(warnings, s.warnings.data, s.warnings.len);
-	buf_printf(out, "%s server at %s:\n",
-	           a->protocol == PROTOCOL_LMTP ? "LMTP" : "SMTP",
-	           conn_peer_name(s.conn));
-	/* The server's own words: made harmless for the terminal. */
-	const char *ehlo = smtp_ehlo_text(s.smtp);
-	const char *nl = strchr(ehlo, '\n');
-	if (*ehlo) {
-		buf_add_str(out, "    ");
-		sanitize_append(out, ehlo,
-		                nl ? (size_t)(nl - ehlo) : strlen(ehlo));
-		buf_add_char(out, '\n');
-	}
-	if (s.tls)
-		describe_tls(&s.peer, out);
-	describe_caps(smtp_caps(s.smtp), out);
+	serverinfo_describe_session(&s, a->protocol == PROTOCOL_LMTP
+	                                        ? "LMTP server"
+	                                        : "SMTP server",
+	                            out);
 	session_close(&s, true);
 	return EX_OK;
 }

@@ -13,4 +13,10 @@
 int serverinfo_run(const struct account *a, const struct session_trace *trace,
                    struct buf *out, struct buf *warnings, struct err *e);
 
+/* The part of serverinfo_run's output after the connection: "WHAT at
+ * PEER:", the EHLO greeting line, TLS parameters and certificate, the
+ * capabilities (also for direct delivery's MX hosts). */
+void serverinfo_describe_session(const struct session *s, const char *what,
+                                 struct buf *out);
+
 #endif

@@ -48,14 +48,11 @@ static void tls_settings_for(const struct account *a,
 	};
 }
 
-static int start_tls(struct session *s, const struct account *a,
-                     struct tls_resumption *resume, struct err *e)
+static int start_tls_with(struct session *s,
+                          const struct tls_settings *settings,
+                          struct tls_resumption *resume, struct err *e)
 {
-	struct tls_settings settings;
-	char *cache_dir = NULL;
-	tls_settings_for(a, &settings, &cache_dir);
-	int rc = tls_start_cached(s->conn, &settings, resume, &s->peer, e);
-	free(cache_dir);
+	int rc = tls_start_cached(s->conn, settings, resume, &s->peer, e);
 	if (rc != EX_OK) {
 		s->tls_failed = true;
 		return rc;
@@ -68,18 +65,23 @@ static int start_tls(struct session *s, const struct account *a,
 	return EX_OK;
 }
 
-/* RFC 3207: STARTTLS, handshake, then EHLO again with a clean slate. */
-static int upgrade_with_starttls(struct session *s, const struct account *a,
-                                 struct tls_resumption *resume,
-                                 struct err *e)
+static int start_tls(struct session *s, const struct account *a,
+                     struct tls_resumption *resume, struct err *e)
 {
-	if (!smtp_caps(s->smtp)->starttls)
-		return err_set(e, EX_NOPERM,
-		               "the server %s does not offer STARTTLS, but the "
-		               "account '%s' requires TLS; refusing to continue "
-		               "in clear text (a man in the middle may have "
-		               "removed it)",
-		               conn_peer_name(s->conn), a->name);
+	struct tls_settings settings;
+	char *cache_dir = NULL;
+	tls_settings_for(a, &settings, &cache_dir);
+	int rc = start_tls_with(s, &settings, resume, e);
+	free(cache_dir);
+	return rc;
+}
+
+/* RFC 3207: STARTTLS, handshake, then EHLO again (as ehlo_domain) with a
+ * clean slate. The caller has checked that the server offers it. */
+static int starttls_with(struct session *s, const struct tls_settings *settings,
+                         const char *ehlo_domain,
+                         struct tls_resumption *resume, struct err *e)
+{
 	struct smtp_reply r;
 	smtp_reply_init(&r);
 	int rc = smtp_command(s->smtp, "STARTTLS", false, &r, e);
@@ -96,11 +98,30 @@ static int upgrade_with_starttls(struct session *s, const struct account *a,
 		               "and before the TLS handshake (a possible "
 		               "command injection); refusing to continue",
 		               conn_peer_name(s->conn));
-	rc = start_tls(s, a, resume, e);
+	rc = start_tls_with(s, settings, resume, e);
 	if (rc != EX_OK)
 		return rc;
 	smtp_forget_caps(s->smtp);
-	return smtp_hello(s->smtp, a->domain, e);
+	return smtp_hello(s->smtp, ehlo_domain, e);
+}
+
+static int upgrade_with_starttls(struct session *s, const struct account *a,
+                                 struct tls_resumption *resume,
+                                 struct err *e)
+{
+	if (!smtp_caps(s->smtp)->starttls)
+		return err_set(e, EX_NOPERM,
+		               "the server %s does not offer STARTTLS, but the "
+		               "account '%s' requires TLS; refusing to continue "
+		               "in clear text (a man in the middle may have "
+		               "removed it)",
+		               conn_peer_name(s->conn), a->name);
+	struct tls_settings settings;
+	char *cache_dir = NULL;
+	tls_settings_for(a, &settings, &cache_dir);
+	int rc = starttls_with(s, &settings, a->domain, resume, e);
+	free(cache_dir);
+	return rc;
 }
 
 static bool auth_wanted(const struct account *a)
@@ -224,4 +245,113 @@ void session_close(struct session *s, bool send_quit)
 	buf_free(&s->warnings);
 	s->smtp = NULL;
 	s->conn = NULL;
+}
+
+/* ---- a session with an MX host (direct delivery) ---------------------- */
+
+static const char *mx_tls_requirement(enum mx_tls tls)
+{
+	switch (tls) {
+	case MX_TLS_DANE:
+		return "its DNSSEC-signed TLSA records require TLS";
+	case MX_TLS_VERIFY:
+	case MX_TLS_VERIFY_TESTING:
+		return "its domain's MTA-STS policy requires TLS";
+	default:
+		return "the account requires TLS (tls on)";
+	}
+}
+
+/* The TLS settings for an MX host: the account's client certificate and
+ * priorities; the verification t->tls asks for. */
+static void mx_tls_settings(const struct account *a, const struct mx_target *t,
+                            struct tls_settings *settings, char **cache_dir)
+{
+	bool verify = t->tls == MX_TLS_VERIFY || t->tls == MX_TLS_VERIFY_TESTING;
+	*cache_dir = verify && a->tls_session_cache ? tls_cache_dir(a->env)
+	                                            : NULL;
+	*settings = (struct tls_settings){
+		.host = t->name,
+		.port = t->port,
+		.starttls = true,
+		.trust_file = a->tls_trust_file,
+		.crl_file = a->tls_crl_file,
+		.certcheck = verify,
+		.cert_file = a->tls_cert_file,
+		.key_file = a->tls_key_file,
+		.priorities = a->tls_priorities,
+		.min_dh_prime_bits = a->tls_min_dh_prime_bits,
+		.session_cache = *cache_dir != NULL,
+		.cache_dir = *cache_dir,
+		.opportunistic = !verify && t->tls != MX_TLS_DANE,
+		.dane = t->tls == MX_TLS_DANE ? t->dane : NULL,
+		.dane_names = t->dane_names,
+		.dane_name_count = t->dane_name_count,
+	};
+}
+
+static int mx_starttls(struct session *s, const struct account *a,
+                       const struct mx_target *t,
+                       struct tls_resumption *resume, struct err *e)
+{
+	if (!smtp_caps(s->smtp)->starttls) {
+		if (t->tls == MX_TLS_MAY)
+			return EX_OK; /* RFC 3207 4: opportunistic, in clear */
+		s->tls_unmet = true;
+		/* RFC 8461 4.2 / RFC 7672 2.2: a stripped STARTTLS is what
+		 * these policies exist to catch: try another MX later. */
+		return err_set(e, EX_TEMPFAIL,
+		               "the MX host %s does not offer STARTTLS, but %s; "
+		               "not delivering in clear text (a man in the "
+		               "middle may have removed it)",
+		               conn_peer_name(s->conn), mx_tls_requirement(t->tls));
+	}
+	struct tls_settings settings;
+	char *cache_dir = NULL;
+	mx_tls_settings(a, t, &settings, &cache_dir);
+	int rc = starttls_with(s, &settings, a->domain, resume, e);
+	free(cache_dir);
+	s->tls_unmet = rc != EX_OK && (s->tls_failed || !s->tls);
+	return rc;
+}
+
+static int open_mx_once(struct session *s, const struct account *a,
+                        const struct mx_target *t,
+                        const struct session_trace *trace,
+                        struct tls_resumption *resume, struct err *e)
+{
+	memset(s, 0, sizeof *s);
+	int rc = conn_open_address(&s->conn, t->name, t->address,
+	                           t->address_len, t->port, a->source_ip,
+	                           a->timeout, e);
+	if (rc != EX_OK)
+		return rc;
+	s->smtp = smtp_session_new(s->conn, PROTOCOL_SMTP,
+	                           trace ? trace->line : NULL,
+	                           trace ? trace->ctx : NULL);
+	struct smtp_reply greeting;
+	smtp_reply_init(&greeting);
+	rc = smtp_greeting(s->smtp, &greeting, e);
+	smtp_reply_free(&greeting);
+	if (rc == EX_OK)
+		rc = smtp_hello(s->smtp, a->domain, e);
+	if (rc == EX_OK && t->tls != MX_TLS_NONE)
+		rc = mx_starttls(s, a, t, resume, e);
+	if (rc != EX_OK)
+		session_close(s, !s->tls_failed);
+	return rc;
+}
+
+int session_open_mx(struct session *s, const struct account *a,
+                    const struct mx_target *t,
+                    const struct session_trace *trace, struct err *e)
+{
+	struct tls_resumption resume = {0};
+	int rc = open_mx_once(s, a, t, trace, &resume, e);
+	if (rc != EX_OK && resume.retry) {
+		resume = (struct tls_resumption){.fresh = true};
+		err_clear(e);
+		rc = open_mx_once(s, a, t, trace, &resume, e);
+	}
+	return rc;
 }

@@ -1,6 +1,8 @@
 /* verify.c - sendmail -bv; see verify.h. */
 #include "verify.h"
 
+#include <string.h>
+
 #include "account.h"
 #include "envelope.h"
 #include "maildrop.h"
@@ -10,7 +12,14 @@ static void describe(const struct account *a, const char *mailbox,
                      struct buf *out)
 {
 	const char *mailer = a->protocol == PROTOCOL_LMTP ? "lmtp" : "esmtp";
-	if (a->socket && *a->socket)
+	if (a->direct_delivery) {
+		/* No lookup here (sendmail -bv does not connect either):
+		 * --serverinfo DOMAIN shows the MX hosts. */
+		const char *at = strrchr(mailbox, '@');
+		buf_printf(out, "%s... deliverable: mailer esmtp, host the MX "
+		           "hosts of %s, port %d, user %s\n", mailbox,
+		           at ? at + 1 : "(no domain)", a->port, mailbox);
+	} else if (a->socket && *a->socket)
 		buf_printf(out, "%s... deliverable: mailer %s, socket %s, "
 		           "user %s\n", mailbox, mailer, a->socket, mailbox);
 	else
