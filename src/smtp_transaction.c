@@ -17,12 +17,21 @@
 #include "msg.h"
 #include "util.h"
 
+static bool has_non_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
 /* Place a mailbox in a path, converting its domain to an A-label when the
- * server cannot take UTF-8 addresses. */
+ * server cannot take UTF-8 addresses (RFC 6531 3.2: an ASCII local part
+ * at an IDN domain needs no SMTPUTF8 once the domain is an A-label). */
 static int append_path(struct smtp_session *s, struct buf *cmd,
                        const char *mailbox, struct err *e)
 {
-	if (!s->caps.smtputf8 && addr_needs_smtputf8(mailbox)) {
+	if (!s->caps.smtputf8 && has_non_ascii(mailbox)) {
 		char *ascii = NULL;
 		int rc = addr_domain_to_ascii(mailbox, &ascii, e);
 		if (rc == EX_OK && addr_needs_smtputf8(ascii))

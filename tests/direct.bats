@@ -637,3 +637,112 @@ dane_zone() {
 	assert_received 1
 	assert_equal "$(received_envelope 1 tls)" null
 }
+
+# ---- the rest ----------------------------------------------------------------
+
+@test "direct: --serverinfo DOMAIN shows MX hosts, policy, TLSA and what outbox would do" {
+	make_cert --self-signed mx1.example.test
+	start_mx 127.0.0.2 --starttls --cert "$CERT" --key "$KEY"
+	direct_config
+	dns_zone <<-EOF
+	; signed example.test
+	example.test.      MX 10 mx1.example.test.
+	example.test.      MX 20 mx2.example.test.
+	mx1.example.test.  A  127.0.0.2
+	mx2.example.test.  A  127.0.0.3
+	_25._tcp.mx1.example.test. TLSA $(tlsa_rdata "$CERT" 3 1 1)
+	_mta-sts.example.test. TXT "v=STSv1; id=9;"
+	mta-sts.example.test.  A  127.0.0.44
+	nomail.test. MX 0 .
+	EOF
+	start_policy_server 127.0.0.44
+	printf 'version: STSv1\nmode: testing\nmx: *.example.test\nmax_age: 600\n' |
+		mta_sts_policy example.test
+	run_outbox -C "$T/rc" --serverinfo example.test
+	assert_exit 0
+	assert_contains "$output" "MX 10 mx1.example.test"
+	assert_contains "$output" "MX 20 mx2.example.test"
+	assert_contains "$output" "addresses: 127.0.0.2"
+	assert_contains "$output" "DNSSEC-signed"
+	assert_contains "$output" "mode testing"
+	assert_contains "$output" "TLSA _25._tcp.mx1.example.test: 3 1 1 "
+	assert_contains "$output" "verified by DANE"
+	assert_contains "$output" "STARTTLS"
+	# no mail was sent
+	use_mx 127.0.0.2
+	assert_received 0
+	refute_contains "$(cat "$SPOOL/wire.log")" "MAIL FROM"
+	# a domain that takes no mail: said, and the status of a delivery
+	run_outbox -C "$T/rc" --serverinfo nomail.test
+	assert_exit 69
+	assert_contains "$output" "null MX"
+	# a smarthost account takes no domain
+	printf 'account s\nhost 127.0.0.1\nfrom a@b.test\naccount default : s\n' |
+		write_config "$T/rc2"
+	run_outbox -C "$T/rc2" --serverinfo example.test
+	assert_exit 64
+}
+
+@test "direct: DKIM-signed, verified by python3-dkim through the test DNS" {
+	start_mx 127.0.0.2
+	run_outbox --dkim-keygen --dkim-key="$T/dkim.key" --dkim-type=ed25519 \
+		--dkim-selector=s1 --dkim-domain=sender.test
+	assert_exit 0
+	dns_zone <<-EOF
+	example.test.      MX 10 mx1.example.test.
+	mx1.example.test.  A  127.0.0.2
+	$(grep _domainkey <<<"$output")
+	EOF
+	direct_config "dkim_key $T/dkim.key" "dkim_selector s1"
+	send_message "$MSG" -C "$T/rc" rcpt@example.test
+	assert_exit 0
+	use_mx 127.0.0.2
+	assert_received 1
+	run in_ns "$PYTHON" -c 'import sys, dkim
+sys.exit(0 if dkim.verify(open(sys.argv[1], "rb").read()) else 1)' \
+		"$SPOOL/1.eml"
+	[ "$status" = 0 ]
+}
+
+@test "direct: an internationalized domain is looked up as its A-label" {
+	start_mx 127.0.0.2
+	dns_zone <<-'EOF'
+	xn--bcher-kva.test.      MX 10 mx1.xn--bcher-kva.test.
+	mx1.xn--bcher-kva.test.  A  127.0.0.2
+	EOF
+	direct_config
+	send_message "$MSG" -C "$T/rc" 'rcpt@bücher.test'
+	assert_exit 0
+	use_mx 127.0.0.2
+	assert_received 1
+	assert_equal "$(dns_query_count xn--bcher-kva.test MX)" 1
+	# the server has no SMTPUTF8: the domain goes as its A-label
+	assert_equal "$(received_envelope 1 rcpt_tos)" rcpt@xn--bcher-kva.test
+}
+
+@test "direct: the log names each domain's MX host and the recipients" {
+	start_mx 127.0.0.2
+	dns_zone <<-'EOF'
+	a.test.     MX 10 mx.a.test.
+	mx.a.test.  A  127.0.0.2
+	EOF
+	direct_config
+	send_message "$MSG" -C "$T/rc" x@a.test y@nowhere.test
+	assert_exit 69
+	grep -q 'host=mx.a.test .*recipients=x@a.test .*exitcode=EX_OK' "$T/log"
+	grep -q 'host=nowhere.test .*recipients=y@nowhere.test' "$T/log"
+}
+
+@test "direct: a local name without a domain is refused, the others go" {
+	start_mx 127.0.0.2
+	dns_zone <<-'EOF'
+	a.test.     MX 10 mx.a.test.
+	mx.a.test.  A  127.0.0.2
+	EOF
+	direct_config
+	send_message "$MSG" -C "$T/rc" x@a.test root
+	assert_exit 69
+	assert_contains "$stderr" "<root>"
+	use_mx 127.0.0.2
+	assert_received 1
+}
