@@ -6,8 +6,8 @@
  * EDNS fallback, spoofed replies, the AD bit with and without trust-ad,
  * and the time bound with servers that never answer.
  *
- * With OUTBOX_TEST_DNS_QUERY set, one more test asks the servers of
- * /etc/resolv.conf (see test_system_resolver); it is skipped otherwise. */
+ * With OUTBOX_TEST_DNS_QUERY set, one test alone asks the servers of
+ * /etc/resolv.conf instead (see test_system_resolver). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -2023,7 +2023,7 @@ static void test_lookup_refuses_bad_questions(void **state)
 }
 
 /* Against the servers of /etc/resolv.conf, for a check in a private
- * network namespace (see the DNS layer's report): OUTBOX_TEST_DNS_QUERY
+ * network namespace with a DNS server of its own: OUTBOX_TEST_DNS_QUERY
  * "NAME TYPE", OUTBOX_TEST_DNS_WANT the expected "rc=N status=S ad=0|1
  * trust=0|1 records=..." line, OUTBOX_TEST_DNS_TIMEOUT seconds (default
  * 5), OUTBOX_TEST_DNS_MAX_MS the longest the lookup may take. */
@@ -2032,10 +2032,8 @@ static void test_system_resolver(void **state)
 	(void)state;
 	const char *query = getenv("OUTBOX_TEST_DNS_QUERY");
 	const char *want = getenv("OUTBOX_TEST_DNS_WANT");
-	if (!query || !want) {
-		skip();
-		return;
-	}
+	assert_non_null(query);
+	assert_non_null(want);
 	char name[300], type[16];
 	assert_int_equal(sscanf(query, "%299s %15s", name, type), 2);
 	const char *timeout = getenv("OUTBOX_TEST_DNS_TIMEOUT");
@@ -2064,25 +2062,31 @@ int main(int argc, char **argv)
 	/* a server that dies before a write must not kill the test */
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),
-	    cmocka_unit_test(test_parse_cut_and_extended),
-	    cmocka_unit_test(test_parse_names),
-	    cmocka_unit_test(test_parse_pointer_chains),
-	    cmocka_unit_test(test_parse_limits),
-	    cmocka_unit_test(test_question_check),
-	    cmocka_unit_test(test_type_names),
-	    cmocka_unit_test(test_reverse_name),
-	    cmocka_unit_test(test_lookup_answer),
-	    cmocka_unit_test(test_lookup_ids),
-	    cmocka_unit_test(test_lookup_ad),
-	    cmocka_unit_test(test_lookup_rcodes),
-	    cmocka_unit_test(test_lookup_spoofed),
-	    cmocka_unit_test(test_lookup_truncated),
-	    cmocka_unit_test(test_lookup_formerr_to_edns),
-	    cmocka_unit_test(test_lookup_time_bound),
-	    cmocka_unit_test(test_lookup_no_server),
-	    cmocka_unit_test(test_lookup_refuses_bad_questions),
-	    cmocka_unit_test(test_system_resolver),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_cut_and_extended),
+		cmocka_unit_test(test_parse_names),
+		cmocka_unit_test(test_parse_pointer_chains),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_question_check),
+		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_reverse_name),
+		cmocka_unit_test(test_lookup_answer),
+		cmocka_unit_test(test_lookup_ids),
+		cmocka_unit_test(test_lookup_ad),
+		cmocka_unit_test(test_lookup_rcodes),
+		cmocka_unit_test(test_lookup_spoofed),
+		cmocka_unit_test(test_lookup_truncated),
+		cmocka_unit_test(test_lookup_formerr_to_edns),
+		cmocka_unit_test(test_lookup_time_bound),
+		cmocka_unit_test(test_lookup_no_server),
+		cmocka_unit_test(test_lookup_refuses_bad_questions),
 	};
+	/* a check by hand runs alone (cmocka reports a skipped test as
+	 * "not ok", which tests/run-all counts as a failure) */
+	const struct CMUnitTest by_hand[] = {
+		cmocka_unit_test(test_system_resolver),
+	};
+	if (getenv("OUTBOX_TEST_DNS_QUERY"))
+		return cmocka_run_group_tests(by_hand, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
