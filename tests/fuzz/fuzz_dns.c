@@ -21,17 +21,19 @@
  *      - a failure returns nothing and says one sentence of printable
  *        ASCII about the question's type and name;
  *  1  a reply built from the bytes: a question (any case, or none for an
- *     error RCODE), a CNAME chain of 0..9 links, records of the asked type
- *     at its end (valid ones with random contents, and ones that break
- *     their type's rules), records of other owners, types and classes,
- *     authority and additional records, an OPT record, with or without
- *     compression, in a random order: it must parse to exactly what was
- *     built (status, canonical name, every record in order, the count of
- *     skipped ones, the AD bit); then cut short, with a byte more, with TC
- *     set, with QR clear or asked another question, it must be unusable. */
+ *     error RCODE), a CNAME chain of up to DNS_MAX_CNAME_CHAIN + 1 links,
+ *     records of the asked type at its end (valid ones with random
+ *     contents, and ones that break their type's rules), records of other
+ *     owners, types and classes, authority and additional records, an OPT
+ *     record, with or without compression, in a random order: it must
+ *     parse to exactly what was built (status, canonical name, every
+ *     record in order, the count of skipped ones, the AD bit); then cut
+ *     short, with a byte more, with TC set, with QR clear or asked another
+ *     question, it must be unusable. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,7 +426,7 @@ struct item {
 	unsigned index; /* the chain link, the name, the expectation */
 };
 
-#define MAX_CHAIN 9
+#define MAX_CHAIN (DNS_MAX_CNAME_CHAIN + 1)
 #define MAX_RECORDS 8
 #define MAX_ITEMS (MAX_CHAIN + 2 * MAX_RECORDS + 8)
 
@@ -625,7 +627,8 @@ static void add_item(struct plan *p, enum item_kind kind, unsigned index)
 static void plan_answer(struct bytes *in, struct plan *p)
 {
 	for (unsigned i = 0; i < p->links; i++) {
-		char tag[8] = {'c', (char)('0' + i), '-', '\0'};
+		char tag[8];
+		snprintf(tag, sizeof tag, "c%u-", i);
 		make_name(in, tag, &p->chain[i + 1]);
 		add_item(p, I_CNAME, i);
 	}
@@ -759,9 +762,10 @@ static void fuzz_built(struct bytes in, const char *qname, const char *lower,
 	bool ad = take(&in, 2);
 	m->compress = take(&in, 2);
 	name_from_text(lower, &in, &p->chain[0]);
-	p->links = qtype == DNS_T_CNAME ? 0 : take(&in, 16);
-	if (p->links > MAX_CHAIN)
-		p->links = take(&in, 3);
+	/* mostly short chains, sometimes up to one link too many */
+	p->links = take(&in, 4) == 0 ? take(&in, MAX_CHAIN + 1) : take(&in, 3);
+	if (qtype == DNS_T_CNAME)
+		p->links = 0;
 	plan_answer(&in, p);
 	bool opt = take(&in, 2);
 	unsigned authority = take(&in, 3), additional = take(&in, 3);
