@@ -270,7 +270,10 @@ static bool try_hosts(struct direct_run *run, const struct domain_group *g,
 {
 	for (size_t i = 0; i < route->host_count; i++) {
 		struct route_host *h = &route->hosts[i];
-		direct_route_resolve_host(run->resolver, run->a, route, h);
+		/* hosts the MTA-STS policy rules out are not even looked up */
+		if (!h->skip)
+			direct_route_resolve_host(run->resolver, run->a, route,
+			                          h);
 		if (h->skip) {
 			buf_reset(last);
 			buf_printf(last, "MX host %s: %s", h->name, h->skip);
