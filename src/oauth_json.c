@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_write.h"
 #include "lazylib.h"
 #include "utf8.h"
 #include "util.h"
@@ -387,31 +388,6 @@ int oauth_parse_device_reply(const char *body, size_t len,
 /* Append s as a JSON string (RFC 8259 7): '"' and '\\' escaped, control
  * characters as \u00XX; valid UTF-8 as it is, any other byte as the code
  * point of the same value (\u00XX), so the document always parses. */
-static void add_json_string(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t len = strlen(s);
-	buf_add_secret(out, "\"", 1);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		uint32_t cp;
-		size_t n = c < 0x80 ? 1 : utf8_sequence_length(s + i, len - i, &cp);
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			buf_add_secret(out, esc, sizeof esc);
-		} else if (c < 0x20 || n == 0) {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4],
-			               hex[c & 15]};
-			buf_add_secret(out, esc, sizeof esc);
-			n = 1;
-		} else {
-			buf_add_secret(out, s + i, n);
-		}
-		i += n ? n : 1;
-	}
-	buf_add_secret(out, "\"", 1);
-}
-
 static void add_member(struct buf *out, const char *name, const char *value)
 {
 	if (!value || !*value)
@@ -419,7 +395,7 @@ static void add_member(struct buf *out, const char *name, const char *value)
 	buf_add_secret(out, ",\"", 2);
 	buf_add_secret(out, name, strlen(name));
 	buf_add_secret(out, "\":", 2);
-	add_json_string(out, value);
+	json_write_string(out, value);
 }
 
 /* Written by hand rather than with json-c: its serializer grows its
