@@ -1,5 +1,5 @@
-/* lazylib.c - GnuTLS, libidn2 and json-c, loaded on first use; see
- * lazylib.h. */
+/* lazylib.c - GnuTLS, libidn2, json-c and libpsl, loaded on first use;
+ * see lazylib.h. */
 #include "lazylib.h"
 
 #include <dlfcn.h>
@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 #include <idn2.h>
 #include <json.h>
+#include <libpsl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,11 +170,26 @@
 	   (gnutls_pubkey_t key, gnutls_ecc_curve_t *curve,                 \
 	    gnutls_datum_t *x, gnutls_datum_t *y, unsigned flags),          \
 	   (key, curve, x, y, flags))                                       \
+	FN(int, gnutls_pubkey_get_pk_algorithm,                             \
+	   (gnutls_pubkey_t key, unsigned int *bits), (key, bits))          \
+	FN(int, gnutls_pubkey_import,                                       \
+	   (gnutls_pubkey_t key, const gnutls_datum_t *data,                \
+	    gnutls_x509_crt_fmt_t format),                                  \
+	   (key, data, format))                                             \
+	FN(int, gnutls_pubkey_import_ecc_raw,                               \
+	   (gnutls_pubkey_t key, gnutls_ecc_curve_t curve,                  \
+	    const gnutls_datum_t *x, const gnutls_datum_t *y),              \
+	   (key, curve, x, y))                                              \
 	FN(int, gnutls_pubkey_import_privkey,                               \
 	   (gnutls_pubkey_t key, gnutls_privkey_t pkey, unsigned int usage, \
 	    unsigned int flags),                                            \
 	   (key, pkey, usage, flags))                                       \
 	FN(int, gnutls_pubkey_init, (gnutls_pubkey_t *key), (key))          \
+	FN(int, gnutls_pubkey_verify_data2,                                 \
+	   (gnutls_pubkey_t pubkey, gnutls_sign_algorithm_t algo,           \
+	    unsigned int flags, const gnutls_datum_t *data,                 \
+	    const gnutls_datum_t *signature),                               \
+	   (pubkey, algo, flags, data, signature))                          \
 	FN(size_t, gnutls_record_check_pending, (gnutls_session_t session), \
 	   (session))                                                       \
 	FN(int, gnutls_record_get_direction, (gnutls_session_t session),    \
@@ -313,18 +329,29 @@
 	VOID_FN(json_tokener_set_flags, (struct json_tokener *tok, int flags), \
 	        (tok, flags))
 
+/* libpsl (the Public Suffix List): org_domain.c only. */
+#define PSL_FUNCTIONS(FN, VOID_FN)                                         \
+	FN(const psl_ctx_t *, psl_builtin, (void), ())                      \
+	VOID_FN(psl_free, (psl_ctx_t *psl), (psl))                          \
+	FN(const char *, psl_get_version, (void), ())                       \
+	FN(psl_ctx_t *, psl_latest, (const char *fname), (fname))           \
+	FN(const char *, psl_registrable_domain,                            \
+	   (const psl_ctx_t *psl, const char *domain), (psl, domain))
+
 /* The index of each function in its library's table. */
 #define INDEX(ret, name, params, args) INDEX_##name,
 #define VOID_INDEX(name, params, args) INDEX_##name,
 enum { GNUTLS_FUNCTIONS(INDEX, VOID_INDEX) GNUTLS_FUNCTION_COUNT };
 enum { IDN2_FUNCTIONS(INDEX, VOID_INDEX) IDN2_FUNCTION_COUNT };
 enum { JSONC_FUNCTIONS(INDEX, VOID_INDEX) JSONC_FUNCTION_COUNT };
+enum { PSL_FUNCTIONS(INDEX, VOID_INDEX) PSL_FUNCTION_COUNT };
 
 #define NAME(ret, name, params, args) #name,
 #define VOID_NAME(name, params, args) #name,
 static const char *const gnutls_names[] = {GNUTLS_FUNCTIONS(NAME, VOID_NAME)};
 static const char *const idn2_names[] = {IDN2_FUNCTIONS(NAME, VOID_NAME)};
 static const char *const jsonc_names[] = {JSONC_FUNCTIONS(NAME, VOID_NAME)};
+static const char *const psl_names[] = {PSL_FUNCTIONS(NAME, VOID_NAME)};
 
 /* ---- loading ---------------------------------------------------------- */
 
@@ -355,6 +382,7 @@ struct library {
 static any_function gnutls_functions[GNUTLS_FUNCTION_COUNT];
 static any_function idn2_functions[IDN2_FUNCTION_COUNT];
 static any_function jsonc_functions[JSONC_FUNCTION_COUNT];
+static any_function psl_functions[PSL_FUNCTION_COUNT];
 static void *library_gnutls_free; /* gnutls_free_function * */
 
 static struct library gnutls_library = {
@@ -375,6 +403,12 @@ static struct library jsonc_library = {
 	NULL,        NULL,                 false,
 };
 
+static struct library psl_library = {
+	"libpsl",  LAZYLIB_PSL_SONAME, LAZYLIB_PSL_PACKAGE,
+	psl_names, psl_functions,      PSL_FUNCTION_COUNT,
+	NULL,      NULL,               false,
+};
+
 static struct library *library_of(enum lazylib_library lib)
 {
 	switch (lib) {
@@ -382,6 +416,8 @@ static struct library *library_of(enum lazylib_library lib)
 		return &gnutls_library;
 	case LAZYLIB_IDN2:
 		return &idn2_library;
+	case LAZYLIB_PSL:
+		return &psl_library;
 	case LAZYLIB_JSONC:
 		break;
 	}
@@ -396,6 +432,8 @@ static const char *library_version(enum lazylib_library lib)
 		return gnutls_check_version(NULL);
 	case LAZYLIB_IDN2:
 		return idn2_check_version(NULL);
+	case LAZYLIB_PSL:
+		return psl_get_version();
 	case LAZYLIB_JSONC:
 		break;
 	}
@@ -548,10 +586,15 @@ static any_function need(struct library *lib, size_t i)
 	FORWARD(jsonc_library, ret, name, params, args)
 #define JSONC_VOID_FORWARD(name, params, args)                             \
 	VOID_FORWARD(jsonc_library, name, params, args)
+#define PSL_FORWARD(ret, name, params, args)                               \
+	FORWARD(psl_library, ret, name, params, args)
+#define PSL_VOID_FORWARD(name, params, args)                               \
+	VOID_FORWARD(psl_library, name, params, args)
 
 GNUTLS_FUNCTIONS(GNUTLS_FORWARD, GNUTLS_VOID_FORWARD)
 IDN2_FUNCTIONS(IDN2_FORWARD, IDN2_VOID_FORWARD)
 JSONC_FUNCTIONS(JSONC_FORWARD, JSONC_VOID_FORWARD)
+PSL_FUNCTIONS(PSL_FORWARD, PSL_VOID_FORWARD)
 
 /* gnutls_free is GnuTLS's one data symbol we use: a pointer to its
  * deallocation function. Ours always points here, and this calls the

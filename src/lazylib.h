@@ -1,4 +1,4 @@
-/* lazylib.h - GnuTLS, libidn2 and json-c, loaded on first use.
+/* lazylib.h - GnuTLS, libidn2, json-c and libpsl, loaded on first use.
  *
  * Why: mapping and relocating GnuTLS and everything it needs (nettle,
  * hogweed, gmp, tasn1, p11-kit, libidn2, libunistring) and running its
@@ -8,17 +8,19 @@
  * send, although a plain send, --help and the queue verbs use neither
  * library (performance budget: do only what this message needs). json-c
  * is smaller but needed by OAuth 2.0 accounts only (their token
- * endpoint's replies, the token store). So outbox links none of them:
+ * endpoint's replies, the token store), and libpsl (the Public Suffix
+ * List) by the deliverability check's DMARC alignment only
+ * (org_domain.h). So outbox links none of them:
  * the first call into one of them dlopen()s it by its soname (RTLD_NOW |
  * RTLD_LOCAL), resolves every function outbox calls in it, and from then
  * on forwards the calls.
  *
- * How: lazylib.c defines each GnuTLS, libidn2 and json-c function the other
- * modules call, with the library's own name and the prototype of the
- * library's header (the compiler checks that they agree), as a forwarder
- * to the address dlsym() found. The rest of the tree includes
- * <gnutls/gnutls.h>, <idn2.h> and <json.h> and calls the functions as
- * before (json-c's inline helpers and macros too). A call
+ * How: lazylib.c defines each GnuTLS, libidn2, json-c and libpsl function
+ * the other modules call, with the library's own name and the prototype of
+ * the library's header (the compiler checks that they agree), as a
+ * forwarder to the address dlsym() found. The rest of the tree includes
+ * <gnutls/gnutls.h>, <idn2.h>, <json.h> and <libpsl.h> and calls the
+ * functions as before (json-c's inline helpers and macros too). A call
  * to a function that is not forwarded yet does not link ("undefined
  * reference to `gnutls_...'"): add its line to the table in lazylib.c.
  * (json-c: only its public API, never the functions its symbol versions
@@ -45,12 +47,14 @@
  * (apt install libgnutls30)", a missing symbol, or the loader's own
  * words); the entry points of this tree's TLS code (tls.c) and JSON
  * parsers (oauth_json.c) call it first, so the error travels the usual
- * way. A forwarder called while its
- * library cannot be loaded has no way to return an error through the
- * library's API: it prints that sentence after "outbox: " on standard
- * error and exits EX_UNAVAILABLE. It is the one exception to "lower layers
- * never print or exit" (the alternative is a jump through a null
- * pointer); with the package's dependencies installed it cannot happen.
+ * way; org_domain.c calls it first too, and falls back to a documented
+ * rule when libpsl cannot be loaded (it is optional there). A forwarder
+ * called while its library cannot be loaded has no way to return an
+ * error through the library's API: it prints that sentence after
+ * "outbox: " on standard error and exits EX_UNAVAILABLE. It is the one
+ * exception to "lower layers never print or exit" (the alternative is a
+ * jump through a null pointer); with the package's dependencies installed
+ * it cannot happen.
  *
  * State: the handles and the tables of addresses are process-wide, as the
  * dynamic linker's own are: filled once, never unloaded (GnuTLS's
@@ -78,11 +82,16 @@
 #define LAZYLIB_JSONC_SONAME "libjson-c.so.5"
 #endif
 #define LAZYLIB_JSONC_PACKAGE "libjson-c5"
+#ifndef LAZYLIB_PSL_SONAME
+#define LAZYLIB_PSL_SONAME "libpsl.so.5"
+#endif
+#define LAZYLIB_PSL_PACKAGE "libpsl5"
 
 enum lazylib_library {
 	LAZYLIB_GNUTLS,
 	LAZYLIB_IDN2,
 	LAZYLIB_JSONC,
+	LAZYLIB_PSL,
 };
 
 /* Load lib now, unless it is loaded already (then this returns at once),
