@@ -841,40 +841,39 @@ int spf_expand_domain(const char *domain_spec, const struct spf_macro_env *env,
 
 /* The include each operator documents for its customers' SPF records,
  * keyed by the SMTP submission host it documents. First match wins, so a
- * regional host comes before its provider's general row. Sources (each
- * provider's own setup page, checked in 2025 where marked):
+ * regional host comes before its provider's general row. Sources: each
+ * provider's own setup page, named below (values checked against copies
+ * of those pages, or of guides quoting them, when this table was made):
  *  - Amazon SES, "Authenticating Email with SPF in Amazon SES"
  *    (docs.aws.amazon.com/ses/latest/dg/send-email-authentication-spf.html):
- *    "v=spf1 include:amazonses.com ~all" for a custom MAIL FROM domain;
- *    the SMTP endpoints are email-smtp.REGION.amazonaws.com. Without a
- *    custom MAIL FROM, SES's own bounce domain passes SPF instead.
- *  - SendGrid, "Email Authentication: SendGrid's Automated Security
- *    Explained" and "DNS: setting the SPF record" (support.sendgrid.com):
- *    include:sendgrid.net; host smtp.sendgrid.net.
+ *    "v=spf1 include:amazonses.com ~all" on a custom MAIL FROM domain;
+ *    SMTP endpoints email-smtp.REGION.amazonaws.com (and -fips).
+ *  - SendGrid, "DNS: setting the SPF record" and "Automated Security
+ *    Explained" (support.sendgrid.com): include:sendgrid.net; host
+ *    smtp.sendgrid.net.
  *  - Google Workspace, "Set up SPF" (support.google.com/a/answer/10685031):
  *    "v=spf1 include:_spf.google.com ~all"; hosts smtp.gmail.com,
  *    smtp-relay.gmail.com.
  *  - Microsoft 365, "Set up SPF to identify valid email sources"
- *    (learn.microsoft.com/defender-office-365/email-authentication-spf-
- *    configure): include:spf.protection.outlook.com; hosts
- *    smtp.office365.com, smtp-mail.outlook.com.
+ *    (learn.microsoft.com, defender-office-365): include:
+ *    spf.protection.outlook.com; hosts smtp.office365.com,
+ *    smtp-mail.outlook.com.
  *  - Mailgun, "Domain verification" (documentation.mailgun.com): "v=spf1
  *    include:mailgun.org ~all", EU region include:eu.mailgun.org; hosts
  *    smtp.mailgun.org, smtp.eu.mailgun.org.
  *  - SparkPost, "SMTP API" (developers.sparkpost.com/api/smtp/): host
- *    smtp.sparkpostmail.com; SPF include:sparkpostmail.com. (SparkPost
- *    EU, smtp.eu.sparkpostmail.com, is left out: its include could not
- *    be confirmed.)
+ *    smtp.sparkpostmail.com, include:sparkpostmail.com. SparkPost EU
+ *    (smtp.eu.sparkpostmail.com) is left out: its include is unconfirmed.
  *  - Mailjet, "SPF & DKIM Authentication Guide" (mailjet.com/support):
  *    include:spf.mailjet.com; host in-v3.mailjet.com.
  *  - Postmark, "How do I set up SPF for Postmark?" (postmarkapp.com/
- *    support): include:spf.mtasv.net; host smtp.postmarkapp.com (and
- *    smtp-broadcasts.postmarkapp.com). Its default Return-Path
- *    pm.mtasv.net passes SPF without it.
+ *    support): include:spf.mtasv.net; hosts smtp.postmarkapp.com,
+ *    smtp-broadcasts.postmarkapp.com.
  *  - Zoho Mail, "SPF Configuration" (zoho.com/mail/help/adminconsole/
  *    spf-configuration.html): include:zoho.com for the US data centre,
- *    zoho.eu, zoho.in, zoho.com.au, zoho.jp for the others; hosts
- *    smtp.zoho.com, smtppro.zoho.com (and .eu, .in, .com.au, .jp).
+ *    zoho.eu, zoho.in, zoho.com.au, zoho.jp for the others (the admin
+ *    console shows the account's own); hosts smtp.zoho.com,
+ *    smtppro.zoho.com and their regional twins.
  *  - Fastmail, "SPF, DKIM & DMARC" (fastmail.help): "v=spf1
  *    include:spf.messagingengine.com ?all"; host smtp.fastmail.com.
  *  - Brevo (Sendinblue), "Authenticate your domain" (help.brevo.com):
@@ -883,38 +882,48 @@ int spf_expand_domain(const char *domain_spec, const struct spf_macro_env *env,
  *  - Mailchimp Transactional (Mandrill), "Set up your sending domains"
  *    (mailchimp.com/developer/transactional): include:spf.mandrillapp.com;
  *    host smtp.mandrillapp.com.
- *  - SMTP2GO, "SPF records" (support.smtp2go.com): include:spf.smtp2go.com;
- *    host mail.smtp2go.com.
  *  - iCloud Mail with a custom domain, "Set up a custom email domain"
- *    (support.apple.com): include:icloud.com; host smtp.mail.me.com.
- *  - Proton Mail, "SMTP submission" and "How to set up a custom domain"
- *    (proton.me/support): include:_spf.protonmail.ch; host
- *    smtp.protonmail.ch. */
+ *    (support.apple.com): "v=spf1 include:icloud.com ~all"; host
+ *    smtp.mail.me.com.
+ *  - Proton Mail, "Anti-spoofing for custom domains" (proton.me/support/
+ *    anti-spoofing-custom-domain): include:_spf.protonmail.ch; host
+ *    smtp.protonmail.ch.
+ * SMTP2GO is left out on purpose: it authenticates a sender domain with
+ * CNAME records of its own, not an include (smtp2go.com/blog/spf-record).
+ * The notes say when the provider's own bounce domain passes SPF, so an
+ * include on the From domain is not what DMARC needs. */
 static const struct spf_provider providers[] = {
-    {"Amazon SES", "email-smtp", "amazonaws.com", "amazonses.com"},
-    {"SendGrid", NULL, "sendgrid.net", "sendgrid.net"},
-    {"Google Workspace", NULL, "gmail.com", "_spf.google.com"},
-    {"Google Workspace", NULL, "googlemail.com", "_spf.google.com"},
-    {"Microsoft 365", NULL, "office365.com", "spf.protection.outlook.com"},
-    {"Microsoft 365", "smtp-mail.", "outlook.com",
-     "spf.protection.outlook.com"},
-    {"Mailgun (EU)", NULL, "eu.mailgun.org", "eu.mailgun.org"},
-    {"Mailgun", NULL, "mailgun.org", "mailgun.org"},
-    {"SparkPost", "smtp.", "sparkpostmail.com", "sparkpostmail.com"},
-    {"Mailjet", NULL, "mailjet.com", "spf.mailjet.com"},
-    {"Postmark", NULL, "postmarkapp.com", "spf.mtasv.net"},
-    {"Zoho Mail (EU)", NULL, "zoho.eu", "zoho.eu"},
-    {"Zoho Mail (India)", NULL, "zoho.in", "zoho.in"},
-    {"Zoho Mail (Australia)", NULL, "zoho.com.au", "zoho.com.au"},
-    {"Zoho Mail (Japan)", NULL, "zoho.jp", "zoho.jp"},
-    {"Zoho Mail", NULL, "zoho.com", "zoho.com"},
-    {"Fastmail", NULL, "fastmail.com", "spf.messagingengine.com"},
-    {"Brevo", NULL, "brevo.com", "spf.brevo.com"},
-    {"Brevo", NULL, "sendinblue.com", "spf.brevo.com"},
-    {"Mailchimp Transactional", NULL, "mandrillapp.com", "spf.mandrillapp.com"},
-    {"SMTP2GO", NULL, "smtp2go.com", "spf.smtp2go.com"},
-    {"iCloud Mail", NULL, "mail.me.com", "icloud.com"},
-    {"Proton Mail", NULL, "protonmail.ch", "_spf.protonmail.ch"},
+    {"Amazon SES", "email-smtp", "amazonaws.com", "amazonses.com",
+     "SES sends from its own MAIL FROM domain unless one of yours is set "
+     "up; that custom MAIL FROM domain is the one that needs the include"},
+    {"SendGrid", NULL, "sendgrid.net", "sendgrid.net",
+     "with automated security, the return path is a subdomain of yours "
+     "delegated to SendGrid by CNAME, which carries the SPF record"},
+    {"Google Workspace", NULL, "gmail.com", "_spf.google.com", NULL},
+    {"Google Workspace", NULL, "googlemail.com", "_spf.google.com", NULL},
+    {"Microsoft 365", NULL, "office365.com", "spf.protection.outlook.com",
+     NULL},
+    {"Microsoft 365", "smtp-mail.", "outlook.com", "spf.protection.outlook.com",
+     NULL},
+    {"Mailgun (EU)", NULL, "eu.mailgun.org", "eu.mailgun.org", NULL},
+    {"Mailgun", NULL, "mailgun.org", "mailgun.org", NULL},
+    {"SparkPost", "smtp.", "sparkpostmail.com", "sparkpostmail.com", NULL},
+    {"Mailjet", NULL, "mailjet.com", "spf.mailjet.com", NULL},
+    {"Postmark", NULL, "postmarkapp.com", "spf.mtasv.net",
+     "Postmark's default return path (pm.mtasv.net) passes SPF without "
+     "it; a custom return-path domain aligns it with yours"},
+    {"Zoho Mail (EU)", NULL, "zoho.eu", "zoho.eu", NULL},
+    {"Zoho Mail (India)", NULL, "zoho.in", "zoho.in", NULL},
+    {"Zoho Mail (Australia)", NULL, "zoho.com.au", "zoho.com.au", NULL},
+    {"Zoho Mail (Japan)", NULL, "zoho.jp", "zoho.jp", NULL},
+    {"Zoho Mail", NULL, "zoho.com", "zoho.com", NULL},
+    {"Fastmail", NULL, "fastmail.com", "spf.messagingengine.com", NULL},
+    {"Brevo", NULL, "brevo.com", "spf.brevo.com", NULL},
+    {"Brevo", NULL, "sendinblue.com", "spf.brevo.com", NULL},
+    {"Mailchimp Transactional", NULL, "mandrillapp.com", "spf.mandrillapp.com",
+     NULL},
+    {"iCloud Mail", NULL, "mail.me.com", "icloud.com", NULL},
+    {"Proton Mail", NULL, "protonmail.ch", "_spf.protonmail.ch", NULL},
 };
 
 const struct spf_provider *spf_provider_for_host(const char *smtp_host)

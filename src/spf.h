@@ -268,9 +268,10 @@ struct spf_check {
  * matches, so it meets what a receiver meets in the worst case: every
  * term up to the first "all" of each record, includes and redirect=
  * followed, each DNS-querying term counted (RFC 7208 4.6.4). It asks
- * what such a receiver asks of an IPv4 client (the TXT records, A for a
- * and exists, MX for mx but not the MX hosts' addresses; ptr is counted,
- * not looked up), so void lookups, MX sets larger than SPF_MAX_MX_NAMES,
+ * what such a receiver asks (the TXT records, A or AAAA for a as the
+ * client is IPv4 or IPv6, A when there is no client, A for exists, MX
+ * for mx but not the MX hosts' addresses; ptr is counted, not looked
+ * up), so void lookups, MX sets larger than SPF_MAX_MX_NAMES,
  * DNS failures and records that do not parse anywhere in the tree are
  * found. It stops at the first error as a receiver does, and names a loop
  * when it meets one (a receiver runs into the lookup limit instead); past
@@ -313,6 +314,9 @@ struct spf_provider {
 	const char *host_prefix; /* the host must begin with this (NULL: any) */
 	const char *host_suffix; /* the host is this or ends in "." this */
 	const char *include;     /* the domain for include: */
+	/* NULL, or a sentence on where the include belongs when the
+	 * provider's own bounce domain usually carries SPF instead */
+	const char *note;
 };
 
 /* The provider whose SMTP submission host smtp_host is (any case, a

@@ -6,14 +6,15 @@
  * so a receiver would meet every term up to the "all" that ends each
  * record, every include and redirect; its counts are the worst case a
  * sender meets and what a doctor reports. It asks DNS what a receiver
- * would for an IPv4 client (A records for a and exists, MX for mx, but not
- * the MX hosts' addresses, which only matter for a match; ptr needs the
- * client and is only counted), follows includes and redirects, and stops
- * at the first error as a receiver does, but with two differences that
- * make its report more useful: a loop is named as such when it is met
- * (a receiver runs into the lookup limit instead), and past the lookup
- * limit it goes on counting, without asking anything but the TXT records
- * of includes and redirects, to tell how many lookups the tree needs.
+ * would (A or AAAA records for a, as for an IPv4 client when there is
+ * none, A for exists, MX for mx, but not the MX hosts' addresses, which
+ * only matter for a match; ptr is only counted, its lookups depending on
+ * the client), follows includes and redirects, and stops at the first
+ * error as a receiver does, with two differences that make its report
+ * more useful: a loop is named as such when it is met (a receiver runs
+ * into the lookup limit instead), and past the lookup limit it goes on
+ * counting, asking for nothing but the TXT records of includes and
+ * redirects, to tell how many lookups the tree needs.
  * The evaluation proper is check_host() for the client address given,
  * exactly as a receiver computes it (ptr included: RFC 7208 5.5).
  *

@@ -595,6 +595,10 @@ static void test_providers(void **state)
 	    {"smtp.mandrillapp.com", "Mailchimp Transactional",
 	     "spf.mandrillapp.com"},
 	    {"smtp.mail.me.com", "iCloud Mail", "icloud.com"},
+	    {"smtp.protonmail.ch", "Proton Mail", "_spf.protonmail.ch"},
+	    {"email-smtp-fips.us-east-1.amazonaws.com", "Amazon SES",
+	     "amazonses.com"},
+	    {"mail.smtp2go.com", NULL, NULL}, /* CNAMEs, no include */
 	    {"notgmail.com", NULL, NULL},
 	    {"gmail.com.evil.example", NULL, NULL},
 	    {"mail.example.com", NULL, NULL},
@@ -614,6 +618,11 @@ static void test_providers(void **state)
 		assert_string_equal(p->include, cases[i].include);
 	}
 	assert_null(spf_provider_for_host(NULL));
+	/* a note where the provider's own bounce domain carries SPF */
+	const struct spf_provider *ses =
+	    spf_provider_for_host("email-smtp.eu-west-1.amazonaws.com");
+	assert_contains(ses->note, "custom MAIL FROM domain");
+	assert_null(spf_provider_for_host("smtp.gmail.com")->note);
 }
 
 /* ---- a zone from a table ------------------------------------------------- */
