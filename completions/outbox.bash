@@ -17,7 +17,7 @@ _outbox_long_arg=(--file --account --host --port --source-ip --proxy-host
 # Long options without an argument, or whose argument is optional
 # (--tls[=on|off]): completed as "--name".
 _outbox_long_flag=(--version --help --pretend --debug --serverinfo --flush
---list-queue --dkim-keygen --dkim-record --auth --tls --tls-starttls
+--list-queue --dkim-keygen --dkim-record --check --json --auth --tls --tls-starttls
 --tls-certcheck --auto-from --syslog --read-recipients --read-envelope-from
 --set-from-header --set-date-header --set-msgid-header --remove-bcc-headers
 --undisclosed-recipients --allow-from-override --keepbcc

@@ -78,6 +78,8 @@ complete -c outbox -l queue-delete -x -d 'Delete a queued message'
 complete -c outbox -l queue-requeue -x -a all -d 'Put dead letters back into the queue'
 complete -c outbox -l dkim-keygen -d 'Make a DKIM key and print its DNS record'
 complete -c outbox -l dkim-record -d 'Print the DNS record of an existing key'
+complete -c outbox -l check -d 'Check the account: SPF, DKIM, DMARC, smarthost, login'
+complete -c outbox -l json -d 'With --check: print the report as JSON'
 complete -c outbox -l configure -x -d 'Not supported'
 complete -c outbox -l rmqs -x -d 'Not supported'
 

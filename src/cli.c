@@ -41,6 +41,7 @@ enum action {
 	ACT_READ_RECIPIENTS,
 	ACT_FULL_NAME,
 	ACT_PRETEND,
+	ACT_JSON,
 	ACT_DEBUG,
 	ACT_MODE,
 	ACT_DKIM_TYPE,
@@ -88,6 +89,8 @@ static const struct long_option long_options[] = {
 	VERB("dkim-keygen", ARG_NONE, MODE_DKIM_KEYGEN),
 	VERB("dkim-record", ARG_NONE, MODE_DKIM_RECORD),
 	VERB("oauth2-login", ARG_NONE, MODE_OAUTH2_LOGIN),
+	VERB("check", ARG_NONE, MODE_CHECK),
+	OPTION("json", ARG_NONE, ACT_JSON),
 	/* configuration */
 	OPTION("file", ARG_REQUIRED, ACT_CONFIG_FILE),
 	OPTION("account", ARG_REQUIRED, ACT_ACCOUNT),
@@ -585,6 +588,9 @@ static int apply_option(struct parser *p, const struct long_option *o,
 	case ACT_PRETEND:
 		opts->pretend = true;
 		return EX_OK;
+	case ACT_JSON:
+		opts->json = true;
+		return EX_OK;
 	case ACT_DEBUG:
 		if (opts->debug < INT_MAX)
 			opts->debug++;
@@ -741,6 +747,9 @@ static int check_result(struct parser *p, int operand_count)
 		if (rsa && !opts->dkim_key_bits)
 			opts->dkim_key_bits = CLI_DKIM_DEFAULT_RSA_BITS;
 	}
+	if (opts->json && opts->mode != MODE_CHECK)
+		return usage_error(p, "option '--json' is only meaningful with "
+		                   "'--check'");
 	if (opts->mode == MODE_VERIFY &&
 	    (opts->read_recipients || opts->read_envelope_from))
 		return usage_error(p, "option '%s' cannot be used with '-bv': "

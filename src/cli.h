@@ -35,6 +35,7 @@ enum cli_mode {
 	MODE_SMTPD,          /* sendmail -bs: SMTP on standard input */
 	MODE_VERIFY,         /* sendmail -bv: where recipients would go */
 	MODE_OAUTH2_LOGIN,   /* --oauth2-login: the OAuth device login */
+	MODE_CHECK,          /* --check: the deliverability doctor */
 };
 
 struct cli_setting {
@@ -47,6 +48,7 @@ struct cli_setting {
 struct options {
 	enum cli_mode mode;
 	bool pretend;          /* -P, --pretend */
+	bool json;             /* --json (with --check) */
 	int debug;             /* -v, -d, --debug (count) */
 	char *config_file;     /* -C, --file */
 	char *account;         /* -a, --account */

@@ -77,6 +77,14 @@ static int choose_sender(const struct options *opts, const struct account *a,
 	                         "--read-envelope-from are ignored)");
 }
 
+int envelope_sender(const struct options *opts, const struct account *a,
+                    char **from, struct err *e)
+{
+	struct options plain = *opts;
+	plain.read_envelope_from = false; /* there is no message */
+	return choose_sender(&plain, a, NULL, from, e);
+}
+
 static int add_operands(const struct options *opts, struct addr_list *rcpt,
                         struct err *e)
 {

@@ -45,6 +45,12 @@ int envelope_build(const struct options *opts, const struct account *a,
                    const struct message *m, struct envelope *env,
                    struct err *e);
 
+/* The sender envelope_build would choose without a message (auto_from,
+ * -f when allowed, the account's from), for outbox --check: *from heap,
+ * "" for the null sender. Fails as envelope_build does for the sender. */
+int envelope_sender(const struct options *opts, const struct account *a,
+                    char **from, struct err *e);
+
 /* The right side of an added Message-ID, as msmtp 1.8.25+ chooses it:
  * the account's (expanded) `domain` unless it is "localhost", else the
  * sender's domain, else the server's host name ("[...]" around an IPv6

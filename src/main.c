@@ -22,6 +22,7 @@
 #include "runenv.h"
 #include "send.h"
 #include "direct_info.h"
+#include "doctor.h"
 #include "serverinfo.h"
 #include "session.h"
 #include "setup.h"
@@ -119,6 +120,23 @@ static int run_serverinfo(const struct options *opts,
 		             "smarthost)", a->name);
 	else if (rc == EX_OK)
 		rc = serverinfo_run(a, trace, &out, warnings, e);
+	fputs(buf_str(&out), stdout);
+	buf_free(&out);
+	account_free(a);
+	return rc;
+}
+
+/* --check: the report goes to standard output, whatever it found. */
+static int run_check(const struct options *opts, const struct conf *conf,
+                     const struct session_trace *trace, struct err *e)
+{
+	struct account *a = NULL;
+	const char *hint = opts->from_account ? opts->from_account
+	                                      : opts->envelope_from;
+	int rc = setup_account(conf, opts, hint, &a, e);
+	struct buf out = BUF_INIT;
+	if (rc == EX_OK)
+		rc = doctor_run(a, opts, trace, opts->json, &out, e);
 	fputs(buf_str(&out), stdout);
 	buf_free(&out);
 	account_free(a);
@@ -254,6 +272,8 @@ static int run_mode(const struct options *opts, struct runenv *env,
 		rc = run_send(opts, &conf, trace, warnings, e);
 	else if (opts->mode == MODE_OAUTH2_LOGIN)
 		rc = run_oauth2_login(opts, &conf, trace, e);
+	else if (opts->mode == MODE_CHECK)
+		rc = run_check(opts, &conf, trace, e);
 	else if (opts->mode == MODE_VERIFY) {
 		struct buf out = BUF_INIT;
 		rc = verify_run(opts, &conf, &out, e);
