@@ -14,7 +14,7 @@
  *
  * Strictness: the parser follows RFC 7208 12's ABNF where receivers
  * answer permerror for a record that breaks it (pyspf and libspf2 do):
- * terms separated by spaces only, printable ASCII, mechanism and modifier
+ * terms separated by spaces only, visible ASCII, mechanism and modifier
  * names in any case, CIDR lengths without leading zeros and in range,
  * IPv4 addresses in dotted-quad form, a domain-spec ending in "." and a
  * top label or in a macro, the macro letters c, r and t only in
@@ -122,7 +122,8 @@ bool spf_is_record(const char *text, size_t len);
  * SPF_MAX_TERMS terms) into out (release it with spf_record_free). Macros
  * in domain-specs are checked against 7.1's grammar and kept as written.
  * EX_DATAERR with a sentence naming the first bad term, its position and
- * why, the term quoted sanitized (at most SPF_MAX_QUOTE bytes), e.g.
+ * why, the term quoted (bytes other than visible ASCII as \xNN, at most
+ * SPF_MAX_QUOTE of them, then "..."), e.g.
  * "term 3 'ip4:1.2.3': not an IPv4 address (RFC 7208 5.6)"; out is then
  * empty. Pure. */
 int spf_parse(const char *text, size_t len, struct spf_record *out,
