@@ -368,10 +368,8 @@ int dkim_keygen(const char *type, unsigned bits, const char *key_path,
 
 /* DNS record. */
 
-/* p=: RSA as SubjectPublicKeyInfo DER (RFC 6376 3.6.1), Ed25519 as the
- * bare 32-byte key (RFC 8463 4.2). */
-static int public_key_base64(const struct dkim_key *key, struct buf *out,
-                             struct err *e)
+int dkim_key_public(const struct dkim_key *key, struct buf *out,
+                    struct err *e)
 {
 	gnutls_pubkey_t pub = NULL;
 	gnutls_datum_t raw = {NULL, 0};
@@ -388,7 +386,7 @@ static int public_key_base64(const struct dkim_key *key, struct buf *out,
 			                                    NULL, 0);
 	}
 	if (ret >= 0)
-		base64_encode(raw.data, raw.size, out);
+		buf_add(out, raw.data, raw.size);
 	gnutls_free(raw.data);
 	if (pub)
 		gnutls_pubkey_deinit(pub);
@@ -396,6 +394,18 @@ static int public_key_base64(const struct dkim_key *key, struct buf *out,
 		return err_set(e, EX_SOFTWARE, "cannot export the public key: "
 		               "%s", gnutls_strerror(ret));
 	return EX_OK;
+}
+
+/* p= in base64 (dkim_key_public's bytes). */
+static int public_key_base64(const struct dkim_key *key, struct buf *out,
+                             struct err *e)
+{
+	struct buf raw = BUF_INIT;
+	int rc = dkim_key_public(key, &raw, e);
+	if (rc == EX_OK)
+		base64_encode((const unsigned char *)raw.data, raw.len, out);
+	buf_free(&raw);
+	return rc;
 }
 
 int dkim_dns_record(const char *key_path, const char *selector,

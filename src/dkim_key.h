@@ -8,6 +8,7 @@
 
 #include <gnutls/abstract.h>
 
+#include "buf.h"
 #include "err.h"
 
 enum dkim_key_type { DKIM_KEY_RSA, DKIM_KEY_ED25519 };
@@ -37,6 +38,13 @@ int dkim_key_parse(const char *data, size_t len, const char *name,
  * message naming path on any failure. */
 int dkim_key_load(const char *path, struct dkim_key *key, struct err *e);
 void dkim_key_free(struct dkim_key *key);
+
+/* Append the public half of key as a DKIM record's p= holds it, before
+ * base64: RSA as the SubjectPublicKeyInfo DER (RFC 6376 3.6.1), Ed25519
+ * as the bare 32-byte key (RFC 8463 4.2). EX_SOFTWARE when GnuTLS
+ * fails. */
+int dkim_key_public(const struct dkim_key *key, struct buf *out,
+                    struct err *e);
 
 /* "rsa-sha256" or "ed25519-sha256" (a=), "rsa" or "ed25519" (k=). */
 const char *dkim_key_sig_algorithm(const struct dkim_key *key);

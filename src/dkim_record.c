@@ -625,37 +625,6 @@ static char *describe_key(const struct dkim_key *key)
 	return buf_steal(&out);
 }
 
-/* The public half of key as a record's p= compares: RSA as the
- * SubjectPublicKeyInfo DER, Ed25519 the raw 32 octets (as dkim_key.c's
- * dkim_dns_record exports them). */
-static int export_public(const struct dkim_key *key, struct buf *out,
-                         struct err *e)
-{
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t raw = {NULL, 0};
-	gnutls_ecc_curve_t curve;
-	int ret = gnutls_pubkey_init(&pub);
-	if (ret >= 0)
-		ret = gnutls_pubkey_import_privkey(pub, key->privkey, 0, 0);
-	if (ret >= 0) {
-		if (key->type == DKIM_KEY_RSA)
-			ret = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER,
-			                            &raw);
-		else
-			ret = gnutls_pubkey_export_ecc_raw2(pub, &curve, &raw,
-			                                    NULL, 0);
-	}
-	if (ret >= 0)
-		buf_add(out, raw.data, raw.size);
-	gnutls_free(raw.data);
-	if (pub)
-		gnutls_pubkey_deinit(pub);
-	if (ret < 0)
-		return err_set(e, EX_SOFTWARE,
-		               "cannot export the DKIM public key: %s",
-		               gnutls_strerror(ret));
-	return EX_OK;
-}
 
 /* The record's RSA key as SubjectPublicKeyInfo DER (a bare RSAPublicKey
  * wrapped), into out; false when it does not import. */
@@ -698,7 +667,7 @@ int dkim_record_matches_key(const struct dkim_record *r, const char *key_path,
 	if (rc != EX_OK)
 		return rc;
 	struct buf mine = BUF_INIT;
-	rc = export_public(&key, &mine, e);
+	rc = dkim_key_public(&key, &mine, e);
 	if (rc == EX_OK) {
 		*same = publishes(r, &key, &mine);
 		*key_description = describe_key(&key);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "http.h"
-#include "queue.h"
+#include "cache_dir.h"
 #include "runenv.h"
 #include "sanitize.h"
 #include "util.h"
@@ -129,22 +129,7 @@ int mta_sts_fetch(const struct mta_sts_settings *s, const char *url,
 
 char *mta_sts_cache_dir(struct runenv *env)
 {
-	struct buf b = BUF_INIT;
-	if (geteuid() == 0) {
-		/* As tls_cache_dir: root's cache lives in the spool, but
-		 * never creates it (its owner and modes are the package's). */
-		struct stat st;
-		if (stat(QUEUE_SYSTEM_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
-			return NULL;
-		buf_printf(&b, "%s/%s", QUEUE_SYSTEM_DIR,
-		           MTA_STS_SYSTEM_SUBDIR);
-		return buf_steal(&b);
-	}
-	const char *cache = env ? runenv_cache_home(env) : NULL;
-	if (!cache || *cache != '/')
-		return NULL;
-	buf_printf(&b, "%s/%s", cache, MTA_STS_USER_SUBDIR);
-	return buf_steal(&b);
+	return cache_dir_path(env, MTA_STS_SYSTEM_SUBDIR, MTA_STS_USER_SUBDIR);
 }
 
 /* The cache directory, opened and checked (see mta_sts_fetch.h): *fd, or

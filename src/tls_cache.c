@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "queue.h"
+#include "cache_dir.h"
 #include "runenv.h"
 #include "tls_trust.h"
 #include "util.h"
@@ -155,22 +155,7 @@ static void wipe_contents(struct buf *b)
 
 char *tls_cache_dir(struct runenv *env)
 {
-	struct buf b = BUF_INIT;
-	if (geteuid() == 0) {
-		/* Root's cache lives in the spool, but never creates it: the
-		 * spool's owner and modes are the package's (maildrop.h). */
-		struct stat st;
-		if (stat(QUEUE_SYSTEM_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
-			return NULL;
-		buf_printf(&b, "%s/%s", QUEUE_SYSTEM_DIR,
-		           TLS_CACHE_SYSTEM_SUBDIR);
-		return buf_steal(&b);
-	}
-	const char *cache = env ? runenv_cache_home(env) : NULL;
-	if (!cache || *cache != '/')
-		return NULL;
-	buf_printf(&b, "%s/%s", cache, TLS_CACHE_USER_SUBDIR);
-	return buf_steal(&b);
+	return cache_dir_path(env, TLS_CACHE_SYSTEM_SUBDIR, TLS_CACHE_USER_SUBDIR);
 }
 
 /* The cache directory, opened and checked: ours, a directory, no group or
