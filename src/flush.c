@@ -440,6 +440,25 @@ static bool is_permanent(int rc)
 	return rc == EX_UNAVAILABLE || rc == EX_DATAERR;
 }
 
+/* The entry was delivered to everyone: remove it. reply (may be NULL):
+ * the server's, for the report. */
+static void remove_delivered(struct flush *f, struct queue_handle *h,
+                             const char *reply)
+{
+	struct err rm = ERR_INIT;
+	if (queue_handle_remove(h, &rm) != EX_OK) {
+		/* Delivered, but it may be sent again: say so loudly. */
+		report_line(f, h->entry.id, "delivered, but could not be "
+		            "removed from the queue (it may be sent again)",
+		            err_msg(&rm));
+		f->stats->io++;
+	} else {
+		report_line(f, h->entry.id, "delivered", reply);
+	}
+	err_clear(&rm);
+	f->stats->delivered++;
+}
+
 /* A direct account's entry (direct.h): each domain answers for its own
  * recipients, so one attempt can deliver to some, defer others and have
  * others refused for good. The state remembers the first and the last
@@ -472,17 +491,7 @@ static void deliver_direct_locked(struct flush *f, struct group *g,
 			deferred++;
 	}
 	if (rc == EX_OK) {
-		struct err rm = ERR_INIT;
-		if (queue_handle_remove(h, &rm) != EX_OK) {
-			report_line(f, en->id, "delivered, but could not be "
-			            "removed from the queue (it may be sent "
-			            "again)", err_msg(&rm));
-			f->stats->io++;
-		} else {
-			report_line(f, en->id, "delivered", NULL);
-		}
-		err_clear(&rm);
-		f->stats->delivered++;
+		remove_delivered(f, h, NULL);
 	} else if (d.count > 0 && deferred == 0) {
 		if (en->state.attempts < QUEUE_MAX_ATTEMPTS)
 			en->state.attempts++;
@@ -550,19 +559,7 @@ static void deliver_locked(struct flush *f, struct group *g,
 	bool sane = rc == EX_OK || is_permanent(rc) ||
 	            (rc == EX_TEMPFAIL && outcome.code >= 400);
 	if (rc == EX_OK) {
-		struct err rm = ERR_INIT;
-		if (queue_handle_remove(h, &rm) != EX_OK) {
-			/* Delivered, but it may be sent again: say so loudly. */
-			report_line(f, en->id, "delivered, but could not be "
-			            "removed from the queue (it may be sent "
-			            "again)", err_msg(&rm));
-			f->stats->io++;
-		} else {
-			report_line(f, en->id, "delivered",
-			            buf_str(&outcome.reply));
-		}
-		err_clear(&rm);
-		f->stats->delivered++;
+		remove_delivered(f, h, buf_str(&outcome.reply));
 	} else if (is_permanent(rc)) {
 		if (en->state.attempts < QUEUE_MAX_ATTEMPTS)
 			en->state.attempts++;
