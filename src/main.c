@@ -43,6 +43,9 @@ static void print_version(const struct runenv *env)
 	buf_reset(&lib);
 	lazylib_describe(LAZYLIB_JSONC, &lib);
 	printf("JSON library (OAuth): %s\n", buf_str(&lib));
+	buf_reset(&lib);
+	lazylib_describe(LAZYLIB_PSL, &lib);
+	printf("Public Suffix List (--check): %s\n", buf_str(&lib));
 	buf_free(&lib);
 	/* The one place that loads libsecret without a lookup (keyring.h). */
 	static const char *const keyring_state[] = {
@@ -63,6 +66,8 @@ static void print_version(const struct runenv *env)
 	       "plain login xoauth2 oauthbearer external\n");
 	printf("DKIM signing: rsa-sha256 ed25519-sha256\n");
 	printf("Queue: durable spool (queue off|on-failure|always)\n");
+	printf("Direct delivery: MX hosts, MTA-STS (RFC 8461), DANE (RFC 7672, "
+	       "AD bit with options trust-ad)\n");
 	printf("System maildrop: %s (%s)\n", MAILDROP_DIR,
 	       privilege_available() ? "setgid: any local user can submit"
 	       : getuid() == 0       ? "root's --flush picks it up"
