@@ -273,3 +273,46 @@ print("ok")' <<<"$output"
 	assert_exit 1
 	assert_line FAIL "127.0.0.7 has no PTR record"
 }
+
+@test "check: a certificate that expires within 14 days warns; the SIZE limit is told" {
+	good_zone
+	stop_mx 127.0.0.10
+	cert_template_server "$SMARTHOST" "dns_name = \"$SMARTHOST\"" \
+		'expiration_days = 5' >"$T/soon.tmpl"
+	certtool --generate-privkey --key-type=ecdsa --outfile "$T/soon.key" \
+		2>/dev/null
+	certtool --generate-certificate --load-privkey "$T/soon.key" \
+		--load-ca-certificate "$CA_CERT" --load-ca-privkey "$CA_KEY" \
+		--template "$T/soon.tmpl" --outfile "$T/soon.pem" 2>/dev/null
+	start_mx 127.0.0.10 --starttls --cert "$T/soon.pem" --key "$T/soon.key" \
+		--auth-user alerts --auth-password s3cret --size 10485760
+	check_config
+	run_outbox -C "$T/rc" --check
+	assert_exit 0
+	assert_line warn "its certificate expires in"
+	assert_line info "it takes messages up to 10485760 bytes"
+}
+
+@test "check: a smarthost that offers no AUTH after TLS fails" {
+	good_zone
+	stop_mx 127.0.0.10
+	start_mx 127.0.0.10 --starttls --cert "$CERT" --key "$KEY"
+	check_config
+	run_outbox -C "$T/rc" --check
+	assert_exit 1
+	assert_line FAIL "it offers no AUTH after TLS"
+}
+
+@test "check: a smarthost whose certificate does not verify fails, before any AUTH" {
+	good_zone
+	stop_mx 127.0.0.10
+	make_cert --self-signed "$SMARTHOST"
+	start_mx 127.0.0.10 --starttls --cert "$CERT" --key "$KEY" \
+		--auth-user alerts --auth-password s3cret
+	check_config
+	run_outbox -C "$T/rc" --check
+	assert_exit 1
+	assert_line FAIL "$SMARTHOST"
+	assert_contains "$output" "fix: tls_trust_file"
+	refute_contains "$(cat "$SPOOL/wire.log")" "AUTH"
+}
