@@ -269,8 +269,8 @@ static bool lookup_addresses(struct dns_resolver *r, struct route_host *h,
 		if (dns_lookup(r, h->name, types[t], &res, &e) == EX_OK) {
 			all_signed = all_signed && res.authenticated;
 			add_addresses(h, &res);
-			if (res.canonical && strcmp(res.canonical, h->name) &&
-			    !*canonical)
+			if (res.canonical &&
+			    strcmp(res.canonical, h->name) != 0 && !*canonical)
 				*canonical = xstrdup(res.canonical);
 		} else {
 			failed = true;

@@ -453,6 +453,14 @@ static const char *policy_name(enum dmarc_policy p)
 	                               : "none";
 }
 
+/* Is where (a "_dmarc." name) the From domain's own record? */
+static bool at_from_domain(const char *where, const char *from_domain)
+{
+	size_t prefix = strlen(DMARC_NAME_PREFIX);
+	return where && strncmp(where, DMARC_NAME_PREFIX, prefix) == 0 &&
+	       strcasecmp(where + prefix, from_domain) == 0;
+}
+
 /* RFC 7489 6.6.3: _dmarc.FROM, else _dmarc.ORGANIZATIONAL-DOMAIN. */
 static bool find_dmarc(struct doctor *d, struct txt_set *t, char **where,
                        struct buf *why)
@@ -549,8 +557,7 @@ void doctor_check_dmarc(struct doctor *d)
 			           r.rua_count ? "reports to " : "no aggregate "
 			                                         "reports (rua)",
 			           r.rua_count ? r.rua[0] : "",
-			           strncmp(where + 7, d->from_domain,
-			                   strlen(d->from_domain)) == 0
+			           at_from_domain(where, d->from_domain)
 			                   ? ""
 			                   : " (the organizational domain's)");
 			dmarc_alignment(d, &r, where);
