@@ -132,7 +132,6 @@ static const char *verified_words(const struct session *s)
 
 /* Connect to the first host that answers, as a delivery would. */
 static int probe_route(const struct account *a, struct route *route,
-                       struct dns_resolver *r,
                        const struct session_trace *trace, struct buf *out,
                        struct buf *warnings, struct err *e)
 {
@@ -155,6 +154,7 @@ static int probe_route(const struct account *a, struct route *route,
 				err_clear(&he);
 				continue;
 			}
+			buf_add_char(out, '\n');
 			serverinfo_describe_session(&s, "MX host", out);
 			buf_printf(out, "outbox would deliver mail for %s to %s "
 			           "%s.\n\n", route->domain,
@@ -164,7 +164,6 @@ static int probe_route(const struct account *a, struct route *route,
 			return EX_OK;
 		}
 	}
-	(void)r;
 	int rc = err_set(e, EX_TEMPFAIL, "no MX host of %s can be used now%s%s",
 	                 route->domain, last.len ? ": " : "", buf_str(&last));
 	buf_printf(out, "outbox would defer mail for %s: no MX host can be "
@@ -202,7 +201,7 @@ static int info_domain(const struct account *a, struct dns_resolver *r,
 		           route.status == ROUTE_PERMFAIL ? "refuse" : "defer",
 		           domain);
 	} else if (rc == EX_OK) {
-		rc = probe_route(a, &route, r, trace, out, warnings, e);
+		rc = probe_route(a, &route, trace, out, warnings, e);
 	}
 	direct_route_free(&route);
 	return rc;
