@@ -28,9 +28,13 @@ static void exercise_accounts(const struct conf *conf)
 		struct account *copy = account_clone(conf->accounts[i], NULL);
 		account_describe(conf->accounts[i], &out);
 		if (account_finalize(copy, &e) == EX_OK) {
-			/* finalize is idempotent and leaves a usable account */
+			/* finalize is idempotent and leaves a usable account:
+			 * a server to send to (or direct delivery, port 25) */
 			if (account_finalize(copy, &e) != EX_OK ||
-			    (!copy->host && !copy->socket) || copy->timeout < 0)
+			    (!copy->host && !copy->socket &&
+			     !copy->direct_delivery) ||
+			    (copy->direct_delivery && copy->port != 25) ||
+			    copy->timeout < 0)
 				abort();
 		}
 		account_describe(copy, &out);
