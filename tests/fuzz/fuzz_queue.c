@@ -27,15 +27,22 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool same_list(const struct addr_list *a, const struct addr_list *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (strcmp(a->items[i].mailbox, b->items[i].mailbox) != 0)
+			return false;
+	return true;
+}
+
 static bool same_state(const struct queue_state *a,
                        const struct queue_state *b)
 {
-	if (a->delivered.count != b->delivered.count)
+	if (!same_list(&a->delivered, &b->delivered) ||
+	    !same_list(&a->refused, &b->refused))
 		return false;
-	for (size_t i = 0; i < a->delivered.count; i++)
-		if (strcmp(a->delivered.items[i].mailbox,
-		           b->delivered.items[i].mailbox) != 0)
-			return false;
 	return a->queued == b->queued && a->attempts == b->attempts &&
 	       a->next_attempt == b->next_attempt &&
 	       same_string(a->last_error, b->last_error) &&

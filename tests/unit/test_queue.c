@@ -248,11 +248,21 @@ static void test_format_round_trip(void **state)
 	buf_reset(&text);
 	en.state.dead_since = 1795549999;
 	en.state.dead_reason = xstrdup("550 5.1.1 no such user\nreally");
+	/* direct delivery: who has it, who refused it for good */
+	addr_list_add(&en.state.delivered, NULL, "a@good.test");
+	addr_list_add(&en.state.refused, NULL, "b@bad.test");
+	addr_list_add(&en.state.refused, NULL, "\"odd local\"@bad.test");
 	queue_format_state(&en.state, &text);
+	assert_non_null(strstr(text.data, "\nrefused: b@bad.test\n"));
 	struct queue_state st = {0};
 	st.last_error = xstrdup("replaced");
 	assert_int_equal(queue_parse_state(text.data, text.len, &st, &e),
 	                 EX_OK);
+	assert_true(queue_state_delivered_to(&st, "a@good.test"));
+	assert_false(queue_state_refused(&st, "a@good.test"));
+	assert_true(queue_state_refused(&st, "b@bad.test"));
+	assert_true(queue_state_refused(&st, "\"odd local\"@bad.test"));
+	assert_false(queue_state_delivered_to(&st, "b@bad.test"));
 	assert_int_equal(st.attempts, 7);
 	assert_int_equal(st.dead_since, 1795549999);
 	assert_string_equal(st.dead_reason, en.state.dead_reason);
