@@ -17,21 +17,6 @@
 
 /* ---- the tag-list syntax ------------------------------------------------- */
 
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t'; /* RFC 5234 WSP */
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* RFC 6376 3.2 VALCHAR: %x21-3A / %x3C-7E, every visible character but
  * ";". */
 static bool is_valchar(char c)
@@ -45,10 +30,10 @@ static size_t fws_length(const char *text, size_t len, size_t at)
 {
 	size_t i = at;
 	for (;;) {
-		while (i < len && is_wsp(text[i]))
+		while (i < len && ascii_is_wsp(text[i]))
 			i++;
 		if (i + 2 < len && text[i] == '\r' && text[i + 1] == '\n' &&
-		    is_wsp(text[i + 2]))
+		    ascii_is_wsp(text[i + 2]))
 			i += 2;
 		else
 			return i - at;
@@ -65,12 +50,12 @@ int dkim_tag_next(const char *text, size_t len, size_t *at,
 		return 0;
 	}
 	size_t name = i;
-	if (!is_alpha(text[i])) {
+	if (!ascii_is_alpha(text[i])) {
 		*at = i;
 		return -1;
 	}
 	while (i < len &&
-	       (is_alpha(text[i]) || is_digit(text[i]) || text[i] == '_'))
+	       (ascii_is_alpha(text[i]) || ascii_is_digit(text[i]) || text[i] == '_'))
 		i++;
 	size_t name_end = i;
 	i += fws_length(text, len, i);
@@ -242,10 +227,10 @@ static int value_invalid(struct err *e, const struct dkim_tag *t,
  * DIGIT)]. */
 static bool hyphenated_word(const char *s, size_t n)
 {
-	if (n == 0 || !is_alpha(s[0]) || s[n - 1] == '-')
+	if (n == 0 || !ascii_is_alpha(s[0]) || s[n - 1] == '-')
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-')
+		if (!ascii_is_alpha(s[i]) && !ascii_is_digit(s[i]) && s[i] != '-')
 			return false;
 	return true;
 }
@@ -260,7 +245,7 @@ static bool parse_word_list(const struct dkim_tag *t, bool star, char **out)
 	size_t n = t->value_len, i = 0;
 	for (;;) {
 		size_t start = i;
-		while (i < n && v[i] != ':' && !is_wsp(v[i]) && v[i] != '\r')
+		while (i < n && v[i] != ':' && !ascii_is_wsp(v[i]) && v[i] != '\r')
 			i++;
 		bool ok = hyphenated_word(v + start, i - start) ||
 		          (star && i - start == 1 && v[start] == '*');

@@ -12,29 +12,9 @@
 
 /* ---- characters ---------------------------------------------------------- */
 
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t'; /* RFC 5234 WSP */
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_hex(char c)
 {
 	return ascii_hex_value(c) >= 0;
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* RFC 5234 2.3: a quoted string of the ABNF matches in any case. */
@@ -50,22 +30,22 @@ static bool equals_ci(const char *s, size_t n, const char *word)
 bool dmarc_is_record(const char *text, size_t len)
 {
 	size_t i = 0;
-	while (i < len && is_wsp(text[i]))
+	while (i < len && ascii_is_wsp(text[i]))
 		i++;
-	if (i == len || lower(text[i]) != 'v')
+	if (i == len || ascii_tolower(text[i]) != 'v')
 		return false;
-	for (i++; i < len && is_wsp(text[i]); i++)
+	for (i++; i < len && ascii_is_wsp(text[i]); i++)
 		;
 	if (i == len || text[i] != '=')
 		return false;
-	for (i++; i < len && is_wsp(text[i]); i++)
+	for (i++; i < len && ascii_is_wsp(text[i]); i++)
 		;
 	/* %x44 %x4d %x41 %x52 %x43 %x31: exactly, in capitals */
 	size_t n = strlen(VERSION);
 	if (len - i < n || memcmp(text + i, VERSION, n) != 0)
 		return false;
 	i += n;
-	return i == len || is_wsp(text[i]) || text[i] == ';' || text[i] == '\r';
+	return i == len || ascii_is_wsp(text[i]) || text[i] == ';' || text[i] == '\r';
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -76,7 +56,7 @@ static int tag_invalid_rfc(struct err *e, const struct dkim_tag *t,
 {
 	struct buf msg = BUF_INIT;
 	for (size_t i = 0; i < t->name_len; i++)
-		buf_add_char(&msg, lower(t->name[i]));
+		buf_add_char(&msg, ascii_tolower(t->name[i]));
 	buf_add_char(&msg, '=');
 	dkim_tag_quote(t->value, t->value_len, &msg);
 	int rc = err_set(e, EX_DATAERR, "the DMARC record's %s %s (%s)",
@@ -139,7 +119,7 @@ static bool parse_number(const char *s, size_t n, size_t max_digits,
 		return false;
 	uint64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
+		if (!ascii_is_digit(s[i]))
 			return false;
 		unsigned d = (unsigned)(s[i] - '0');
 		if (v > (limit - d) / 10)
@@ -178,7 +158,7 @@ struct piece {
 
 static bool is_fws_char(char c)
 {
-	return is_wsp(c) || c == '\r' || c == '\n';
+	return ascii_is_wsp(c) || c == '\r' || c == '\n';
 }
 
 /* A list value split at sep, white space (FWS) around each item dropped
@@ -213,7 +193,7 @@ static int parse_fo(const struct dkim_tag *t, unsigned *fo, struct err *e)
 	struct piece *p = pieces_of(t, ':', &count);
 	unsigned bits = 0;
 	for (size_t i = 0; i < count; i++) {
-		char c = p[i].n == 1 ? lower(p[i].s[0]) : '\0';
+		char c = p[i].n == 1 ? ascii_tolower(p[i].s[0]) : '\0';
 		unsigned bit = c == '0'   ? DMARC_FO_ALL
 		               : c == '1' ? DMARC_FO_ANY
 		               : c == 'd' ? DMARC_FO_DKIM
@@ -239,7 +219,7 @@ static bool keyword(const char *s, size_t n)
 	if (n == 0 || s[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-')
+		if (!ascii_is_alpha(s[i]) && !ascii_is_digit(s[i]) && s[i] != '-')
 			return false;
 	return true;
 }
@@ -260,7 +240,7 @@ static int parse_rf(const struct dkim_tag *t, char **rf, struct err *e)
 		if (i)
 			buf_add_char(&out, ':');
 		for (size_t j = 0; j < p[i].n; j++)
-			buf_add_char(&out, lower(p[i].s[j]));
+			buf_add_char(&out, ascii_tolower(p[i].s[j]));
 	}
 	free(p);
 	*rf = buf_steal(&out);
@@ -274,7 +254,7 @@ static int parse_rf(const struct dkim_tag *t, char **rf, struct err *e)
  * dmarc-uri (";" cannot be in a tag value at all). */
 static bool uri_char(char c)
 {
-	return is_alpha(c) || is_digit(c) || strchr("-._~:/?#[]@$&'()*+=", c);
+	return ascii_is_alpha(c) || ascii_is_digit(c) || strchr("-._~:/?#[]@$&'()*+=", c);
 }
 
 /* RFC 3986 3: scheme ":" and at least one URI character, percent-escapes
@@ -283,9 +263,9 @@ static bool uri_char(char c)
 static bool valid_uri(const char *s, size_t n)
 {
 	size_t i = 0;
-	if (n == 0 || !is_alpha(s[0]))
+	if (n == 0 || !ascii_is_alpha(s[0]))
 		return false;
-	while (i < n && (is_alpha(s[i]) || is_digit(s[i]) || s[i] == '+' ||
+	while (i < n && (ascii_is_alpha(s[i]) || ascii_is_digit(s[i]) || s[i] == '+' ||
 	                 s[i] == '-' || s[i] == '.'))
 		i++;
 	if (i == n || s[i] != ':' || i + 1 == n)
@@ -314,8 +294,8 @@ static bool valid_uri(const char *s, size_t n)
 static bool parse_size(const char *s, size_t n, uint64_t *limit)
 {
 	int shift = 0;
-	if (n > 0 && is_alpha(s[n - 1])) {
-		const char *units = "kmgt", *u = strchr(units, lower(s[n - 1]));
+	if (n > 0 && ascii_is_alpha(s[n - 1])) {
+		const char *units = "kmgt", *u = strchr(units, ascii_tolower(s[n - 1]));
 		if (!u)
 			return false;
 		shift = 10 * (int)(u - units + 1);

@@ -10,34 +10,14 @@
 
 /* ---- characters and names ------------------------------------------------ */
 
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t'; /* RFC 5234 WSP */
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* RFC 8461 3.1 sts-ext-name and 3.2 sts-policy-ext-name: (ALPHA / DIGIT)
  * *31(ALPHA / DIGIT / "_" / "-" / "."). */
 static bool valid_field_name(const char *s, size_t n)
 {
-	if (n == 0 || n > 32 || !is_alnum(s[0]))
+	if (n == 0 || n > 32 || !ascii_is_alnum(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_alnum(s[i]) && !strchr("_-.", s[i]))
+		if (!ascii_is_alnum(s[i]) && !strchr("_-.", s[i]))
 			return false;
 	return true;
 }
@@ -52,7 +32,7 @@ static bool valid_host(const char *s, size_t n)
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && s[i] != '.') {
-			if (!is_alnum(s[i]) && s[i] != '-')
+			if (!ascii_is_alnum(s[i]) && s[i] != '-')
 				return false;
 			continue;
 		}
@@ -69,7 +49,7 @@ static char *lower_copy(const char *s, size_t n)
 {
 	char *out = xstrndup(s, n);
 	for (size_t i = 0; i < n; i++)
-		out[i] = lower(out[i]);
+		out[i] = ascii_tolower(out[i]);
 	return out;
 }
 
@@ -116,7 +96,7 @@ static bool valid_id(const char *s, size_t n)
 	if (n == 0 || n > MTA_STS_MAX_ID)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]))
+		if (!ascii_is_alnum(s[i]))
 			return false;
 	return true;
 }
@@ -193,7 +173,7 @@ int mta_sts_parse_txt(const char *text, size_t len, char **id, struct err *e)
 	size_t found_len = 0, i = vlen;
 	for (;;) {
 		/* sts-field-delim = *WSP ";" *WSP, then a field or the end */
-		while (i < len && is_wsp(text[i]))
+		while (i < len && ascii_is_wsp(text[i]))
 			i++;
 		if (i == len)
 			break;
@@ -201,7 +181,7 @@ int mta_sts_parse_txt(const char *text, size_t len, char **id, struct err *e)
 			return txt_invalid(e,
 			                   "has fields not separated by \";\"");
 		i++;
-		while (i < len && is_wsp(text[i]))
+		while (i < len && ascii_is_wsp(text[i]))
 			i++;
 		if (i == len)
 			break;
@@ -215,7 +195,7 @@ int mta_sts_parse_txt(const char *text, size_t len, char **id, struct err *e)
 		while (i < len && txt_value_char(text[i]))
 			i++;
 		if (i == value ||
-		    (i < len && !is_wsp(text[i]) && text[i] != ';'))
+		    (i < len && !ascii_is_wsp(text[i]) && text[i] != ';'))
 			return txt_invalid(e,
 			                   "has a field value with a character "
 			                   "the grammar does not allow");
@@ -246,7 +226,7 @@ static bool is_sts_record(const char *text, size_t len)
 	if (len < vlen || memcmp(text, TXT_VERSION, vlen) != 0)
 		return false;
 	size_t i = vlen;
-	while (i < len && is_wsp(text[i]))
+	while (i < len && ascii_is_wsp(text[i]))
 		i++;
 	return i < len && text[i] == ';';
 }
@@ -310,7 +290,7 @@ static int policy_field(const char *key, size_t key_len, const char *v,
 		bool digits = n > 0 && n <= MTA_STS_MAX_AGE_DIGITS;
 		long long age = 0;
 		for (size_t i = 0; digits && i < n; i++) {
-			digits = is_digit(v[i]);
+			digits = ascii_is_digit(v[i]);
 			if (digits)
 				age = age * 10 + (v[i] - '0');
 		}
@@ -351,18 +331,18 @@ static int policy_line(const char *s, size_t n, size_t line,
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return line_error(e, line, "holds a control character",
 			                  NULL, 0);
-		blank = blank && is_wsp(s[i]);
+		blank = blank && ascii_is_wsp(s[i]);
 	}
 	if (blank)
 		return EX_OK; /* leniency: empty lines are skipped */
-	if (is_wsp(s[0]))
+	if (ascii_is_wsp(s[0]))
 		return line_error(e, line, "begins with white space", NULL, 0);
 	const char *colon = memchr(s, ':', n);
 	if (!colon)
 		return line_error(e, line, "is not a \"key: value\" field",
 		                  NULL, 0);
 	size_t key_len = (size_t)(colon - s);
-	while (key_len > 0 && is_wsp(s[key_len - 1]))
+	while (key_len > 0 && ascii_is_wsp(s[key_len - 1]))
 		key_len--;
 	if (!valid_field_name(s, key_len))
 		return line_error(e, line,
@@ -370,9 +350,9 @@ static int policy_line(const char *s, size_t n, size_t line,
 		                  NULL, 0);
 	const char *v = colon + 1;
 	size_t vn = n - (size_t)(v - s);
-	while (vn > 0 && is_wsp(*v))
+	while (vn > 0 && ascii_is_wsp(*v))
 		v++, vn--;
-	while (vn > 0 && is_wsp(v[vn - 1]))
+	while (vn > 0 && ascii_is_wsp(v[vn - 1]))
 		vn--;
 	return policy_field(s, key_len, v, vn, line, st, p, e);
 }
@@ -501,7 +481,7 @@ int mta_sts_check_response(int status, const char *content_type, struct err *e)
 		               "the policy host sent no Content-Type; an "
 		               "MTA-STS policy is text/plain (RFC 8461 3.2)");
 	size_t n = strcspn(content_type, ";");
-	while (n > 0 && is_wsp(content_type[n - 1]))
+	while (n > 0 && ascii_is_wsp(content_type[n - 1]))
 		n--;
 	if (n != strlen("text/plain") ||
 	    ascii_ncasecmp(content_type, "text/plain", n) != 0)
@@ -582,7 +562,7 @@ static bool parse_number(const char *s, size_t n, int64_t *out)
 		return false;
 	int64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
+		if (!ascii_is_digit(s[i]))
 			return false;
 		v = v * 10 + (s[i] - '0');
 	}

@@ -30,26 +30,6 @@
 
 /* ---- characters ---------------------------------------------------------- */
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* c is one of set (never the NUL that ends set). */
 static bool in_set(char c, const char *set)
 {
@@ -148,7 +128,7 @@ static size_t scan_macro(const char *s, size_t n, bool in_domain,
 		return 0;
 	}
 	size_t j = 2;
-	char letter = j < n ? lower(s[j]) : '\0';
+	char letter = j < n ? ascii_tolower(s[j]) : '\0';
 	if (!in_set(letter, "slodiphcrtv")) {
 		*why = "a macro with an unknown letter (RFC 7208 7.1)";
 		return 0;
@@ -161,14 +141,14 @@ static size_t scan_macro(const char *s, size_t n, bool in_domain,
 	j++;
 	size_t digits = j;
 	bool nonzero = false;
-	for (; j < n && is_digit(s[j]); j++)
+	for (; j < n && ascii_is_digit(s[j]); j++)
 		nonzero = nonzero || s[j] != '0';
 	if (j > digits && !nonzero) {
 		*why = "a macro keeping 0 parts (RFC 7208 7.3: the number "
 		       "must be nonzero)";
 		return 0;
 	}
-	if (j < n && lower(s[j]) == 'r')
+	if (j < n && ascii_tolower(s[j]) == 'r')
 		j++;
 	while (j < n && in_set(s[j], ".-+,/_="))
 		j++;
@@ -213,16 +193,16 @@ static bool valid_toplabel(const char *s, size_t n)
 {
 	bool alpha = false, hyphen = false;
 	for (size_t i = 0; i < n; i++) {
-		if (is_alpha(s[i]))
+		if (ascii_is_alpha(s[i]))
 			alpha = true;
 		else if (s[i] == '-')
 			hyphen = true;
-		else if (!is_digit(s[i]))
+		else if (!ascii_is_digit(s[i]))
 			return false;
 	}
 	if (n == 0)
 		return false;
-	return hyphen ? is_alnum(s[0]) && is_alnum(s[n - 1]) : alpha;
+	return hyphen ? ascii_is_alnum(s[0]) && ascii_is_alnum(s[n - 1]) : alpha;
 }
 
 /* domain-spec = macro-string domain-end, domain-end = ( "." toplabel
@@ -266,7 +246,7 @@ static bool parse_ip4(const char *s, size_t n, unsigned char out[4])
 		}
 		size_t start = i;
 		unsigned value = 0;
-		while (i < n && is_digit(s[i]) && i - start < 3)
+		while (i < n && ascii_is_digit(s[i]) && i - start < 3)
 			value = value * 10 + (unsigned)(s[i++] - '0');
 		size_t len = i - start;
 		if (len == 0 || value > 255 || (len > 1 && s[start] == '0'))
@@ -295,7 +275,7 @@ static bool parse_cidr(const char *s, size_t n, int max, int *out)
 		return false;
 	int value = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
+		if (!ascii_is_digit(s[i]))
 			return false;
 		value = value * 10 + (s[i] - '0');
 	}
@@ -309,7 +289,7 @@ static bool parse_cidr(const char *s, size_t n, int max, int *out)
 static size_t trailing_digits(const char *s, size_t n)
 {
 	size_t d = 0;
-	while (d < n && is_digit(s[n - 1 - d]))
+	while (d < n && ascii_is_digit(s[n - 1 - d]))
 		d++;
 	return d;
 }
@@ -438,10 +418,10 @@ static int parse_mechanism(const char *t, size_t n, size_t index,
 /* RFC 7208 12: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ). */
 static bool valid_modifier_name(const char *s, size_t n)
 {
-	if (n == 0 || !is_alpha(s[0]))
+	if (n == 0 || !ascii_is_alpha(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_alnum(s[i]) && !in_set(s[i], "-_."))
+		if (!ascii_is_alnum(s[i]) && !in_set(s[i], "-_."))
 			return false;
 	return true;
 }
@@ -683,7 +663,7 @@ static void url_escape(const char *s, size_t n, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_alnum((char)c) || in_set((char)c, "-._~"))
+		if (ascii_is_alnum((char)c) || in_set((char)c, "-._~"))
 			buf_add_char(out, (char)c);
 		else
 			buf_printf(out, "%%%02X", c);
@@ -735,10 +715,10 @@ static int expand_macro(const char *spec, size_t n,
 	}
 	char letter = spec[2];
 	size_t j = 3, keep = 0;
-	for (; j < n && is_digit(spec[j]); j++)
+	for (; j < n && ascii_is_digit(spec[j]); j++)
 		if (keep < MAX_PARTS_DIGITS)
 			keep = keep * 10 + (size_t)(spec[j] - '0');
-	bool reverse = j < n && lower(spec[j]) == 'r';
+	bool reverse = j < n && ascii_tolower(spec[j]) == 'r';
 	j += reverse;
 	/* the delimiters, each once (scan_macro allowed these seven) */
 	char delims[8] = "";
@@ -748,12 +728,12 @@ static int expand_macro(const char *spec, size_t n,
 			delims[dn++] = spec[j];
 	*used = j + 1;
 	struct buf value = BUF_INIT, shaped = BUF_INIT;
-	int rc = macro_value(lower(letter), env, s, &value);
+	int rc = macro_value(ascii_tolower(letter), env, s, &value);
 	if (rc == EX_OK) {
 		transform(buf_str(&value), value.len, dn ? delims : ".",
 		          reverse, keep, &shaped);
 		/* 7.3: an upper-case letter is URL-escaped */
-		if (letter != lower(letter))
+		if (letter != ascii_tolower(letter))
 			url_escape(buf_str(&shaped), shaped.len, out);
 		else
 			buf_add(out, buf_str(&shaped), shaped.len);
@@ -819,7 +799,7 @@ int spf_expand_domain(const char *domain_spec, const struct spf_macro_env *env,
 	char *result = xstrndup(name, len);
 	buf_free(&b);
 	for (char *p = result; *p; p++)
-		*p = lower(*p);
+		*p = ascii_tolower(*p);
 	/* RFC 7208 4.3: a multi-label domain name, queried as it is */
 	if (len == 0 || len != strlen(result) || result[len - 1] == '.' ||
 	    !strchr(result, '.') || !dns_host_name_valid(result)) {

@@ -109,16 +109,36 @@ void free_secret(char *s)
 	free(s);
 }
 
-static int ascii_lower(int c)
+char ascii_tolower(char c)
 {
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+	return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+}
+
+bool ascii_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+bool ascii_is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool ascii_is_alnum(char c)
+{
+	return ascii_is_digit(c) || ascii_is_alpha(c);
+}
+
+bool ascii_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
 }
 
 int ascii_ncasecmp(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int ca = ascii_lower((unsigned char)a[i]);
-		int cb = ascii_lower((unsigned char)b[i]);
+		int ca = (unsigned char)ascii_tolower(a[i]);
+		int cb = (unsigned char)ascii_tolower(b[i]);
 		if (ca != cb || ca == 0)
 			return ca - cb;
 	}

@@ -50,6 +50,14 @@ int random_bytes(void *buf, size_t n);
 /* len bytes as lower-case hex into out (2 * len + 1 bytes, NUL-ended). */
 void hex_encode(const unsigned char *p, size_t len, char *out);
 
+/* Character classes of the RFCs' ABNF (RFC 5234 B.1: ALPHA, DIGIT, WSP
+ * = SP / HTAB), whatever the locale, and ASCII lower case. */
+bool ascii_is_alpha(char c);
+bool ascii_is_digit(char c);
+bool ascii_is_alnum(char c);
+bool ascii_is_wsp(char c);
+char ascii_tolower(char c);
+
 /* The value of a hexadecimal digit, or -1. */
 int ascii_hex_value(char c);
 

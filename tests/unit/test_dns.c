@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "dns.h"
 #include "dns_parse.h"
+#include "util.h"
 #include "err.h"
 
 /* ---- a reply builder ----------------------------------------------------- */
@@ -76,21 +77,10 @@ static void put32(struct builder *b, uint32_t v)
 	put16(b, v & 0xffff);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void put_hex(struct builder *b, const char *hex)
 {
 	for (; hex[0] && hex[1]; hex += 2)
-		put8(b, (unsigned)(hex_digit(hex[0]) << 4 | hex_digit(hex[1])));
+		put8(b, (unsigned)(ascii_hex_value(hex[0]) << 4 | ascii_hex_value(hex[1])));
 }
 
 /* The end of the label that starts at s: an unescaped '.' or the end. In
@@ -108,8 +98,8 @@ static void put_label(struct builder *b, const char *s, const char *end)
 	unsigned n = 0;
 	while (s < end) {
 		if (s[0] == '\\' && s[1] == 'x') {
-			put8(b, (unsigned)(hex_digit(s[2]) << 4 |
-			                   hex_digit(s[3])));
+			put8(b, (unsigned)(ascii_hex_value(s[2]) << 4 |
+			                   ascii_hex_value(s[3])));
 			s += 4;
 		} else {
 			put8(b, (unsigned char)(s[0] == '\\' ? s[1] : s[0]));
