@@ -87,6 +87,8 @@ import sys
 import threading
 import time
 
+from listen_util import parse_listen, watch
+
 import dns.exception
 import dns.flags
 import dns.message
@@ -442,26 +444,6 @@ def recv_exact(conn, n):
             return None
         buf += chunk
     return buf
-
-
-def parse_listen(text):
-    m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):([0-9]{1,5})$",
-                 text)
-    if not m:
-        raise argparse.ArgumentTypeError("ADDR:PORT expected: %r" % text)
-    return (m.group(1) or m.group(2), int(m.group(3)))
-
-
-def watch(pid, stop):
-    while not stop.is_set():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            stop.set()
-            return
-        except PermissionError:
-            pass
-        time.sleep(0.5)
 
 
 def main(argv):

@@ -64,6 +64,8 @@ import sys
 import threading
 import time
 
+from listen_util import parse_listen, watch
+
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_REQUEST = 16384
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found",
@@ -277,26 +279,6 @@ def reset(sock):
                         struct.pack("ii", 1, 0))
     except OSError:
         pass
-
-
-def parse_listen(text):
-    m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):([0-9]{1,5})$",
-                 text)
-    if not m:
-        raise argparse.ArgumentTypeError("ADDR:PORT expected: %r" % text)
-    return (m.group(1) or m.group(2), int(m.group(3)))
-
-
-def watch(pid, stop):
-    while not stop.is_set():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            stop.set()
-            return
-        except PermissionError:
-            pass
-        time.sleep(0.5)
 
 
 def main(argv):
