@@ -72,15 +72,33 @@ static int spool_open_file(struct msg_spool *sp, struct err *e)
 	return tmpfile_unnamed(&sp->fd, "the message", e);
 }
 
+static int spool_write(struct msg_spool *sp, const char *data, size_t len,
+                       struct err *e)
+{
+	if (fd_write_all(sp->fd, data, len) != 0)
+		return err_set(e, EX_IOERR, "cannot write the message to a "
+		               "temporary file: %s", strerror(errno));
+	return EX_OK;
+}
+
 int msg_spool_flush(struct msg_spool *sp, struct err *e)
 {
 	if (sp->fd < 0 || sp->mem.len == 0)
 		return EX_OK;
-	int rc = EX_OK;
-	if (fd_write_all(sp->fd, sp->mem.data, sp->mem.len) != 0)
-		rc = err_set(e, EX_IOERR, "cannot write the message to a "
-		             "temporary file: %s", strerror(errno));
+	int rc = spool_write(sp, sp->mem.data, sp->mem.len, e);
 	buf_reset(&sp->mem);
+	return rc;
+}
+
+/* The body outgrew memory: it moves to the file, and the memory that held
+ * it is given back, so a large message does not keep it resident while it
+ * is being sent. */
+static int spool_move_to_file(struct msg_spool *sp, struct err *e)
+{
+	int rc = spool_open_file(sp, e);
+	if (rc == EX_OK)
+		rc = msg_spool_flush(sp, e);
+	buf_free(&sp->mem);
 	return rc;
 }
 
@@ -95,14 +113,21 @@ int msg_spool_append(struct msg_spool *sp, const char *data, size_t len,
 			buf_add(&sp->mem, data, len);
 			return EX_OK;
 		}
-		int rc = spool_open_file(sp, e);
+		int rc = spool_move_to_file(sp, e);
 		if (rc != EX_OK)
 			return rc;
 	}
-	buf_add(&sp->mem, data, len);
-	if (sp->mem.len >= MSG_WRITE_CHUNK)
-		return msg_spool_flush(sp, e);
-	return EX_OK;
+	/* Small pieces are gathered into chunk-sized writes; once a chunk's
+	 * worth is there, what was gathered and this piece go out as they
+	 * are (no copy, and the buffer never outgrows one chunk). */
+	if (sp->mem.len + len < MSG_WRITE_CHUNK) {
+		buf_add(&sp->mem, data, len);
+		return EX_OK;
+	}
+	int rc = msg_spool_flush(sp, e);
+	if (rc == EX_OK)
+		rc = spool_write(sp, data, len, e);
+	return rc;
 }
 
 /* Pass the whole spool to fn in pieces of at most MSG_READ_CHUNK (when on

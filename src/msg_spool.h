@@ -22,7 +22,8 @@
 #define MSG_WRITE_CHUNK (64 * 1024) /* one write(2) or write_fn call */
 
 /* In memory, mem holds the body; on file, mem is the write-behind buffer
- * (at most MSG_WRITE_CHUNK before it is written out). */
+ * for small pieces (less than MSG_WRITE_CHUNK; larger ones are written as
+ * they come). */
 struct msg_spool {
 	struct buf mem;
 	int fd;                 /* -1 while in memory */

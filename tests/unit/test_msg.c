@@ -23,6 +23,8 @@
 #include "buf.h"
 #include "err.h"
 #include "msg.h"
+#include "msg_limits.h"
+#include "msg_spool.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -602,6 +604,67 @@ static void test_spool_to_file(void **state)
 	buf_free(&in);
 	buf_free(&expect);
 	buf_free(&sunk);
+	rmdir(dir);
+	if (saved) {
+		setenv("TMPDIR", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TMPDIR");
+	}
+}
+
+static int append_to_buf(void *ctx, const char *data, size_t len,
+                         struct err *e)
+{
+	(void)e;
+	buf_add(ctx, data, len);
+	return EX_OK;
+}
+
+/* Past MSG_SPOOL_THRESHOLD the body moves to the file and the memory that
+ * held it is given back: the write-behind buffer never outgrows one
+ * chunk, whatever the sizes of the pieces, and the file holds every byte
+ * in order. */
+static void test_spool_memory_after_the_move(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_msg_spoolXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("TMPDIR", dir, 1);
+
+	struct msg_spool sp;
+	msg_spool_init(&sp);
+	struct buf all = BUF_INIT;
+	struct err e = ERR_INIT;
+	static const size_t sizes[] = {100, MSG_WRITE_CHUNK - 1, 1, 7,
+	                               MSG_WRITE_CHUNK, 3 * MSG_WRITE_CHUNK,
+	                               2 * MSG_WRITE_CHUNK + 5, 12};
+	char *piece = malloc(3 * MSG_WRITE_CHUNK);
+	for (size_t round = 0; all.len < MSG_SPOOL_THRESHOLD + 8 * MSG_WRITE_CHUNK;
+	     round++) {
+		size_t n = sizes[round % (sizeof sizes / sizeof sizes[0])];
+		for (size_t i = 0; i < n; i++)
+			piece[i] = (char)('a' + (all.len + i) % 26);
+		assert_int_equal(msg_spool_append(&sp, piece, n, &e), EX_OK);
+		buf_add(&all, piece, n);
+		if (sp.fd >= 0)
+			assert_true(sp.mem.cap <= MSG_WRITE_CHUNK);
+	}
+	free(piece);
+	assert_true(sp.fd >= 0);
+	assert_int_equal(msg_spool_flush(&sp, &e), EX_OK);
+	assert_int_equal(sp.mem.len, 0);
+	assert_int_equal(sp.size, all.len);
+	struct buf back = BUF_INIT;
+	assert_int_equal(msg_spool_foreach(&sp, append_to_buf, &back, &e),
+	                 EX_OK);
+	assert_int_equal(back.len, all.len);
+	assert_memory_equal(back.data, all.data, all.len);
+	msg_spool_free(&sp);
+	buf_free(&back);
+	buf_free(&all);
 	rmdir(dir);
 	if (saved) {
 		setenv("TMPDIR", saved, 1);
@@ -1363,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_dot_stuffing),
 		cmocka_unit_test(test_dot_stuffing_chunk_boundaries),
 		cmocka_unit_test(test_spool_to_file),
+		cmocka_unit_test(test_spool_memory_after_the_move),
 		cmocka_unit_test(test_spool_bad_tmpdir),
 		cmocka_unit_test(test_write_error_propagates),
 		cmocka_unit_test(test_edit_remove_bcc),
