@@ -77,15 +77,25 @@
 #include "dane.h"
 #include "err.h"
 
-/* GnuTLS's NORMAL, TLS 1.2 and 1.3 only, with X25519 ahead of the NIST
- * curves (as browsers order them): the key exchange every handshake and
- * every resumption pays is then X25519's, several times cheaper than
- * P-256's in nettle. The same groups as NORMAL, only reordered. */
+/* GnuTLS's NORMAL, TLS 1.2 and 1.3 only, reordered as browsers order it
+ * (the same groups and ciphers as NORMAL, nothing added or removed):
+ * - X25519 ahead of the NIST curves: the key exchange every handshake and
+ *   every resumption pays is then X25519's, several times cheaper than
+ *   P-256's in nettle;
+ * - AES-128-GCM ahead of AES-256-GCM, and each 128-bit cipher ahead of
+ *   its 256-bit twin: TLS 1.3's mandatory suite (RFC 8446 9.1), as strong
+ *   as the 128-bit key exchange it is keyed by, and with SHA-256 (done by
+ *   the CPU's SHA extensions where there are any) instead of SHA-384 for
+ *   the handshake's hashing; its 10 AES rounds instead of 14 make a large
+ *   message ~3% cheaper to send. A server that prefers its own order
+ *   still gets its way. */
 #define TLS_DEFAULT_PRIORITIES                                              \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:"          \
 	"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"                \
 	"+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:" \
-	"+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192"
+	"+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192:"             \
+	"-CIPHER-ALL:+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-GCM:"       \
+	"+AES-128-CCM:+AES-256-CCM:+AES-128-CBC:+AES-256-CBC"
 
 /* Everything TLS needs to know, as plain values: the transport never
  * reads the configuration (session.c fills this from the account). The
