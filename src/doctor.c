@@ -184,8 +184,9 @@ static void resolve_smarthost(struct doctor *d)
 	}
 }
 
-static void check_certificate(struct doctor *d, const struct tls_peer *peer)
+static void check_certificate(struct doctor *d, struct tls_peer *peer)
 {
+	tls_peer_describe(peer);
 	if (!peer->verified || peer->expiration == (time_t)-1)
 		return;
 	double days = difftime(peer->expiration, time(NULL)) / 86400.0;

@@ -65,8 +65,9 @@ static void describe_time(const char *label, time_t t, struct buf *out)
 	buf_printf(out, "        %s %s\n", label, text);
 }
 
-static void describe_tls(const struct tls_peer *peer, struct buf *out)
+static void describe_tls(struct tls_peer *peer, struct buf *out)
 {
+	tls_peer_describe(peer);
 	buf_add_str(out, "TLS session parameters:\n");
 	buf_printf(out, "    %s\n", peer->description ? peer->description : "");
 	buf_add_str(out, "TLS certificate information:\n");
@@ -86,7 +87,7 @@ static void describe_tls(const struct tls_peer *peer, struct buf *out)
 		                 "(tls_certcheck off)\n");
 }
 
-void serverinfo_describe_session(const struct session *s, const char *what,
+void serverinfo_describe_session(struct session *s, const char *what,
                                  struct buf *out)
 {
 	buf_printf(out, "%s at %s:\n", what, conn_peer_name(s->conn));

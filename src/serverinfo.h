@@ -16,7 +16,7 @@ int serverinfo_run(const struct account *a, const struct session_trace *trace,
 /* The part of serverinfo_run's output after the connection: "WHAT at
  * PEER:", the EHLO greeting line, TLS parameters and certificate, the
  * capabilities (also for direct delivery's MX hosts). */
-void serverinfo_describe_session(const struct session *s, const char *what,
+void serverinfo_describe_session(struct session *s, const char *what,
                                  struct buf *out);
 
 #endif

@@ -434,28 +434,60 @@ static char *datum_to_string(gnutls_datum_t *d)
 	return s;
 }
 
-static void fill_peer(gnutls_session_t session, gnutls_x509_crt_t crt,
-		      const gnutls_datum_t *der, struct tls_peer *p)
+/* The end-entity certificate, parsed; false when it cannot be. */
+static bool parse_certificate(const gnutls_datum_t *der, gnutls_x509_crt_t *crt)
 {
+	if (gnutls_x509_crt_init(crt) < 0)
+		return false;
+	if (gnutls_x509_crt_import(*crt, der, GNUTLS_X509_FMT_DER) >= 0)
+		return true;
+	gnutls_x509_crt_deinit(*crt);
+	return false;
+}
+
+void tls_peer_describe(struct tls_peer *p)
+{
+	if (p->described || !p->der)
+		return;
+	p->described = true;
+	const gnutls_datum_t der = {p->der, (unsigned)p->der_len};
+	gnutls_x509_crt_t crt;
+	bool parsed = parse_certificate(&der, &crt);
 	gnutls_datum_t d = {NULL, 0};
-	p->subject = gnutls_x509_crt_get_dn3(crt, &d, 0) == 0
+	p->subject = parsed && gnutls_x509_crt_get_dn3(crt, &d, 0) == 0
 	                     ? datum_to_string(&d)
 	                     : xstrdup("");
-	p->issuer = gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) == 0
+	p->issuer = parsed && gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) == 0
 	                    ? datum_to_string(&d)
 	                    : xstrdup("");
-	p->activation = gnutls_x509_crt_get_activation_time(crt);
-	p->expiration = gnutls_x509_crt_get_expiration_time(crt);
+	p->activation =
+	        parsed ? gnutls_x509_crt_get_activation_time(crt) : (time_t)-1;
+	p->expiration =
+	        parsed ? gnutls_x509_crt_get_expiration_time(crt) : (time_t)-1;
+	if (parsed)
+		gnutls_x509_crt_deinit(crt);
 	unsigned char fp[FINGERPRINT_MAX];
 	size_t len = sizeof fp;
 	struct buf hex = BUF_INIT;
-	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, der, fp, &len) == 0)
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &der, fp, &len) == 0)
 		format_fingerprint(fp, len, &hex);
 	p->sha256 = buf_steal(&hex);
 	len = sizeof fp;
-	if (gnutls_fingerprint(GNUTLS_DIG_SHA1, der, fp, &len) == 0)
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA1, &der, fp, &len) == 0)
 		format_fingerprint(fp, len, &hex);
 	p->sha1 = buf_steal(&hex);
+}
+
+/* What every tls_peer holds from the start: the session's description and
+ * a copy of the end-entity certificate for tls_peer_describe (a send never
+ * asks for the rest: parsing costs ~5% of a resumed send). */
+static void start_peer(gnutls_session_t session, const gnutls_datum_t *der,
+		       struct tls_peer *p)
+{
+	p->der = xmalloc(der->size ? der->size : 1);
+	memcpy(p->der, der->data, der->size);
+	p->der_len = der->size;
+	p->activation = p->expiration = (time_t)-1;
 	char *desc = gnutls_session_get_desc(session);
 	p->description = xstrdup(desc ? desc : "");
 	gnutls_free(desc);
@@ -523,66 +555,53 @@ static int check_chain(gnutls_session_t session, const char *peer,
 }
 
 /* The certificate must be valid for the name we asked for (SNI). */
-static int check_name(gnutls_x509_crt_t crt, const char *name,
-		      const char *peer, const struct tls_peer *info,
-		      struct err *e)
+static int check_name(const gnutls_datum_t *der, const char *name,
+		      const char *peer, struct tls_peer *info, struct err *e)
 {
 	if (!name)
 		return err_set(e, EX_CONFIG,
 		               "no host name to check the TLS certificate of "
 		               "%s against: set tls_host_override",
 		               peer);
-	if (!gnutls_x509_crt_check_hostname2(crt, name, 0))
+	gnutls_x509_crt_t crt;
+	if (!parse_certificate(der, &crt))
 		return err_set(e, EX_NOPERM,
-		               "the TLS certificate of %s is not valid for the "
-		               "name '%s' (its subject is %s; see "
-		               "tls_host_override)",
-		               peer, name, info->subject);
-	return EX_OK;
-}
-
-static bool valid_at(gnutls_x509_crt_t crt, time_t now)
-{
-	return gnutls_x509_crt_get_activation_time(crt) <= now &&
-	       now <= gnutls_x509_crt_get_expiration_time(crt);
+		               "the TLS certificate of %s cannot be parsed",
+		               peer);
+	bool valid = gnutls_x509_crt_check_hostname2(crt, name, 0) != 0;
+	gnutls_x509_crt_deinit(crt);
+	if (valid)
+		return EX_OK;
+	tls_peer_describe(info);
+	return err_set(e, EX_NOPERM,
+	               "the TLS certificate of %s is not valid for the name "
+	               "'%s' (its subject is %s; see tls_host_override)",
+	               peer, name, info->subject);
 }
 
 /* A resumed session (tls_cache.h): the server has proved that it holds
- * the secret of an earlier handshake whose chain verified against the
- * same trust (the cache key holds the trust and CRL files' digests, or
- * the system bundle's identity, and the name), so the chain's signatures
- * need not be checked again: that is what resumption is for. What may
- * have changed since is the time: every certificate must still be within
- * its validity period. Anything else ends the resumed attempt, and the
- * full handshake that follows gives the verdict (tls.h). The end-entity
- * certificate is crt, already parsed (certs[0]). */
-static int check_resumed_chain(gnutls_x509_crt_t crt,
-			       const gnutls_datum_t *certs, unsigned count,
-			       const char *peer, struct err *e)
+ * the secret of an earlier handshake whose chain and name verified against
+ * the same trust (the cache key holds the trust and CRL files' digests, or
+ * the system bundle's identity, and the name), so nothing need be checked
+ * again but time: the entry it was resumed from stands for that verdict
+ * only between when it was stored and the chain's earliest notAfter. The
+ * entry was within that window when it was offered; the handshake may
+ * have taken until now. Anything amiss ends the resumed attempt, and the
+ * full handshake that follows gives the verdict (tls.h). */
+static int check_resumed(const struct tls_cache_slot *cache, const char *peer,
+			 struct err *e)
 {
-	time_t now = time(NULL);
-	bool valid = valid_at(crt, now);
-	for (unsigned i = 1; i < count && valid; i++) {
-		gnutls_x509_crt_t issuer;
-		if (gnutls_x509_crt_init(&issuer) < 0)
-			return err_set(e, EX_SOFTWARE,
-			               "out of memory in GnuTLS");
-		valid = gnutls_x509_crt_import(issuer, &certs[i],
-		                               GNUTLS_X509_FMT_DER) >= 0 &&
-		        valid_at(issuer, now);
-		gnutls_x509_crt_deinit(issuer);
-	}
-	if (!valid)
-		return err_set(e, EX_NOPERM,
-		               "a certificate of %s's resumed session is not "
-		               "valid now",
-		               peer);
-	return EX_OK;
+	if (cache && tls_cache_vouches(cache, time(NULL)))
+		return EX_OK;
+	return err_set(e, EX_NOPERM,
+	               "a certificate of %s's resumed session is not valid "
+	               "now",
+	               peer);
 }
 
-static char *certcheck_off_warning(const char *peer,
-				   const struct tls_peer *info)
+static char *certcheck_off_warning(const char *peer, struct tls_peer *info)
 {
+	tls_peer_describe(info);
 	struct buf w = BUF_INIT;
 	buf_printf(&w,
 	           "warning: the TLS certificate of %s is not "
@@ -619,11 +638,11 @@ static int check_dane(const gnutls_datum_t *certs, unsigned count,
 	return rc;
 }
 
-static int verify_peer(gnutls_session_t session,
-		       gnutls_certificate_credentials_t cred,
-		       const struct tls_settings *s, const char *name,
-		       const char *peer, struct tls_peer *info, struct err *e)
+static int verify_peer(const struct tls_ctx *t, const struct tls_settings *s,
+		       const char *name, const char *peer,
+		       struct tls_peer *info, struct err *e)
 {
+	gnutls_session_t session = t->session;
 	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
 		return err_set(e, EX_NOPERM,
 		               "the server %s did not present an X.509 "
@@ -636,18 +655,7 @@ static int verify_peer(gnutls_session_t session,
 		return err_set(e, EX_NOPERM,
 		               "the server %s presented no TLS certificate",
 		               peer);
-	gnutls_x509_crt_t crt;
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return err_set(e, EX_SOFTWARE, "out of memory in GnuTLS");
-	int r = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
-	if (r < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return err_set(
-		        e, EX_NOPERM,
-		        "the TLS certificate of %s cannot be parsed: %s", peer,
-		        gnutls_strerror(r));
-	}
-	fill_peer(session, crt, &certs[0], info);
+	start_peer(session, &certs[0], info);
 	int rc = EX_OK;
 	enum verification how = verification_of(s);
 	switch (how) {
@@ -665,21 +673,19 @@ static int verify_peer(gnutls_session_t session,
 		break;
 	case VERIFY_CHAIN:
 		if (gnutls_session_is_resumed(session)) {
-			rc = check_resumed_chain(crt, certs, count, peer, e);
-		} else {
-			rc = uses_system_trust(s)
-			             ? tls_trust_system_complete(session, e)
-			             : load_trust_file(cred, s, e);
-			if (rc == EX_OK)
-				rc = check_chain(session, peer, e);
+			rc = check_resumed(t->cache, peer, e);
+			break;
 		}
+		rc = uses_system_trust(s) ? tls_trust_system_complete(session, e)
+		                          : load_trust_file(t->cred, s, e);
 		if (rc == EX_OK)
-			rc = check_name(crt, name, peer, info, e);
+			rc = check_chain(session, peer, e);
+		if (rc == EX_OK)
+			rc = check_name(&certs[0], name, peer, info, e);
 		break;
 	}
 	info->verified = rc == EX_OK && how != VERIFY_NOTHING_OPPORTUNISTIC &&
 	                 how != VERIFY_NOTHING_CERTCHECK_OFF;
-	gnutls_x509_crt_deinit(crt);
 	return rc;
 }
 
@@ -731,6 +737,29 @@ static bool offer_cached_session(struct tls_ctx *t, const struct tls_settings *s
 	return offered;
 }
 
+/* The earliest notAfter of the peer's chain, the end of the time a ticket
+ * may stand for its verdict (tls_cache.h); -1 when a certificate cannot
+ * be parsed (then nothing is kept). */
+static time_t chain_not_after(gnutls_session_t session)
+{
+	unsigned count = 0;
+	const gnutls_datum_t *certs =
+	        gnutls_certificate_get_peers(session, &count);
+	time_t earliest = (time_t)-1;
+	for (unsigned i = 0; certs && i < count; i++) {
+		gnutls_x509_crt_t crt;
+		if (!parse_certificate(&certs[i], &crt))
+			return (time_t)-1;
+		time_t t = gnutls_x509_crt_get_expiration_time(crt);
+		gnutls_x509_crt_deinit(crt);
+		if (t == (time_t)-1)
+			return (time_t)-1;
+		if (earliest == (time_t)-1 || t < earliest)
+			earliest = t;
+	}
+	return earliest;
+}
+
 /* At close: keep the ticket the server sent in this connection (TLS 1.3
  * sends it after the handshake, so it has arrived with the replies read
  * since), when the peer was verified, unless the session was resumed with
@@ -744,9 +773,12 @@ static void keep_ticket(struct tls_ctx *t)
 	    (gnutls_session_is_resumed(t->session) &&
 	     tls_cache_fresh(t->cache)))
 		return;
+	time_t not_after = chain_not_after(t->session);
+	if (not_after == (time_t)-1)
+		return;
 	gnutls_datum_t d = {NULL, 0};
 	if (gnutls_session_get_data2(t->session, &d) == 0 && d.data) {
-		tls_cache_store(t->cache, d.data, d.size);
+		tls_cache_store(t->cache, d.data, d.size, not_after);
 		secure_zero(d.data, d.size);
 	}
 	gnutls_free(d.data);
@@ -843,8 +875,7 @@ static int start(struct conn *c, const struct tls_settings *s,
 		rc = run_handshake(c, t->session, e);
 	}
 	if (rc == EX_OK)
-		rc = verify_peer(t->session, t->cred, s, name, peer, &info,
-		                 e);
+		rc = verify_peer(t, s, name, peer, &info, e);
 	free(name);
 	if (rc != EX_OK && offered) {
 		/* Maybe the ticket's fault: never again, and the caller may
@@ -897,6 +928,7 @@ void tls_peer_free(struct tls_peer *p)
 	free(p->sha256);
 	free(p->sha1);
 	free(p->description);
+	free(p->der);
 	free(p->warning);
 	free(p->dane);
 	*p = (struct tls_peer){0};

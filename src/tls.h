@@ -123,7 +123,10 @@ struct tls_settings {
 	size_t dane_name_count;
 };
 
-/* What --serverinfo shows about the server's certificate and session. */
+/* What --serverinfo shows about the server's certificate and session.
+ * The certificate's details (subject to sha1) are filled in only by
+ * tls_peer_describe: a send never needs them, and parsing a certificate
+ * is a measurable part of a resumed session's cost. */
 struct tls_peer {
 	char *subject;     /* RFC 4514 DN of the end-entity certificate */
 	char *issuer;      /* its issuer's DN */
@@ -131,6 +134,9 @@ struct tls_peer {
 	time_t expiration; /* notAfter */
 	char *sha256;      /* fingerprint of the DER certificate, "AB:CD:.." */
 	char *sha1;
+	bool described;    /* the five above are filled in */
+	unsigned char *der; /* the end-entity certificate */
+	size_t der_len;
 	char *description; /* protocol, key exchange, cipher, MAC */
 	bool verified;     /* false with tls_certcheck off or opportunistic */
 	bool resumed;      /* a cached session ticket was accepted */
@@ -170,6 +176,10 @@ struct tls_resumption {
 int tls_start_cached(struct conn *c, const struct tls_settings *s,
 		     struct tls_resumption *resume, struct tls_peer *peer_out,
 		     struct err *e);
+
+/* Fill in the certificate's details of p (once; GnuTLS must be loaded,
+ * as it is after a tls_start that succeeded). */
+void tls_peer_describe(struct tls_peer *p);
 
 void tls_peer_free(struct tls_peer *p);
 

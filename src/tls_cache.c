@@ -16,7 +16,7 @@
 #include "tls_trust.h"
 #include "util.h"
 
-#define FILE_MAGIC "outbox-tls-session 1\n"
+#define FILE_MAGIC "outbox-tls-session 2\n"
 #define KEY_MAGIC "outbox-tls-session-key 1\n"
 #define SHA256_LEN 32
 
@@ -65,11 +65,14 @@ void tls_cache_file_name(const char *key, size_t key_len, char out[65])
 /* ---- the file format ---------------------------------------------------- */
 
 void tls_cache_format(const char *key, size_t key_len, const void *data,
-                      size_t data_len, long long expires, struct buf *out)
+                      size_t data_len, long long expires, long long stored,
+                      struct buf *out)
 {
-	char head[160];
-	int n = snprintf(head, sizeof head, FILE_MAGIC "expires %lld\nkey %zu\n"
-	                 "data %zu\n\n", expires, key_len, data_len);
+	char head[192];
+	int n = snprintf(head, sizeof head,
+	                 FILE_MAGIC "expires %lld\nstored %lld\nkey %zu\n"
+	                 "data %zu\n\n",
+	                 expires, stored, key_len, data_len);
 	buf_reset(out);
 	buf_add_secret(out, head, (size_t)n);
 	buf_add_secret(out, key, key_len);
@@ -110,11 +113,12 @@ bool tls_cache_parse(const char *text, size_t len,
 	*out = (struct tls_cache_entry){0};
 	const char *p = text, *end = text + len;
 	size_t magic_len = strlen(FILE_MAGIC);
-	long long expires, key_len, data_len;
+	long long expires, stored, key_len, data_len;
 	if (len < magic_len || memcmp(p, FILE_MAGIC, magic_len) != 0)
 		return false;
 	p += magic_len;
 	if (!parse_line(&p, end, "expires", &expires) ||
+	    !parse_line(&p, end, "stored", &stored) ||
 	    !parse_line(&p, end, "key", &key_len) ||
 	    !parse_line(&p, end, "data", &data_len) || p == end || *p != '\n')
 		return false;
@@ -124,6 +128,7 @@ bool tls_cache_parse(const char *text, size_t len,
 	    (size_t)(end - p) != (size_t)key_len + (size_t)data_len)
 		return false;
 	out->expires = expires;
+	out->stored = stored;
 	out->key = p;
 	out->key_len = (size_t)key_len;
 	out->data = (const unsigned char *)p + key_len;
@@ -136,7 +141,7 @@ bool tls_cache_entry_usable(const struct tls_cache_entry *en,
 {
 	return en->key_len == key_len &&
 	       memcmp(en->key, key, key_len) == 0 &&
-	       (long long)now < en->expires &&
+	       en->stored <= (long long)now && (long long)now < en->expires &&
 	       en->expires <= (long long)now + TLS_CACHE_MAX_LIFETIME;
 }
 
@@ -187,6 +192,7 @@ struct tls_cache_slot {
 	struct buf key;
 	char name[65];
 	long long loaded_expires; /* of the entry loaded; 0: none */
+	long long loaded_stored;
 };
 
 /* The hex SHA-256 of a file's contents into out; false when it cannot be
@@ -229,7 +235,7 @@ static bool digest_field(const char *path, bool secret, char storage[65],
 /* The system store stands for what the bundle holds now: its file's
  * identity (device, inode, size, modification time) goes into the key, so
  * update-ca-certificates (which writes a new file) ends every resumption
- * that the old store had verified (tls.c: check_resumed_chain). A stat,
+ * that the old store had verified (tls.c: check_resumed). A stat,
  * not a digest: reading the whole bundle is what tls_trust.c avoids. */
 static void system_trust_stamp(char *out, size_t size)
 {
@@ -305,6 +311,7 @@ bool tls_cache_load(struct tls_cache_slot *s, struct buf *data)
 	if (ok) {
 		buf_add_secret(data, en.data, en.data_len);
 		s->loaded_expires = en.expires;
+		s->loaded_stored = en.stored;
 	} else
 		(void)unlinkat(dir, s->name, 0);
 	wipe_contents(&text);
@@ -319,9 +326,20 @@ bool tls_cache_fresh(const struct tls_cache_slot *s)
 	               TLS_CACHE_LIFETIME / 2;
 }
 
-void tls_cache_store(struct tls_cache_slot *s, const void *data, size_t len)
+bool tls_cache_vouches(const struct tls_cache_slot *s, time_t now)
 {
-	if (len == 0 || len > TLS_CACHE_MAX_DATA)
+	return s->loaded_expires != 0 && s->loaded_stored <= (long long)now &&
+	       (long long)now < s->loaded_expires;
+}
+
+void tls_cache_store(struct tls_cache_slot *s, const void *data, size_t len,
+                     time_t not_after)
+{
+	long long now = (long long)time(NULL);
+	long long expires = now + TLS_CACHE_LIFETIME;
+	if ((long long)not_after < expires)
+		expires = (long long)not_after;
+	if (len == 0 || len > TLS_CACHE_MAX_DATA || expires <= now)
 		return;
 	int dir = open_dir(s->dir, true);
 	if (dir < 0)
@@ -336,8 +354,8 @@ void tls_cache_store(struct tls_cache_slot *s, const void *data, size_t len)
 	hex_encode(nonce, sizeof nonce, hex);
 	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
 	struct buf file = BUF_INIT;
-	tls_cache_format(s->key.data, s->key.len, data, len,
-	                 (long long)time(NULL) + TLS_CACHE_LIFETIME, &file);
+	tls_cache_format(s->key.data, s->key.len, data, len, expires, now,
+	                 &file);
 	int fd = openat(dir, tmp,
 	                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	                0600);

@@ -6,11 +6,15 @@
  * which the server sent a session ticket (TLS 1.3 or RFC 5077). Nothing is
  * kept with tls_certcheck off: there is no verdict to protect, and nothing
  * is offered either. tls.c offers the entry on the next connection with the
- * same key. A resumed session needs no new signature check of its chain:
- * the server proved it holds the secret of a handshake whose chain was
- * verified with the same key; tls.c checks again what time can change
- * (every certificate's validity period) and the name, and anything amiss
- * ends the attempt: a full, verified handshake gives the verdict (tls.h).
+ * same key. A resumed session needs no new check of its chain: the server
+ * proved it holds the secret of a handshake whose chain and name were
+ * verified with the same key (the name is part of the key), and the entry
+ * stands for that verdict only while time cannot have changed it: from
+ * when it was stored (every certificate was valid then) until, at the
+ * latest, the earliest notAfter of the chain (tls_cache_store). Outside
+ * that window (a clock set back, a certificate expired since) the entry is
+ * not used: a full, verified handshake gives the verdict (tls.h). So a
+ * resumed send parses no certificate at all.
  *
  * The key is everything that decided the server's identity and our own:
  * host, port, socket, SNI name, STARTTLS or implicit TLS, tls_certcheck,
@@ -38,11 +42,14 @@
  * each time: ext4 ~0.4 ms) than resumption saves. A server that takes
  * each ticket once simply refuses it: one full handshake, and a new one.
  *
- * Lifetime: TLS_CACHE_LIFETIME from when the ticket was stored (the
- * ticket_lifetime hint of TLS 1.3 is not exposed by GnuTLS, which enforces
- * it itself when resuming: a stale ticket is simply not sent). An expiry
- * more than TLS_CACHE_MAX_LIFETIME ahead (RFC 8446 4.6.1's cap; a clock
- * set back, or a forged file) is refused.
+ * Lifetime: TLS_CACHE_LIFETIME from when the ticket was stored, and never
+ * past the chain's earliest notAfter (the ticket_lifetime hint of TLS 1.3
+ * is not exposed by GnuTLS, which enforces it itself when resuming: a
+ * stale ticket is simply not sent). An expiry more than
+ * TLS_CACHE_MAX_LIFETIME ahead (RFC 8446 4.6.1's cap; a clock set back,
+ * or a forged file), or a storing time still to come, is refused. In the
+ * last hour of a certificate's validity an entry is never "fresh", so
+ * each resumed session then stores its new ticket: harmless.
  *
  * Tickets are secrets: they are held in buffers that are wiped, never
  * logged, never put in an error message. Cache trouble never fails a send:
@@ -113,19 +120,21 @@ void tls_cache_file_name(const char *key, size_t key_len, char out[65]);
 /* A parsed cache file; the pointers point into the parsed text. */
 struct tls_cache_entry {
 	long long expires; /* seconds since the epoch */
+	long long stored;  /* when the verdict it stands for was made */
 	const char *key;
 	size_t key_len;
 	const unsigned char *data; /* the session data (a secret) */
 	size_t data_len;
 };
 
-/* The file for key and data, valid until expires, into out (reset first;
- * it grows as a secret buffer: wipe it). */
+/* The file for key and data, stored at `stored` and valid until expires,
+ * into out (reset first; it grows as a secret buffer: wipe it). */
 void tls_cache_format(const char *key, size_t key_len, const void *data,
-                      size_t data_len, long long expires, struct buf *out);
+                      size_t data_len, long long expires, long long stored,
+                      struct buf *out);
 
 /* Parse a cache file: exactly the header lines
- *   "outbox-tls-session 1", "expires N", "key N", "data N", ""
+ *   "outbox-tls-session 2", "expires N", "stored N", "key N", "data N", ""
  * then the key and the data, with nothing after them; lengths 1 to
  * TLS_CACHE_MAX_KEY / TLS_CACHE_MAX_DATA. Returns false for anything else
  * (*out is then zeroed). Pure and total: fuzzed by fuzz_tls_cache. */
@@ -133,7 +142,7 @@ bool tls_cache_parse(const char *text, size_t len,
                      struct tls_cache_entry *out);
 
 /* en may resume a session for key at time now: its key is exactly key,
- * and now < expires <= now + TLS_CACHE_MAX_LIFETIME. Pure. */
+ * stored <= now < expires <= now + TLS_CACHE_MAX_LIFETIME. Pure. */
 bool tls_cache_entry_usable(const struct tls_cache_entry *en,
                             const char *key, size_t key_len, time_t now);
 
@@ -162,10 +171,17 @@ bool tls_cache_load(struct tls_cache_slot *s, struct buf *data);
  * (see Reuse above). False when nothing was loaded. */
 bool tls_cache_fresh(const struct tls_cache_slot *s);
 
-/* Store data as the entry, valid TLS_CACHE_LIFETIME from now: directory
- * made when missing (0700), file 0600 written to a temporary name and
- * renamed over the old one. Failures leave the cache as it was. */
-void tls_cache_store(struct tls_cache_slot *s, const void *data, size_t len);
+/* The entry tls_cache_load returned still stands for its verdict at now
+ * (stored <= now < expires): a session resumed with it is verified. */
+bool tls_cache_vouches(const struct tls_cache_slot *s, time_t now);
+
+/* Store data as the entry, valid TLS_CACHE_LIFETIME from now but never
+ * past not_after (the earliest notAfter of the verified chain; nothing is
+ * stored when that has passed): directory made when missing (0700), file
+ * 0600 written to a temporary name and renamed over the old one. Failures
+ * leave the cache as it was. */
+void tls_cache_store(struct tls_cache_slot *s, const void *data, size_t len,
+                     time_t not_after);
 
 /* Remove the entry (its data could not be used). */
 void tls_cache_discard(struct tls_cache_slot *s);

@@ -121,8 +121,8 @@ fields = dict(l.split(b" ", 1) for l in head.split(b"\n")[1:])
 klen, dlen = int(fields[b"key"]), int(fields[b"data"])
 key, data = rest[:klen], rest[klen:klen + dlen]
 key = re.sub(rb"\nport \d+\n", b"\nport " + port.encode() + b"\n", key)
-out = b"outbox-tls-session 1\nexpires %s\nkey %d\ndata %d\n\n" % (
-    fields[b"expires"], len(key), len(data)) + key + data
+out = b"outbox-tls-session 2\nexpires %s\nstored %s\nkey %d\ndata %d\n\n" % (
+    fields[b"expires"], fields[b"stored"], len(key), len(data)) + key + data
 new = os.path.join(os.path.dirname(path), hashlib.sha256(key).hexdigest())
 fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.write(fd, out)
@@ -134,6 +134,11 @@ EOF
 # Set the expiry of cache entry FILE to SECONDS since the epoch.
 set_expiry() { # FILE SECONDS
 	sed -i "2s/^expires [0-9]*\$/expires $2/" "$1"
+}
+
+# Set the storing time of cache entry FILE to SECONDS since the epoch.
+set_stored() { # FILE SECONDS
+	sed -i "3s/^stored [0-9]*\$/stored $2/" "$1"
 }
 
 # ------------------------------------------------------------------ resuming
@@ -191,7 +196,7 @@ set_expiry() { # FILE SECONDS
 	assert_equal "$(stat -c '%a' "$T/varspool/outbox")" 750
 	# The file names the server and our settings, never the password.
 	refute_contains "$(cat "$f")" "pw-Res-7"
-	assert_contains "$(head -c 200 "$f")" "outbox-tls-session 1"
+	assert_contains "$(head -c 200 "$f")" "outbox-tls-session 2"
 }
 
 @test "implicit TLS resumes too" {
@@ -475,7 +480,7 @@ warm_then_restart_with() { # CERT KEY [config lines...]
 	refute_contains "$(sessions_log | tail -1)" RESUMED
 }
 
-@test "a resumed session whose certificate expired since is verified and refused" {
+@test "an entry never outlives its certificate: once it expired, a full handshake refuses" {
 	# A certificate valid for a few more seconds only.
 	local d=$T/short
 	mkdir -p "$d"
@@ -493,19 +498,34 @@ warm_then_restart_with() { # CERT KEY [config lines...]
 	resume_config "$T/rc"
 	send_ok "$T/rc"
 	assert_equal "$(cache_count)" 1
+	# The entry ends with the certificate (tls_cache.h: Lifetime), not
+	# two hours later.
+	assert_equal "$(sed -n '2s/^expires //p' "$(the_entry)")" "$until"
 	while [ "$(date +%s)" -le $((until + 1)) ]; do sleep 0.5; done
-	# The server still takes the ticket, and the resumed session carries
-	# the old chain: verified now, it has expired. Then a full handshake
-	# (a second connection) gets the same verdict.
+	# No ticket is offered for a chain that has expired: the full
+	# handshake gives the verdict.
 	send_message "$MSG" -C "$T/rc" rcpt@example.com
 	assert_exit 77
 	assert_contains "$stderr" "expired"
 	assert_received 1
-	assert_equal "$(session_count)" 3
-	assert_contains "$(sed -n 2p "$SPOOL/sessions.log")" RESUMED
-	refute_contains "$(sed -n 3p "$SPOOL/sessions.log")" RESUMED
-	refute_contains "$(sed -n '2,3p' "$SPOOL/sessions.log")" "AUTH"
+	assert_equal "$(session_count)" 2
+	refute_contains "$(sed -n 2p "$SPOOL/sessions.log")" RESUMED
+	refute_contains "$(sed -n 2p "$SPOOL/sessions.log")" "AUTH"
 	assert_equal "$(cache_count)" 0
+}
+
+@test "an entry stored in the future (a clock set back) is not used, and is replaced" {
+	start_tls_server
+	resume_config "$T/rc"
+	send_ok "$T/rc"
+	local f
+	f=$(the_entry)
+	set_stored "$f" $(($(date +%s) + 600))
+	send_ok "$T/rc"
+	assert_equal "$(resumed 2)" false
+	[ "$(sed -n '3s/^stored //p' "$f")" -le "$(date +%s)" ]
+	send_ok "$T/rc"
+	assert_equal "$(resumed 3)" true
 }
 
 # ------------------------------------------------------------ who may read

@@ -1,6 +1,7 @@
 /* test_tls_cache.c - the TLS session cache's pure parts: keys (every
  * identity field changes the key, the same identity gives the same key),
- * file names, and the file format (round trip, refusals, expiry). */
+ * file names, and the file format (round trip, refusals, expiry); and
+ * tls_cache_store's expiry, which never passes the chain's notAfter. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "tls_cache.h"
@@ -125,10 +128,12 @@ static void test_format_parse_round_trip(void **state)
 	const char key[] = "k\ney\0with nul";
 	const unsigned char data[] = {0, 1, 2, '\n', '\n', 255};
 	struct buf f = BUF_INIT;
-	tls_cache_format(key, sizeof key, data, sizeof data, 1700000000LL, &f);
+	tls_cache_format(key, sizeof key, data, sizeof data, 1700000000LL,
+	                 1699990000LL, &f);
 	struct tls_cache_entry en;
 	assert_true(tls_cache_parse(f.data, f.len, &en));
 	assert_int_equal(en.expires, 1700000000LL);
+	assert_int_equal(en.stored, 1699990000LL);
 	assert_int_equal(en.key_len, sizeof key);
 	assert_memory_equal(en.key, key, sizeof key);
 	assert_int_equal(en.data_len, sizeof data);
@@ -140,11 +145,17 @@ static void test_format_parse_round_trip(void **state)
 	                                    1699999999));
 	assert_false(tls_cache_entry_usable(&en, "k\ney\0with nuL",
 	                                    sizeof key, 1699999999));
+	/* not before it was stored (a clock set back): the certificates'
+	 * notBefore are only known to have passed by then */
+	assert_true(tls_cache_entry_usable(&en, key, sizeof key, 1699990000));
+	assert_false(tls_cache_entry_usable(&en, key, sizeof key, 1699989999));
+	struct tls_cache_entry far = en;
+	far.stored = 0;
 	assert_false(tls_cache_entry_usable(
-	        &en, key, sizeof key,
+	        &far, key, sizeof key,
 	        1700000000 - TLS_CACHE_MAX_LIFETIME - 1));
 	assert_true(tls_cache_entry_usable(
-	        &en, key, sizeof key, 1700000000 - TLS_CACHE_MAX_LIFETIME));
+	        &far, key, sizeof key, 1700000000 - TLS_CACHE_MAX_LIFETIME));
 	/* every strict prefix and one byte more are refused */
 	for (size_t i = 0; i < f.len; i++)
 		assert_false(tls_cache_parse(f.data, i, &en));
@@ -159,22 +170,29 @@ static void test_parse_refuses(void **state)
 	(void)state;
 	static const char *const bad[] = {
 		"",
+		/* the first format, without the storing time */
+		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 3\nexpires 1\nstored 0\nkey 1\ndata 1\n\nkd",
 		"outbox-tls-session 2\nexpires 1\nkey 1\ndata 1\n\nkd",
-		"outbox-tls-session 1\nexpires -1\nkey 1\ndata 1\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 0\ndata 1\n\nd",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 0\n\nk",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 1\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey  1\ndata 1\n\nkd",
-		"outbox-tls-session 1\nexpires 1\ndata 1\nkey 1\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 1\n\nkdx",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 2\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 99999999999999999"
-		"\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 1\ndata 1\r\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 18446744073709551617\n"
-		"data 1\n\nkd",
-		"outbox-tls-session 1\nexpires 1\nkey 9000\ndata 1\n\nkd",
-		"outbox-tls-session 1\nexpires 01\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nstored 0\nexpires 1\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored -1\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 01\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored \nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires -1\nstored 0\nkey 1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 0\ndata 1\n\nd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\ndata 0\n\nk",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\ndata 1\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey  1\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\ndata 1\nkey 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\ndata 1\n\nkdx",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\ndata 2\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\n"
+		"data 99999999999999999\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 1\ndata 1\r\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\n"
+		"key 18446744073709551617\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 1\nstored 0\nkey 9000\ndata 1\n\nkd",
+		"outbox-tls-session 2\nexpires 01\nstored 0\nkey 1\ndata 1\n\nkd",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct tls_cache_entry en;
@@ -182,11 +200,55 @@ static void test_parse_refuses(void **state)
 			fail_msg("accepted row %zu: %s", i, bad[i]);
 	}
 	struct tls_cache_entry en;
-	const char *good = "outbox-tls-session 1\nexpires 5\nkey 1\ndata 1\n\nkd";
+	const char *good =
+	        "outbox-tls-session 2\nexpires 5\nstored 3\nkey 1\ndata 1\n\nkd";
 	assert_true(tls_cache_parse(good, strlen(good), &en));
 	assert_int_equal(en.expires, 5);
+	assert_int_equal(en.stored, 3);
 	assert_int_equal(en.key[0], 'k');
 	assert_int_equal(en.data[0], 'd');
+}
+
+/* An entry never outlives the chain it stands for: its expiry is the
+ * earlier of TLS_CACHE_LIFETIME and the chain's notAfter, and nothing is
+ * stored for a chain that has expired. What was stored vouches between
+ * its storing time and its expiry (tls_cache_vouches). */
+static void test_store_never_outlives_the_chain(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_tls_cacheXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct tls_cache_identity id = base;
+	id.trust_file = NULL; /* nothing to hash */
+	id.fingerprint = "AA:BB";
+	struct tls_cache_slot *slot = tls_cache_slot_new(&id, dir);
+	assert_non_null(slot);
+	time_t now = time(NULL);
+
+	/* a chain valid for a day: the cache's own lifetime */
+	tls_cache_store(slot, "ticket", 6, now + 86400);
+	struct buf data = BUF_INIT;
+	assert_true(tls_cache_load(slot, &data));
+	assert_memory_equal(data.data, "ticket", 6);
+	assert_true(tls_cache_vouches(slot, time(NULL)));
+	assert_false(tls_cache_vouches(slot, now - 1));
+	assert_false(tls_cache_vouches(slot, now + TLS_CACHE_LIFETIME + 2));
+
+	/* a chain with a minute left: the entry ends with it */
+	tls_cache_store(slot, "ticket", 6, now + 60);
+	assert_true(tls_cache_load(slot, &data));
+	assert_true(tls_cache_vouches(slot, now + 59));
+	assert_false(tls_cache_vouches(slot, now + 60));
+
+	/* an expired chain: nothing stored, the old entry stays as it was */
+	tls_cache_store(slot, "other!", 6, now - 1);
+	assert_true(tls_cache_load(slot, &data));
+	assert_memory_equal(data.data, "ticket", 6);
+	tls_cache_discard(slot);
+	assert_false(tls_cache_load(slot, &data));
+	buf_wipe(&data);
+	tls_cache_slot_free(slot);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -196,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_same_identity_same_key),
 		cmocka_unit_test(test_format_parse_round_trip),
 		cmocka_unit_test(test_parse_refuses),
+		cmocka_unit_test(test_store_never_outlives_the_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
