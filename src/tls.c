@@ -29,6 +29,7 @@ struct tls_ctx {
 	char *peer;          /* for messages */
 	struct tls_cache_slot *cache; /* NULL: no session cache */
 	bool verified;       /* the peer was verified: its ticket may be kept */
+	bool pinned;         /* by tls_fingerprint, which checks no dates */
 };
 
 static void tls_ctx_free(void *ctx)
@@ -773,7 +774,10 @@ static void keep_ticket(struct tls_ctx *t)
 	    (gnutls_session_is_resumed(t->session) &&
 	     tls_cache_fresh(t->cache)))
 		return;
-	time_t not_after = chain_not_after(t->session);
+	/* A chain's verdict holds while its certificates are valid; a pin's
+	 * whatever their dates (tls_fingerprint checks none). */
+	time_t not_after = t->pinned ? time(NULL) + TLS_CACHE_LIFETIME
+	                             : chain_not_after(t->session);
 	if (not_after == (time_t)-1)
 		return;
 	gnutls_datum_t d = {NULL, 0};
@@ -897,6 +901,7 @@ static int start(struct conn *c, const struct tls_settings *s,
 	if (offered && !info.resumed)
 		tls_cache_discard(t->cache); /* refused: a new one may come */
 	t->verified = info.verified;
+	t->pinned = verification_of(s) == VERIFY_PIN;
 	conn_set_transport(c, &tls_transport, t);
 	if (peer_out)
 		*peer_out = info;

@@ -231,6 +231,26 @@ set_stored() { # FILE SECONDS
 	assert_equal "$(cache_count)" 2
 }
 
+@test "a pinned certificate resumes whatever its dates (a pin checks none)" {
+	# An expired self-signed certificate, pinned: the pin's verdict does
+	# not end with the certificate, so its entry is kept and used.
+	local d=$T/old
+	mkdir -p "$d"
+	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$d/key" 2>/dev/null
+	cert_template_server localhost 'ip_address = "127.0.0.1"' \
+		'activation_date = "2020-01-01 00:00:00"' \
+		'expiration_date = "2021-01-01 00:00:00"' >"$d/tmpl"
+	certtool --generate-self-signed --load-privkey "$d/key" \
+		--template "$d/tmpl" --outfile "$d/cert" 2>/dev/null
+	start_tls_server "$d/cert" "$d/key"
+	resume_config "$T/rc" "tls_fingerprint $(cert_fingerprint "$d/cert" sha256)"
+	send_ok "$T/rc"
+	assert_equal "$(cache_count)" 1
+	send_ok "$T/rc"
+	assert_equal "$(resumed 2)" true
+}
+
 # ------------------------------------------------------ a changed identity
 
 @test "a changed trust file (path or contents) does not reuse the session" {

@@ -546,14 +546,32 @@ static void test_dot_stuffing_chunk_boundaries(void **state)
 	assert_int_equal(count_spool_files(), 0);
 }
 
+/* Point $TMPDIR (where spool files go) at dir; returns the old value for
+ * tmpdir_restore. */
+static char *tmpdir_set(const char *dir)
+{
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("TMPDIR", dir, 1);
+	return saved;
+}
+
+static void tmpdir_restore(char *saved)
+{
+	if (saved) {
+		setenv("TMPDIR", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TMPDIR");
+	}
+}
+
 static void test_spool_to_file(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/test_msg_spoolXXXXXX";
 	assert_non_null(mkdtemp(dir));
-	const char *old = getenv("TMPDIR");
-	char *saved = old ? strdup(old) : NULL;
-	setenv("TMPDIR", dir, 1);
+	char *saved = tmpdir_set(dir);
 
 	/* 1 MiB of mixed line endings. */
 	struct buf in = BUF_INIT;
@@ -605,12 +623,7 @@ static void test_spool_to_file(void **state)
 	buf_free(&expect);
 	buf_free(&sunk);
 	rmdir(dir);
-	if (saved) {
-		setenv("TMPDIR", saved, 1);
-		free(saved);
-	} else {
-		unsetenv("TMPDIR");
-	}
+	tmpdir_restore(saved);
 }
 
 static int append_to_buf(void *ctx, const char *data, size_t len,
@@ -630,9 +643,7 @@ static void test_spool_memory_after_the_move(void **state)
 	(void)state;
 	char dir[] = "/tmp/test_msg_spoolXXXXXX";
 	assert_non_null(mkdtemp(dir));
-	const char *old = getenv("TMPDIR");
-	char *saved = old ? strdup(old) : NULL;
-	setenv("TMPDIR", dir, 1);
+	char *saved = tmpdir_set(dir);
 
 	struct msg_spool sp;
 	msg_spool_init(&sp);
@@ -666,20 +677,13 @@ static void test_spool_memory_after_the_move(void **state)
 	buf_free(&back);
 	buf_free(&all);
 	rmdir(dir);
-	if (saved) {
-		setenv("TMPDIR", saved, 1);
-		free(saved);
-	} else {
-		unsetenv("TMPDIR");
-	}
+	tmpdir_restore(saved);
 }
 
 static void test_spool_bad_tmpdir(void **state)
 {
 	(void)state;
-	const char *old = getenv("TMPDIR");
-	char *saved = old ? strdup(old) : NULL;
-	setenv("TMPDIR", "/nonexistent/outbox-test", 1);
+	char *saved = tmpdir_set("/nonexistent/outbox-test");
 	struct buf in = BUF_INIT;
 	buf_add_str(&in, "S: x\n\n");
 	while (in.len < MSG_SPOOL_THRESHOLD + 1000)
@@ -694,12 +698,7 @@ static void test_spool_bad_tmpdir(void **state)
 	msg_free(m);
 	err_clear(&e);
 	buf_free(&in);
-	if (saved) {
-		setenv("TMPDIR", saved, 1);
-		free(saved);
-	} else {
-		unsetenv("TMPDIR");
-	}
+	tmpdir_restore(saved);
 }
 
 struct counter {
