@@ -251,6 +251,7 @@ static void send_to_host(struct direct_run *run, const struct domain_group *g,
 	env.rcpt = &rcpt;
 	struct smtp_outcome outcome = {0, BUF_INIT, {NULL, 0}};
 	struct err e = ERR_INIT;
+	smtp_last_message(s->smtp);
 	int rc = smtp_send_mail(s->smtp, &env, run->m, &outcome, &e);
 	bool sane = rc == EX_OK || rc == EX_UNAVAILABLE ||
 	            (rc == EX_TEMPFAIL && outcome.code >= 400);

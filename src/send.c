@@ -161,6 +161,7 @@ static int deliver(const struct session_trace *trace, const struct account *a,
 		tls = s.tls;
 		if (report)
 			report->size_limit = smtp_caps(s.smtp)->size_limit;
+		smtp_last_message(s.smtp);
 		rc = smtp_send_mail(s.smtp, &smtp_env, m, &outcome, e);
 		/* After a refused transaction the session is still sane. */
 		bool sane = rc == EX_OK || rc == EX_UNAVAILABLE ||

@@ -455,6 +455,11 @@ int smtp_reset(struct smtp_session *s, struct err *e)
 	return rc;
 }
 
+void smtp_last_message(struct smtp_session *s)
+{
+	s->last_message = true;
+}
+
 void smtp_quit(struct smtp_session *s)
 {
 	if (s->broken)
@@ -462,7 +467,10 @@ void smtp_quit(struct smtp_session *s)
 	struct smtp_reply r;
 	struct err ignored = ERR_INIT;
 	smtp_reply_init(&r);
-	smtp_command(s, "QUIT", false, &r, &ignored);
+	if (s->quit_sent)
+		smtp_read_reply(s, &r, &ignored);
+	else
+		smtp_command(s, "QUIT", false, &r, &ignored);
 	smtp_reply_free(&r);
 	err_clear(&ignored);
 }

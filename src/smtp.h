@@ -161,11 +161,20 @@ int smtp_send_mail(struct smtp_session *s, const struct smtp_envelope *env,
                    const struct message *m, struct smtp_outcome *out,
                    struct err *e);
 
+/* The next smtp_send_mail is the session's last: when the server offers
+ * PIPELINING, QUIT goes out right behind its end of data (RFC 2920 3.1:
+ * message content may begin a group, and QUIT end it), which saves the
+ * session's last round trip; smtp_quit then only reads QUIT's reply. Not
+ * when the server's recipient limit leaves recipients for another
+ * transaction. */
+void smtp_last_message(struct smtp_session *s);
+
 /* RSET between messages of one session (queue flush). */
 int smtp_reset(struct smtp_session *s, struct err *e);
-/* QUIT (best effort: errors are ignored); nothing at all once the stream
- * is unusable (a write failed, or a reply timed out, was cut off or made
- * no sense), so session.c can call it after any refusal. */
+/* QUIT (best effort: errors are ignored), or only its reply when it went
+ * out with the end of data (smtp_last_message); nothing at all once the
+ * stream is unusable (a write failed, or a reply timed out, was cut off
+ * or made no sense), so session.c can call it after any refusal. */
 void smtp_quit(struct smtp_session *s);
 
 void smtp_outcome_free(struct smtp_outcome *o);

@@ -20,6 +20,9 @@ struct smtp_session {
 	/* MAIL was sent and the transaction has not ended (final reply to
 	 * the data, or RSET): only then is an RSET needed. */
 	bool in_transaction;
+	/* smtp_last_message: QUIT may follow the end of data at once */
+	bool last_message;
+	bool quit_sent; /* it did: smtp_quit only reads the reply */
 };
 
 /* Show a line in the -v transcript (sanitized), when one is kept. */

@@ -328,9 +328,9 @@ static int write_to_conn(void *ctx, const char *data, size_t len,
 	return conn_write(ctx, data, len, e);
 }
 
-/* DATA, the message, end of data. */
+/* DATA, the message, end of data; QUIT right behind it when quit. */
 static int send_data(struct smtp_session *s, const struct message *m,
-                     struct smtp_reply *r, struct err *e)
+                     bool quit, struct smtp_reply *r, struct err *e)
 {
 	int rc = smtp_command(s, "DATA", false, r, e);
 	if (rc != EX_OK || r->code != 354)
@@ -345,7 +345,26 @@ static int send_data(struct smtp_session *s, const struct message *m,
 		s->broken = true;
 	if (rc == EX_OK && s->trace)
 		s->trace(s->trace_ctx, '>', ".");
+	if (rc == EX_OK && quit) {
+		rc = smtp_send_command(s, "QUIT", false, e);
+		s->quit_sent = rc == EX_OK;
+	}
 	return rc;
+}
+
+/* This round's data may carry QUIT (smtp_last_message): the server
+ * pipelines, and no recipient is left for another round (those held back
+ * by its limit are pending, as the accepted ones still are). */
+static bool quit_with_data(const struct smtp_session *s,
+                           const struct smtp_outcome *out,
+                           const enum rcpt_verdict *verdict, size_t n)
+{
+	if (!s->last_message || !s->caps.pipelining)
+		return false;
+	size_t accepted = 0;
+	for (size_t i = 0; i < n; i++)
+		accepted += verdict[i] == RCPT_ACCEPTED;
+	return delivery_count(&out->delivery, RCPT_PENDING) == accepted;
 }
 
 /* After the data: one reply for SMTP, one per accepted recipient for LMTP
@@ -425,7 +444,8 @@ static int run_round(struct smtp_session *s, const struct smtp_envelope *env,
 	struct smtp_reply r;
 	smtp_reply_init(&r);
 	if (rc == EX_OK && send)
-		rc = send_data(s, m, &r, e);
+		rc = send_data(s, m, quit_with_data(s, out, verdict, t.n), &r,
+		               e);
 	if (rc == EX_OK && send && r.code != 354) {
 		settle_accepted(out, &t, verdict, &r);
 		struct err ignored = ERR_INIT;

@@ -48,6 +48,10 @@ recipients() {
 	# The refused ones are not a reason for RSET: each transaction ended
 	# with its data.
 	refute_contains "$(wire_log)" RSET
+	# QUIT rode along with the last transaction's data only.
+	assert_equal "$(pipelined_log | grep -c ' EOM$')" 1
+	assert_equal "$(grep -c '^QUIT' "$SPOOL/wire.log")" 1
+	assert_contains "$(sessions_log)" "EOM:250 MAIL:250 RCPT:250 DATA:354 EOM:250 QUIT:221"
 }
 
 @test "552 as the recipient limit (RFC 821 style) is treated like 452" {

@@ -408,6 +408,39 @@ EOF
 	refute_contains "$piped" "1 DATA"
 }
 
+@test "QUIT goes out with the end of data (a round trip less), and its reply is still read" {
+	server_config "$T/cfg"
+	send_message $'Subject: q\n\nbody\n' -v -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(pipelined_log | grep -c ' EOM$')" 1
+	assert_contains "$(sessions_log)" "EOM:250 QUIT:221 CLOSE"
+	# the transcript: the end of data and QUIT, then both replies
+	assert_equal "$(grep -E '^(-->|<--) ' <<<"$stderr" | tail -n 4 |
+		cut -c1-7 | tr '\n' '|')" "--> .|--> QUI|<-- 250|<-- 221|"
+}
+
+@test "without PIPELINING, QUIT waits for the reply to the data" {
+	start_server --no-pipelining
+	server_config "$T/cfg"
+	send_message $'Subject: q\n\nbody\n' -v -C "$T/cfg" a@example.com
+	assert_exit 0
+	assert_received 1
+	assert_equal "$(pipelined_log)" ""
+	assert_contains "$(sessions_log)" "EOM:250 QUIT:221 CLOSE"
+	assert_equal "$(grep -E '^(-->|<--) ' <<<"$stderr" | tail -n 4 |
+		cut -c1-7 | tr '\n' '|')" "--> .|<-- 250|--> QUI|<-- 221|"
+}
+
+@test "a message refused after its data, QUIT riding along: 69 with the server's words" {
+	start_server --fault "eom=554 5.7.1 rejected by content filter"
+	server_config "$T/cfg"
+	send_message $'Subject: q\n\nbody\n' -C "$T/cfg" a@example.com
+	assert_exit 69
+	assert_contains "$stderr" "554 5.7.1 rejected by content filter"
+	assert_contains "$(sessions_log)" "EOM:554 QUIT:221 CLOSE"
+}
+
 @test "no pipelining when the server does not offer it" {
 	start_server --no-pipelining
 	server_config "$T/cfg"

@@ -75,7 +75,9 @@
 #   pipelined.log  "K VERB" for each command after which the client had
 #                already sent more bytes before getting its reply
 #                (PIPELINING at work; also catches a client that talks
-#                after STARTTLS or sends data before the 354).
+#                after STARTTLS or sends data before the 354), and
+#                "K EOM" when more (QUIT) came before the reply to the
+#                message data.
 #   server.log   aiosmtpd's log and any exception.
 #
 # EXTENSIONS (what EHLO/LHLO advertises; everything off is also refused)
@@ -530,6 +532,9 @@ class ServerMixin:
         last = self.rec.last_token(k)
         if self._verb == "DATA" and (last == "DATA:354" or
                                      last.startswith("EOM:")):
+            if self._reader._buffer:
+                # The client sent more (QUIT) before this reply.
+                self.rec.pipelined(k, "EOM")
             self.rec.token(k, "EOM:" + label)
         else:
             self.rec.retoken(k, "%s:%s" % (self._verb, label))
