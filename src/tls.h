@@ -38,9 +38,10 @@
  * (tls_cache.h) is offered in the handshake. When the server accepts it,
  * it has proved it holds the secret of that earlier session, whose chain
  * verified against the same trust, CRL and name (the cache key holds
- * them): the chain's signatures are not checked again, but every
- * certificate GnuTLS restores with the ticket must still be within its
- * validity period, the name must match, and a pin is checked as always.
+ * them, and the name): nothing of that verdict is checked again, not even
+ * parsed, but time: the entry stands for it only from when it was stored
+ * until the chain's earliest notAfter (tls_cache.h), and a pin is checked
+ * as always.
  * When the server refuses the ticket the handshake simply is a full one.
  * Never with dane or opportunistic: a ticket would stand for a verdict
  * that DNS, not the configuration, decided (and may have changed since),
