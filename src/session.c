@@ -130,12 +130,12 @@ static bool auth_wanted(const struct account *a)
 	return a->auth && strcmp(a->auth, "off") != 0;
 }
 
-/* STARTTLS will need GnuTLS: load it now, while the server is still
- * getting its greeting on the way, instead of after the STARTTLS reply.
- * Its ~1 ms then hides behind the network's round trips (on loopback the
- * greeting is there by the time it is done), and the loading runs
- * straight after our own start instead of after a wait. A library that
- * cannot be loaded is reported where it is needed (tls.c). */
+/* STARTTLS will need GnuTLS: load it now, while the server's greeting is
+ * on its way, instead of after the reply to STARTTLS. Its ~1 ms then
+ * hides behind the network (on loopback the greeting is there by the time
+ * it is done), and the loading runs straight after our own start rather
+ * than after a wait. A library that cannot be loaded is reported where it
+ * is needed (tls.c). */
 static void preload_tls(void)
 {
 	struct err ignored = ERR_INIT;
