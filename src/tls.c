@@ -9,6 +9,7 @@
 #include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -842,10 +843,28 @@ static int setup_session(struct tls_ctx *t, struct conn *c,
 	return EX_OK;
 }
 
-static int start(struct conn *c, const struct tls_settings *s,
+/* A tls_trust_file that is the system bundle itself (msmtp's usual
+ * /etc/ssl/certs/ca-certificates.crt, or a link to it: the same file) is
+ * the system store: the same certificates, so the same verdicts, read the
+ * cheap way (tls_trust.h) and stamped in the cache key rather than hashed
+ * whole on every run. */
+static bool names_system_bundle(const char *path)
+{
+	struct stat file, bundle;
+	return path && *path && strcmp(path, "system") != 0 &&
+	       *TLS_TRUST_SYSTEM_BUNDLE && stat(path, &file) == 0 &&
+	       stat(TLS_TRUST_SYSTEM_BUNDLE, &bundle) == 0 &&
+	       file.st_dev == bundle.st_dev && file.st_ino == bundle.st_ino;
+}
+
+static int start(struct conn *c, const struct tls_settings *given,
 		 struct tls_resumption *resume, struct tls_peer *peer_out,
 		 struct err *e)
 {
+	struct tls_settings settings = *given;
+	if (names_system_bundle(settings.trust_file))
+		settings.trust_file = NULL;
+	const struct tls_settings *s = &settings;
 	const char *peer = conn_peer_name(c);
 	struct tls_peer info = {0};
 	char *name = NULL;

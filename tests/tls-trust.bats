@@ -202,14 +202,9 @@ verdict() {
 	verdict "$(chain "$D/revoked.pem" "$D/inter.pem")" "$D/revoked.key" 0
 }
 
-@test "the store is read once and only the chain's issuers are parsed" {
-	command -v strace >/dev/null || skip "needs strace"
-	start_server --starttls --cert "$(chain "$D/leaf.pem" "$D/inter.pem")" \
-		--key "$D/leaf.key"
-	server_config "$T/rc" "tls on"
-	# tls_trust.c opens the bundle itself (O_NOCTTY tells it from
-	# GnuTLS's own full load, which would parse every certificate).
-	TRUST_STRACE=$T/strace OUTBOX=$D/outbox-in-store
+# Run outbox traced (openat) into $T/strace; the arguments go to
+# send_message.
+send_traced() {
 	REAL_OUTBOX_SAVED=$REAL_OUTBOX
 	# LeakSanitizer cannot run under ptrace (the sanitizer build).
 	cat >"$T/traced" <<EOF
@@ -219,10 +214,58 @@ export ASAN_OPTIONS
 exec strace -f -qq -e trace=openat -o "$T/strace" "$REAL_OUTBOX_SAVED" "\$@"
 EOF
 	chmod 755 "$T/traced"
-	REAL_OUTBOX=$T/traced send_message "$MSG" -C "$T/rc" rcpt@example.com
+	REAL_OUTBOX=$T/traced send_message "$MSG" "$@"
+}
+
+@test "the store is read once and only the chain's issuers are parsed" {
+	command -v strace >/dev/null || skip "needs strace"
+	start_server --starttls --cert "$(chain "$D/leaf.pem" "$D/inter.pem")" \
+		--key "$D/leaf.key"
+	server_config "$T/rc" "tls on"
+	# tls_trust.c opens the bundle itself (O_NOCTTY tells it from
+	# GnuTLS's own full load, which would parse every certificate).
+	send_traced -C "$T/rc" rcpt@example.com
 	assert_exit 0
 	assert_equal "$(grep -c 'ca-certificates.crt' "$T/strace")" 1
 	assert_contains "$(grep 'ca-certificates.crt' "$T/strace")" O_NOCTTY
+}
+
+@test "tls_trust_file naming the system bundle (msmtp's usual setting) is read like the system store" {
+	command -v strace >/dev/null || skip "needs strace"
+	start_server --starttls --cert "$(chain "$D/leaf.pem" "$D/inter.pem")" \
+		--key "$D/leaf.key"
+	server_config "$T/rc" "tls on" \
+		"tls_trust_file /etc/ssl/certs/ca-certificates.crt"
+	send_traced -C "$T/rc" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	# opened once, by tls_trust.c: never loaded whole by GnuTLS
+	assert_equal "$(grep -c 'ca-certificates.crt' "$T/strace")" 1
+	assert_contains "$(grep 'ca-certificates.crt' "$T/strace")" O_NOCTTY
+}
+
+@test "tls_trust_file naming the system bundle keeps the store's verdicts: an unknown root is refused" {
+	start_server --starttls --cert "$D/strangeleaf.pem" \
+		--key "$D/strangeleaf.key"
+	server_config "$T/rc" "tls on" \
+		"tls_trust_file /etc/ssl/certs/ca-certificates.crt"
+	send_message "$MSG" -C "$T/rc" rcpt@example.com
+	assert_exit 77
+	assert_contains "$stderr" "not trusted"
+	assert_received 0
+}
+
+@test "a copy of the bundle elsewhere is a trust file like any other" {
+	command -v strace >/dev/null || skip "needs strace"
+	cp "$STORE/ca-certificates.crt" "$T/copy.crt"
+	start_server --starttls --cert "$(chain "$D/leaf.pem" "$D/inter.pem")" \
+		--key "$D/leaf.key"
+	server_config "$T/rc" "tls on" "tls_trust_file $T/copy.crt"
+	send_traced -C "$T/rc" rcpt@example.com
+	assert_exit 0
+	assert_received 1
+	refute_contains "$(cat "$T/strace")" ca-certificates.crt
+	assert_contains "$(cat "$T/strace")" copy.crt
 }
 
 @test "no bundle in the store: a configuration error before any mail (78)" {
